@@ -1,0 +1,133 @@
+"""`kerasadv.data.load`: one function from a source string to batches of [0, 1] pixels."""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from kerasadv.data import array_sources, image_folder, tfds_source
+from kerasadv.data.pixels import to_unit_float
+from kerasadv.errors import DataSourceError
+
+SOURCE_FORMS = ("tfds:NAME", "dir:PATH", "tar:PATH", "npz:PATH", "fashion_mnist")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What `load` tells about the data it returns.
+
+    Attributes:
+        source: the source string.
+        split: the split loaded.
+        class_names: class names indexed by label.
+        image_shape: (height, width, channels).
+        num_examples: examples in the returned data set (after `num_examples` selection).
+        split_sizes: examples of every split of the source.
+    """
+
+    source: str
+    split: str
+    class_names: tuple
+    image_shape: tuple
+    num_examples: int
+    split_sizes: dict
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+def _records(source, split, image_size, data_dir):
+    kind, _, arg = source.partition(":")
+    if kind == "tfds" and arg:
+        return tfds_source.tfds_records(arg, split, data_dir)
+    if kind == "dir" and arg:
+        return image_folder.folder_records(arg, split, image_size)
+    if kind == "tar" and arg:
+        return image_folder.archive_records(arg, split, image_size)
+    if kind == "npz" and arg:
+        return array_sources.npz_records(arg, split)
+    if source == "fashion_mnist":
+        return array_sources.fashion_mnist_records(split, data_dir)
+    raise DataSourceError(f"Unknown data source {source!r}: expected one of {', '.join(SOURCE_FORMS)}.")
+
+
+def select_indices(labels, num_examples=None, seed=0):
+    """Stratified, deterministic choice of `num_examples` indices (sorted).
+
+    Each class gets its share of `num_examples` in proportion to its frequency (largest
+    remainders round up), drawn without replacement with `seed`.
+
+    Args:
+        labels: int array of labels.
+        num_examples: how many to keep; None keeps all.
+        seed: random seed.
+
+    Returns:
+        Sorted int64 array of indices.
+    """
+    total = len(labels)
+    if num_examples is None or num_examples == total:
+        return np.arange(total, dtype=np.int64)
+    if not 0 < num_examples <= total:
+        raise DataSourceError(f"num_examples must be in [1, {total}] for this split, got {num_examples}.")
+    classes, counts = np.unique(labels, return_counts=True)
+    shares = counts * num_examples / total
+    quotas = np.floor(shares).astype(int)
+    for i in np.argsort(-(shares - quotas), kind="stable")[: num_examples - quotas.sum()]:
+        quotas[i] += 1
+    rng = np.random.default_rng(seed)
+    chosen = [rng.choice(np.flatnonzero(labels == c), q, replace=False) for c, q in zip(classes, quotas)]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def load(source, split="train", num_examples=None, batch_size=128, shuffle=False, seed=0,
+         image_size=None, data_dir=None):
+    """Loads a data set as batches of `(float32 images in [0, 1], int32 labels)`.
+
+    Args:
+        source: "tfds:NAME", "dir:PATH" (PATH/<split>/<class>/*.jpg|png), "tar:PATH" (an
+            archive of such a tree), "npz:PATH" (x_train, y_train, x_test, y_test) or
+            "fashion_mnist" (Debian's idx files).
+        split: "train", "test" or another split the source has.
+        num_examples: keep a stratified, seeded subset of this size; None keeps all.
+        batch_size: batch size of the returned data set.
+        shuffle: shuffle examples (seeded; reshuffled each epoch).
+        seed: seed of the subset choice and of the shuffling.
+        image_size: (height, width) to resize image-folder images to.
+        data_dir: tfds data directory, or the folder of the Fashion-MNIST idx files.
+
+    Returns:
+        `(dataset, info)`: a `tf.data.Dataset` and a `DatasetInfo`.
+
+    Example:
+    >>> ds, info = load("fashion_mnist", split="test", num_examples=100)
+    >>> images, labels = next(iter(ds))
+    >>> images.shape, info.num_classes
+    (TensorShape([100, 28, 28, 1]), 10)
+    """
+    if not isinstance(source, str):
+        raise DataSourceError(f"source must be a string like {SOURCE_FORMS}, got {source!r}.")
+    records = _records(source, split, image_size, data_dir)
+    indices = select_indices(records.labels, num_examples, seed)
+    dataset = tf.data.Dataset.from_tensor_slices(indices)
+    if shuffle:
+        dataset = dataset.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
+    dataset = (
+        dataset.map(records.read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .batch(batch_size)
+        .map(lambda x, y: (to_unit_float(x), tf.cast(y, tf.int32)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    info = DatasetInfo(source, split, tuple(records.class_names), records.image_shape,
+                       len(indices), dict(records.split_sizes))
+    return dataset, info
+
+
+def to_arrays(dataset):
+    """Concatenates a batched `(images, labels)` data set into two numpy arrays."""
+    images, labels = [], []
+    for x, y in dataset:
+        images.append(x.numpy())
+        labels.append(y.numpy())
+    return np.concatenate(images), np.concatenate(labels)

@@ -1,0 +1,21 @@
+"""Exceptions kerasadv raises for bad input, each naming the bad value and the expected one."""
+
+
+class KerasAdvError(ValueError):
+    """Base class of kerasadv's input errors (a `ValueError`, so generic handlers still work)."""
+
+
+class DataSourceError(KerasAdvError):
+    """A data source string, path, archive or split cannot be loaded."""
+
+
+class DataNotAvailableError(DataSourceError):
+    """The data set exists but is not on this machine and cannot be downloaded now."""
+
+
+class ModelError(KerasAdvError):
+    """A model name, weights option or model output cannot be used."""
+
+
+class AttackInputError(KerasAdvError):
+    """Images, labels or hyper-parameters given to an attack are invalid."""

@@ -1,0 +1,44 @@
+"""The base CNN of the FGSM/PGD/defenses setup: conv blocks, two dropout layers, logits."""
+
+import keras
+from keras import layers
+
+from kerasadv.models.normalization import input_normalization
+
+
+def _conv_block(x, filters, index):
+    for j in (1, 2):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{index}_{j}")(x)
+        x = layers.BatchNormalization(name=f"bn{index}_{j}")(x)
+        x = layers.ReLU(name=f"relu{index}_{j}")(x)
+    return layers.MaxPooling2D(name=f"pool{index}")(x)
+
+
+def base_cnn(input_shape=(32, 32, 3), num_classes=10, dropout=0.5):
+    """Builds the base CNN: three conv blocks (32/64/128), Dense 256, two dropout layers.
+
+    Trained with SGD + a learning-rate schedule and random flip / crop augmentation (see
+    `kerasadv.training.TRAINING_DEFAULTS["base_cnn"]`).
+
+    Args:
+        input_shape: (height, width, channels) of [0, 1] pixel inputs.
+        num_classes: number of logits.
+        dropout: rate of both dropout layers.
+
+    Returns:
+        An uncompiled `keras.Model` from [0, 1] pixels to logits.
+
+    Example:
+    >>> base_cnn().get_layer("dense1").units
+    256
+    """
+    inputs = keras.Input(input_shape, name="image")
+    x = input_normalization(input_shape[-1])(inputs)
+    for index, filters in enumerate((32, 64, 128), start=1):
+        x = _conv_block(x, filters, index)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dropout(dropout, name="dropout1")(x)
+    x = layers.Dense(256, activation="relu", name="dense1")(x)
+    x = layers.Dropout(dropout, name="dropout2")(x)
+    logits = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, logits, name="base_cnn")

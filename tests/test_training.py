@@ -1,0 +1,58 @@
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasadv import io
+from kerasadv.errors import ModelError
+from kerasadv.training import augment, train, training_defaults
+
+
+def test_train_writes_model_and_metrics(cifar_tar, tmp_path):
+    model, metrics = train("simple_cnn", f"tar:{cifar_tar}", str(tmp_path), epochs=1,
+                           num_examples=512, num_test_examples=200, verbose=0)
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
+    assert saved["train_examples"] == 512 and len(saved["history"]["epoch_seconds"]) == 1
+    restored = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    x = np.random.default_rng(0).random((3, 32, 32, 3), dtype=np.float32)
+    np.testing.assert_allclose(restored(x), model(x), atol=1e-5)
+
+
+def test_training_is_deterministic_when_seeded(tmp_path):
+    if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
+        pytest.skip("Fashion-MNIST not installed: apt-get install dataset-fashion-mnist")
+    runs = [train("simple_cnn", "fashion_mnist", str(tmp_path / str(i)), epochs=1, num_examples=256,
+                  num_test_examples=100, seed=3, verbose=0)[1] for i in range(2)]
+    assert runs[0]["test_loss"] == pytest.approx(runs[1]["test_loss"], abs=1e-6)
+
+
+def test_augment_is_seeded_and_changes_each_epoch():
+    images = tf.random.stateless_uniform((8, 16, 16, 3), (1, 2))
+    ds = tf.data.Dataset.from_tensors((images, tf.zeros(8, tf.int32)))
+    first = augment(ds, flip=True, crop_padding=4, seed=5)
+    a, b = [next(iter(first))[0].numpy() for _ in range(2)]
+    c = next(iter(augment(ds, flip=True, crop_padding=4, seed=5)))[0].numpy()
+    np.testing.assert_array_equal(a, c)
+    assert not np.array_equal(a, b) and a.shape == (8, 16, 16, 3)
+
+
+def test_defaults_and_overrides():
+    assert training_defaults("base_cnn").optimizer == "sgd"
+    assert training_defaults("simple_cnn", epochs=9, batch_size=None).epochs == 9
+    with pytest.raises(ModelError, match="optimizer must be"):
+        training_defaults("simple_cnn", optimizer="lbfgs").make_optimizer(10)
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    path = tmp_path / "metrics.json"
+    io.write_json({"a": 1}, path)
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(path) as tmp:
+            open(tmp, "w").write("partial")
+            raise RuntimeError("crash")
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert os.listdir(tmp_path) == ["metrics.json"]
