@@ -1,0 +1,16 @@
+"""Attacks, one protocol: `attack(model, x, y) -> x_adv` (see `kerasadv.attacks.base`)."""
+
+from kerasadv.attacks.base import Attack
+from kerasadv.attacks.fgsm import FGSM
+from kerasadv.attacks.gradients import input_gradient
+from kerasadv.attacks.iterative_fgs import IterativeFGS
+from kerasadv.attacks.metrics import clean_accuracy, evaluate_attack, predict_labels
+from kerasadv.attacks.noise import STRENGTHS, GaussianNoise, matched_noise
+from kerasadv.attacks.one_pixel import OnePixel
+from kerasadv.attacks.pgd import BIM, PGD, project
+from kerasadv.attacks.stream import as_batches, stream
+from kerasadv.attacks.sweep import eps_sweep
+
+__all__ = ["Attack", "FGSM", "PGD", "BIM", "IterativeFGS", "GaussianNoise", "OnePixel",
+           "matched_noise", "STRENGTHS", "input_gradient", "project", "stream", "as_batches",
+           "evaluate_attack", "clean_accuracy", "predict_labels", "eps_sweep"]

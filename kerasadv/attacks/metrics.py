@@ -1,0 +1,91 @@
+"""Evaluation of models under attack: clean / adversarial accuracy, success, perturbation size."""
+
+import weakref
+
+import numpy as np
+import tensorflow as tf
+
+from kerasadv.attacks.stream import as_batches, stream
+
+_PREDICTORS = weakref.WeakKeyDictionary()
+
+
+def predict_labels(model, x):
+    """Predicted class ids of `x` (model in inference mode), compiled once per model."""
+    if model not in _PREDICTORS:
+        _PREDICTORS[model] = tf.function(
+            lambda images: tf.argmax(model(images, training=False), -1, output_type=tf.int32),
+            reduce_retracing=True)
+    return _PREDICTORS[model](tf.convert_to_tensor(x, tf.float32))
+
+
+def clean_accuracy(model, data, batch_size=256):
+    """Accuracy of `model` on `data` (a batched data set or an `(x, y)` pair)."""
+    correct = total = 0
+    for x, y in as_batches(data, batch_size):
+        correct += int(tf.reduce_sum(tf.cast(predict_labels(model, x) == tf.cast(y, tf.int32), tf.int32)))
+        total += int(tf.shape(y)[0])
+    return correct / max(total, 1)
+
+
+def _sums(batch, model):
+    y = tf.cast(batch["y"], tf.int32)
+    clean = predict_labels(model, batch["x"]) == y
+    adversarial = predict_labels(model, batch["x_adv"])
+    if "targets" in batch:
+        success = adversarial == batch["targets"]
+    else:
+        success = clean & (adversarial != y)
+    delta = tf.reshape(batch["x_adv"] - tf.cast(batch["x"], tf.float32), [tf.shape(y)[0], -1])
+    return np.array([
+        int(tf.shape(y)[0]),
+        int(tf.reduce_sum(tf.cast(clean, tf.int32))),
+        int(tf.reduce_sum(tf.cast(adversarial == y, tf.int32))),
+        int(tf.reduce_sum(tf.cast(clean & (adversarial == y), tf.int32))),
+        int(tf.reduce_sum(tf.cast(success, tf.int32))),
+        float(tf.reduce_sum(tf.reduce_max(tf.abs(delta), axis=1))),
+        float(tf.reduce_sum(tf.norm(delta, axis=1))),
+    ], dtype=np.float64)
+
+
+def evaluate_attack(attack, model, data, eps=None, batch_size=256, progress=True):
+    """Streams `attack` over `data` and summarises what it did.
+
+    Success is, untargeted, the fraction of clean-correct examples that the attack makes
+    misclassified; targeted, the fraction of examples classified as their target.
+
+    Args:
+        attack: a `kerasadv.attacks.Attack`.
+        model: the logits model.
+        data: a batched `(images, labels)` data set or an `(x, y)` pair of arrays.
+        eps: override of the attack's eps.
+        batch_size: batch size for array pairs.
+        progress: show a progress bar.
+
+    Returns:
+        dict with `num_examples`, `clean_accuracy`, `adversarial_accuracy`,
+        `accuracy_on_correct` (adversarial accuracy on the clean-correct subset),
+        `success_rate`, `mean_linf`, `mean_l2`.
+
+    Example:
+    >>> import numpy as np, kerasadv
+    >>> model = kerasadv.models.simple_cnn()
+    >>> x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    >>> r = evaluate_attack(kerasadv.attacks.FGSM(0.03), model, (x, np.zeros(8, int)), progress=False)
+    >>> round(r["mean_linf"], 4) <= 0.03
+    True
+    """
+    totals = np.zeros(7)
+    for batch in stream(attack, model, data, eps, batch_size, progress):
+        totals += _sums(batch, model)
+    n, clean, adv, adv_on_clean, success, linf, l2 = totals
+    targeted = getattr(attack, "targeted", False)
+    return {
+        "num_examples": int(n),
+        "clean_accuracy": clean / max(n, 1),
+        "adversarial_accuracy": adv / max(n, 1),
+        "accuracy_on_correct": adv_on_clean / max(clean, 1),
+        "success_rate": success / max(n if targeted else clean, 1),
+        "mean_linf": linf / max(n, 1),
+        "mean_l2": l2 / max(n, 1),
+    }
