@@ -10,18 +10,34 @@ import tensorflow as tf
 from kerasadv.errors import AttackInputError
 
 
+class _ArrayBatches:
+    """Batches of an `(x, y)` pair of arrays, sliced in Python (no tf.data threads)."""
+
+    def __init__(self, x, y, batch_size):
+        if len(x) != len(y):
+            raise AttackInputError(f"x and y must have the same length, got {len(x)} and {len(y)}.")
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self):
+        for start in range(0, len(self.x), self.batch_size):
+            yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
+
+
 def as_batches(data, batch_size=256):
-    """A batched `(images, labels)` data set from a data set or an `(x, y)` pair of arrays."""
+    """Iterable of `(images, labels)` batches from a batched data set or an `(x, y)` pair."""
     if isinstance(data, tf.data.Dataset):
         return data
     if isinstance(data, (tuple, list)) and len(data) == 2:
-        return tf.data.Dataset.from_tensor_slices(tuple(data)).batch(batch_size)
+        return _ArrayBatches(data[0], data[1], batch_size)
     raise AttackInputError(
         f"data must be a tf.data.Dataset of (images, labels) batches or an (x, y) pair, got {type(data).__name__}.")
 
 
-def _num_batches(dataset):
-    count = int(dataset.cardinality())
+def _num_batches(batches):
+    count = len(batches) if isinstance(batches, _ArrayBatches) else int(batches.cardinality())
     return count if count >= 0 else None
 
 

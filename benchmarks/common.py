@@ -1,0 +1,57 @@
+"""Timing helpers shared by the benchmark scripts (benchmarks are run, not tested)."""
+
+import statistics
+import time
+
+import numpy as np
+
+
+def median_seconds(fns, reps, warmup=1):
+    """Median wall time of each `fns[name]()` over `reps` runs, after `warmup` untimed runs.
+
+    The runs are interleaved (one of each per round) so that drift of the machine's speed
+    (other load, clocks) affects every method alike and the ratios stay fair.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            _block(fn())
+    times = {name: [] for name in fns}
+    for _ in range(reps):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            _block(fn())
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _block(result):
+    """Forces lazy results (tensors) so the timing includes the work."""
+    if hasattr(result, "numpy"):
+        result.numpy()
+    elif isinstance(result, (tuple, list)):
+        for item in result:
+            _block(item)
+    return result
+
+
+def print_table(rows, columns):
+    widths = [max(len(str(c)), *(len(_fmt(r.get(c))) for r in rows)) for c in columns]
+    print("  ".join(str(c).ljust(w) for c, w in zip(columns, widths)))
+    for row in rows:
+        print("  ".join(_fmt(row.get(c)).ljust(w) for c, w in zip(columns, widths)))
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def print_ratios(ratios):
+    for name, value in ratios.items():
+        print(f"ratio {name} {value:.3f}")
+
+
+def random_batch(batch, shape, num_classes, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((batch, *shape), dtype=np.float32), rng.integers(0, num_classes, batch).astype(np.int32)
