@@ -1,5 +1,9 @@
-"""Serializable layers: preprocessing, defenses, probes."""
+"""Serializable layers: preprocessing, defenses, contrastive latent head."""
 
+from kerasadv.layers.contrastive import ContrastiveHead, NearestPrototypes, pairwise_contrastive_loss
+from kerasadv.layers.gaussian_blur import GaussianBlur, gaussian_filter
+from kerasadv.layers.gaussian_noise_defense import GaussianNoiseDefense
 from kerasadv.layers.imagenet_preprocessing import ImageNetPreprocessing
 
-__all__ = ["ImageNetPreprocessing"]
+__all__ = ["ImageNetPreprocessing", "GaussianNoiseDefense", "GaussianBlur", "gaussian_filter",
+           "ContrastiveHead", "NearestPrototypes", "pairwise_contrastive_loss"]

@@ -1,8 +1,13 @@
-"""Training: baseline training, per-model defaults, augmentation (adversarial training later)."""
+"""Training: baseline training and adversarial training inside `model.fit`."""
 
+from kerasadv.training.adversarial import AdversarialModel, fast_at_attack, pgd_at_attack
+from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
 from kerasadv.training.baseline import compile_classifier, train
 from kerasadv.training.defaults import TRAINING_DEFAULTS, TrainingDefaults, training_defaults
+from kerasadv.training.free import FreeAdversarialModel
+from kerasadv.training.mixing import mix_datasets
 
-__all__ = ["augment", "compile_classifier", "train", "TRAINING_DEFAULTS", "TrainingDefaults",
-           "training_defaults"]
+__all__ = ["AdversarialModel", "AdvPropModel", "FreeAdversarialModel", "fast_at_attack",
+           "pgd_at_attack", "mix_datasets", "augment", "compile_classifier", "train",
+           "TRAINING_DEFAULTS", "TrainingDefaults", "training_defaults"]

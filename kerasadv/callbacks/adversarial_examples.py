@@ -1,0 +1,47 @@
+"""`AdversarialExamples`: a TensorBoard image grid of clean / adversarial / perturbation."""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerasadv.callbacks.robust_accuracy import classifier_of
+
+
+def example_grid(x, x_adv):
+    """One image (1, 3h, n*w, c): rows clean, adversarial, perturbation (rescaled to [0, 1])."""
+    x, x_adv = np.asarray(x, np.float32), np.asarray(x_adv, np.float32)
+    delta = x_adv - x
+    scale = max(float(np.abs(delta).max()), 1e-12)
+    rows = [x, x_adv, 0.5 + 0.5 * delta / scale]
+    return np.concatenate([np.concatenate(list(row), axis=1) for row in rows], axis=0)[None]
+
+
+class AdversarialExamples(keras.callbacks.Callback):
+    """Logs a grid of clean, adversarial and (amplified) perturbation images to TensorBoard.
+
+    Args:
+        attack: any `kerasadv.attacks.Attack`.
+        images: a few clean images (n, h, w, c) in [0, 1].
+        labels: their labels.
+        log_dir: TensorBoard log directory (the grid goes to `log_dir/adversarial`).
+        every: log every this many epochs.
+
+    Example:
+    >>> cb = AdversarialExamples(attack, x_val[:8], y_val[:8], "logs")  # doctest: +SKIP
+    """
+
+    def __init__(self, attack, images, labels, log_dir, every=1):
+        super().__init__()
+        self.attack, self.images, self.labels = attack, np.asarray(images), np.asarray(labels)
+        self.every = max(int(every), 1)
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "adversarial"))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        x_adv = self.attack(classifier_of(self.model), self.images, self.labels)
+        with self.writer.as_default():
+            tf.summary.image("clean / adversarial / perturbation", example_grid(self.images, x_adv), step=epoch)
+        self.writer.flush()

@@ -1,0 +1,44 @@
+"""`RobustAccuracy`: adversarial accuracy on validation data, each epoch, into `logs`."""
+
+import keras
+
+from kerasadv.attacks.metrics import evaluate_attack
+
+
+def classifier_of(model):
+    """The plain classifier inside a kerasadv training wrapper (or the model itself)."""
+    return getattr(model, "classifier", model)
+
+
+class RobustAccuracy(keras.callbacks.Callback):
+    """Evaluates `attack` on `validation_data` at the end of every `every`-th epoch.
+
+    Writes `val_robust_accuracy` (adversarial accuracy) and `val_attack_success_rate` into
+    the epoch's `logs`, so callbacks listed *after* it (EarlyStopping, ModelCheckpoint,
+    ReduceLROnPlateau, TensorBoard) can monitor and record them.
+
+    Args:
+        attack: any `kerasadv.attacks.Attack`.
+        validation_data: batched `(images, labels)` data set or an `(x, y)` pair.
+        every: evaluate every this many epochs (logs hold the last value in between).
+        prefix: key prefix of the logs.
+
+    Example:
+    >>> import kerasadv
+    >>> cb = RobustAccuracy(kerasadv.attacks.FGSM(0.03), (x_val, y_val))  # doctest: +SKIP
+    >>> model.fit(ds, callbacks=[cb, keras.callbacks.EarlyStopping("val_robust_accuracy", mode="max")])  # doctest: +SKIP
+    """
+
+    def __init__(self, attack, validation_data, every=1, prefix="val_"):
+        super().__init__()
+        self.attack, self.validation_data = attack, validation_data
+        self.every, self.prefix = max(int(every), 1), prefix
+        self.last = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.last is None or (epoch + 1) % self.every == 0:
+            self.last = evaluate_attack(self.attack, classifier_of(self.model),
+                                        self.validation_data, progress=False)
+        if logs is not None:
+            logs[f"{self.prefix}robust_accuracy"] = self.last["adversarial_accuracy"]
+            logs[f"{self.prefix}attack_success_rate"] = self.last["success_rate"]

@@ -1,0 +1,67 @@
+"""AdvProp (Xie et al., 2020): adversarial examples normalised by auxiliary BatchNorm layers.
+
+Clean examples go through the classifier with its own (main) BatchNorm layers; adversarial
+examples go through a twin graph that shares every weight except BatchNorm, which has its
+own auxiliary layers. Inference and the saved model use the main BatchNorm only.
+"""
+
+import keras
+import tensorflow as tf
+
+from kerasadv.errors import ModelError
+from kerasadv.training.adversarial import AdversarialModel
+
+
+def _auxiliary_twin(classifier):
+    """A functional model sharing `classifier`'s layers, with fresh copies of its BatchNorms."""
+    def swap(layer):
+        if not isinstance(layer, keras.layers.BatchNormalization):
+            return layer  # shared: same instance, same weights
+        twin = keras.layers.BatchNormalization.from_config({**layer.get_config(), "name": f"{layer.name}_aux"})
+        twin.build(layer.input.shape)
+        twin.set_weights(layer.get_weights())
+        return twin
+
+    twin = keras.models.clone_model(classifier, clone_function=swap)
+    if not any(isinstance(l, keras.layers.BatchNormalization) for l in classifier.layers):
+        raise ModelError(f"AdvProp needs BatchNormalization layers; {classifier.name!r} has none.")
+    return twin
+
+
+class AdvPropModel(AdversarialModel):
+    """Trains on clean examples (main BN) plus their adversarial versions (auxiliary BN).
+
+    The loss is the mean of the clean loss and the adversarial loss; the attack runs against
+    the auxiliary graph, as in the paper. `save` writes the classifier with its main BN.
+
+    Args:
+        classifier: a functional Keras logits classifier with BatchNormalization layers.
+        attack: any `kerasadv.attacks.Attack`.
+
+    Example:
+    >>> import numpy as np, kerasadv
+    >>> clf = kerasadv.models.resnet18(width=4)
+    >>> adv = AdvPropModel(clf, kerasadv.attacks.PGD(0.03, steps=1, seed=0))
+    >>> adv.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    >>> x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    >>> _ = adv.fit(x, np.arange(8) % 10, epochs=1, verbose=0)
+    """
+
+    def __init__(self, classifier, attack, **kwargs):
+        super().__init__(classifier, attack, adv_ratio=1.0, **kwargs)
+        self.auxiliary = _auxiliary_twin(classifier)
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = tf.cast(x, tf.float32)
+        x_adv = tf.stop_gradient(self.attack(self.auxiliary, x, y))
+        with tf.GradientTape() as tape:
+            y_pred = self.classifier(x, training=True)
+            clean_loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+            adv_pred = self.auxiliary(x_adv, training=True)
+            adv_loss = self.compute_loss(x=x_adv, y=y, y_pred=adv_pred, sample_weight=sample_weight)
+            loss = 0.5 * (clean_loss + adv_loss)
+            scaled = self.optimizer.scale_loss(loss)
+        weights = self.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
+        return self.update_logs(loss, y, y_pred, sample_weight)

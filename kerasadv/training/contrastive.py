@@ -1,0 +1,137 @@
+"""Contrastive-latent training in `model.fit` and 1-NN classification by class prototypes."""
+
+import keras
+import numpy as np
+import scipy.cluster.vq
+import tensorflow as tf
+
+from kerasadv.attacks.stream import as_batches
+from kerasadv.layers.contrastive import ContrastiveHead, NearestPrototypes, pairwise_contrastive_loss
+from kerasadv.models.logits import check_logits
+
+
+class ContrastiveModel(keras.Model):
+    """Trains `classifier` with cross-entropy plus the pairwise contrastive loss of a latent head.
+
+    The head projects the features of `feature_layer` (default: the classifier's penultimate
+    layer) to `latent_dim` dimensions. After `fit`, `fit_prototypes` places `per_class`
+    k-means prototypes per class in the latent space and `prototype_classifier()` returns a
+    plain, serializable Keras model that classifies by the nearest prototype (its outputs
+    are minus distances, so attacks and evaluation apply unchanged). `save` writes the
+    classifier (its softmax head), like the adversarial wrappers.
+
+    Args:
+        classifier: a functional logits classifier.
+        feature_layer: name of the layer whose output feeds the head.
+        latent_dim: latent dimension.
+        margin: alpha of the contrastive loss.
+        weight: weight of the contrastive loss against cross-entropy.
+        per_class: prototypes per class.
+
+    Example:
+    >>> import kerasadv
+    >>> contrastive = ContrastiveModel(kerasadv.models.simple_cnn(), latent_dim=2)
+    >>> contrastive.latent(np.zeros((1, 32, 32, 3), np.float32)).shape
+    TensorShape([1, 2])
+    """
+
+    def __init__(self, classifier, feature_layer=None, latent_dim=2, margin=2.0, weight=1.0,
+                 per_class=5, **kwargs):
+        super().__init__(name=kwargs.pop("name", f"contrastive_{classifier.name}"), **kwargs)
+        check_logits(classifier)
+        layer = classifier.get_layer(feature_layer) if feature_layer else classifier.layers[-2]
+        self.classifier, self.margin, self.weight, self.per_class = classifier, margin, weight, per_class
+        self.encoder = keras.Model(classifier.inputs, layer.output, name="encoder")
+        self.head = ContrastiveHead(latent_dim, name="contrastive_head")
+        self.joint = keras.Model(classifier.inputs, [classifier.outputs[0], layer.output])
+
+    def call(self, inputs, training=None):
+        return self.classifier(inputs, training=training)
+
+    def latent(self, x, training=False):
+        """Latent codes of images `x`."""
+        return self.head(self.encoder(x, training=training))
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            logits, features = self.joint(x, training=True)
+            latent = self.head(features)
+            loss = self.compute_loss(x=x, y=y, y_pred=logits, sample_weight=sample_weight)
+            loss += self.weight * pairwise_contrastive_loss(latent, y, self.margin)
+            scaled = self.optimizer.scale_loss(loss)
+        weights = self.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
+        for metric in self.metrics:
+            metric.update_state(loss) if metric.name == "loss" else metric.update_state(y, logits)
+        return {m.name: m.result() for m in self.metrics}
+
+    def fit_prototypes(self, data, batch_size=256, seed=0):
+        """k-means (`per_class` centres) of the latent codes of each class of `data`.
+
+        Returns:
+            (num_classes, per_class, latent_dim) array, also kept for `prototype_classifier`.
+        """
+        codes, labels = [], []
+        for x, y in as_batches(data, batch_size):
+            codes.append(self.latent(x).numpy())
+            labels.append(np.asarray(y).reshape(-1))
+        codes, labels = np.concatenate(codes), np.concatenate(labels)
+        num_classes = int(self.classifier.output_shape[-1])
+        rng = np.random.default_rng(seed)
+        self.prototypes = np.stack([
+            scipy.cluster.vq.kmeans2(codes[labels == c].astype(np.float64), self.per_class,
+                                     minit="++", seed=rng)[0]
+            for c in range(num_classes)]).astype(np.float32)
+        return self.prototypes
+
+    def prototype_classifier(self):
+        """A functional model: image -> minus distance to the nearest prototype of each class."""
+        if not hasattr(self, "prototypes"):
+            raise ValueError("Call fit_prototypes(data) before prototype_classifier().")
+        nearest = NearestPrototypes(*self.prototypes.shape[:2], name="nearest_prototypes")
+        outputs = nearest(self.head(self.encoder(self.classifier.inputs[0])))
+        nearest.set_prototypes(self.prototypes)
+        return keras.Model(self.classifier.inputs, outputs, name=f"{self.classifier.name}_prototypes")
+
+    def save(self, filepath, *args, **kwargs):
+        """Saves the plain classifier."""
+        return self.classifier.save(filepath, *args, **kwargs)
+
+
+def plot_latent_space(latent_clean, latent_attacked, labels, path, title="Latent space"):
+    """Scatter plot (PNG) of clean (dots) and attacked (crosses) latent codes, by class.
+
+    Codes of more than two dimensions are projected on their two principal axes.
+
+    Args:
+        latent_clean: (n, d) latent codes of clean images.
+        latent_attacked: (n, d) latent codes of their attacked versions.
+        labels: (n,) true labels (colours).
+        path: PNG file to write.
+        title: figure title.
+
+    Returns:
+        `path`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kerasadv import io
+
+    clean, attacked = np.asarray(latent_clean), np.asarray(latent_attacked)
+    if clean.shape[1] > 2:
+        centre = clean.mean(0)
+        axes = np.linalg.svd(clean - centre, full_matrices=False)[2][:2].T
+        clean, attacked = (clean - centre) @ axes, (attacked - centre) @ axes
+    figure, ax = plt.subplots(figsize=(6, 5))
+    ax.scatter(clean[:, 0], clean[:, 1], c=labels, cmap="tab10", s=10, marker="o", label="clean")
+    ax.scatter(attacked[:, 0], attacked[:, 1], c=labels, cmap="tab10", s=18, marker="x", label="attacked")
+    ax.set_title(title)
+    ax.legend()
+    with io.atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
