@@ -41,30 +41,30 @@ class IterativeFGS(Attack):
         return tf.equal(predicted, labels) if self.targeted else tf.not_equal(predicted, labels)
 
     def perturb(self, model, x, labels, eps):
-        x_adv = x
-        steps = tf.zeros(tf.shape(labels), tf.int32)
-        done = tf.zeros(tf.shape(labels), tf.bool)
-        success = tf.zeros(tf.shape(labels), tf.bool)
-        for _ in tf.range(self.max_steps + 1):
+        def step_once(i, x_adv, steps, done, success):
             active = tf.where(~done)[:, 0]
-            if tf.size(active) == 0:
-                break
-            x_act, x_orig = tf.gather(x_adv, active), tf.gather(x, active)
-            grad, logits = input_gradient(model, x_act, tf.gather(labels, active),
-                                          self.targeted, self.training)
-            fooled = self._fooled(logits, tf.gather(labels, active))
-            # An example stops when fooled, or once its step budget is spent (that pass
-            # only checks its last step).
-            out_of_steps = tf.gather(steps, active) >= self.max_steps
-            stop = fooled | out_of_steps
+            index = active[:, None]
+            x_act, x_orig, y_act = tf.gather(x_adv, active), tf.gather(x, active), tf.gather(labels, active)
+            grad, logits = input_gradient(model, x_act, y_act, self.targeted, self.training)
+            fooled = self._fooled(logits, y_act)
+            # An example stops when fooled, or once its step budget is spent (that pass only
+            # checks its last step).
+            stop = fooled | (tf.gather(steps, active) >= self.max_steps)
             moved = x_orig + tf.clip_by_value(x_act + self.step_size * tf.sign(grad) - x_orig, -eps, eps)
             x_new = tf.where(stop[:, None, None, None], x_act, tf.clip_by_value(moved, 0.0, 1.0))
-            index = active[:, None]
-            x_adv = tf.tensor_scatter_nd_update(x_adv, index, x_new)
-            steps = tf.tensor_scatter_nd_add(steps, index, tf.cast(~stop, tf.int32))
-            done = tf.tensor_scatter_nd_update(done, index, stop)
-            success = tf.tensor_scatter_nd_update(success, index, fooled)
+            return (i + 1,
+                    tf.tensor_scatter_nd_update(x_adv, index, x_new),
+                    tf.tensor_scatter_nd_add(steps, index, tf.cast(~stop, tf.int32)),
+                    tf.tensor_scatter_nd_update(done, index, stop),
+                    tf.tensor_scatter_nd_update(success, index, fooled))
+
+        def running(i, x_adv, steps, done, success):
+            return tf.logical_and(i <= self.max_steps, tf.reduce_any(~done))
+
+        false = tf.zeros(tf.shape(labels), tf.bool)
+        state = (tf.constant(0), x, tf.zeros(tf.shape(labels), tf.int32), false, false)
         # After max_steps + 1 passes every example has stopped, its last state checked.
+        _, x_adv, steps, _, success = tf.while_loop(running, step_once, state)
         return {"x_adv": x_adv, "steps": steps, "success": success}
 
     def get_config(self):

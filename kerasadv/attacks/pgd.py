@@ -76,10 +76,14 @@ class PGD(Attack):
     def perturb(self, model, x, labels, eps):
         step = 2.5 * eps / self.steps if self.step_size is None else tf.constant(self.step_size, tf.float32)
         x_adv = random_start(x, eps, self.norm, self._seed()) if self.random_start else x
-        for _ in tf.range(self.steps):
+
+        def step_once(i, x_adv):
             grad, _ = input_gradient(model, x_adv, labels, self.targeted, self.training)
             x_adv = x_adv + step * ascent_direction(grad, self.norm)
-            x_adv = tf.clip_by_value(x + project(x_adv - x, eps, self.norm), 0.0, 1.0)
+            return i + 1, tf.clip_by_value(x + project(x_adv - x, eps, self.norm), 0.0, 1.0)
+
+        # An explicit while_loop: Keras traces train_step without AutoGraph.
+        _, x_adv = tf.while_loop(lambda i, _: i < self.steps, step_once, (tf.constant(0), x_adv))
         return {"x_adv": x_adv}
 
     def get_config(self):

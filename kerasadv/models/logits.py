@@ -43,10 +43,10 @@ def logits_model(model):
     if layer is None:
         return model
     if kind == "layer" or isinstance(layer, keras.layers.Activation):
-        return keras.Model(model.inputs, layer.input, name=f"{model.name}_logits")
+        return keras.Model(model.input, layer.input, name=f"{model.name}_logits")
     if not isinstance(layer, keras.layers.Dense):
         raise ModelError(f"Cannot strip softmax from layer type {type(layer).__name__}; pass a logits model.")
     head = keras.layers.Dense(layer.units, use_bias=layer.use_bias, name=f"{layer.name}_logits")
     outputs = head(layer.input)
     head.set_weights(layer.get_weights())
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_logits")
+    return keras.Model(model.input, outputs, name=f"{model.name}_logits")

@@ -4,10 +4,12 @@ from kerasadv.training.adversarial import AdversarialModel, fast_at_attack, pgd_
 from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
 from kerasadv.training.baseline import compile_classifier, train
+from kerasadv.training.contrastive import ContrastiveModel, plot_latent_space
 from kerasadv.training.defaults import TRAINING_DEFAULTS, TrainingDefaults, training_defaults
 from kerasadv.training.free import FreeAdversarialModel
 from kerasadv.training.mixing import mix_datasets
 
-__all__ = ["AdversarialModel", "AdvPropModel", "FreeAdversarialModel", "fast_at_attack",
+__all__ = ["AdversarialModel", "AdvPropModel", "FreeAdversarialModel", "ContrastiveModel",
+           "plot_latent_space", "fast_at_attack",
            "pgd_at_attack", "mix_datasets", "augment", "compile_classifier", "train",
            "TRAINING_DEFAULTS", "TrainingDefaults", "training_defaults"]

@@ -48,6 +48,7 @@ class AdversarialModel(keras.Model):
             raise AttackInputError(f"adv_ratio must be in [0, 1], got {adv_ratio}.")
         self.classifier, self.attack = classifier, attack
         self.adv_ratio, self.adversarial_training_mode = float(adv_ratio), adversarial_training_mode
+        self.built = True  # all weights live in the (built) classifier
 
     def call(self, inputs, training=None):
         return self.classifier(inputs, training=training)

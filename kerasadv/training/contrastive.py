@@ -41,9 +41,11 @@ class ContrastiveModel(keras.Model):
         check_logits(classifier)
         layer = classifier.get_layer(feature_layer) if feature_layer else classifier.layers[-2]
         self.classifier, self.margin, self.weight, self.per_class = classifier, margin, weight, per_class
-        self.encoder = keras.Model(classifier.inputs, layer.output, name="encoder")
+        self.encoder = keras.Model(classifier.input, layer.output, name="encoder")
         self.head = ContrastiveHead(latent_dim, name="contrastive_head")
-        self.joint = keras.Model(classifier.inputs, [classifier.outputs[0], layer.output])
+        self.joint = keras.Model(classifier.input, [classifier.outputs[0], layer.output])
+        self.head.build(layer.output.shape)
+        self.built = True
 
     def call(self, inputs, training=None):
         return self.classifier(inputs, training=training)
@@ -90,9 +92,9 @@ class ContrastiveModel(keras.Model):
         if not hasattr(self, "prototypes"):
             raise ValueError("Call fit_prototypes(data) before prototype_classifier().")
         nearest = NearestPrototypes(*self.prototypes.shape[:2], name="nearest_prototypes")
-        outputs = nearest(self.head(self.encoder(self.classifier.inputs[0])))
+        outputs = nearest(self.head(self.encoder(self.classifier.input)))
         nearest.set_prototypes(self.prototypes)
-        return keras.Model(self.classifier.inputs, outputs, name=f"{self.classifier.name}_prototypes")
+        return keras.Model(self.classifier.input, outputs, name=f"{self.classifier.name}_prototypes")
 
     def save(self, filepath, *args, **kwargs):
         """Saves the plain classifier."""
