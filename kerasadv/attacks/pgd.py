@@ -82,6 +82,8 @@ class PGD(Attack):
             x_adv = x_adv + step * ascent_direction(grad, self.norm)
             return i + 1, tf.clip_by_value(x + project(x_adv - x, eps, self.norm), 0.0, 1.0)
 
+        if self.steps == 1:  # fast AT's single step: no loop machinery
+            return {"x_adv": step_once(0, x_adv)[1]}
         # An explicit while_loop: Keras traces train_step without AutoGraph.
         _, x_adv = tf.while_loop(lambda i, _: i < self.steps, step_once, (tf.constant(0), x_adv))
         return {"x_adv": x_adv}
