@@ -1,10 +1,13 @@
-"""Quick start: train a baseline classifier on real data offline and print its test accuracy.
+"""Quick start pipeline: ingest -> train -> attack -> adversarial retraining -> Gaussian filter
+-> evaluate (clean / adversarial / filtered, before and after retraining) -> push -> report.
 
-    python pipelines/quickstart.py                       # defaults: see --data
-    python pipelines/quickstart.py --data tar:../shared/data/cifar10-jpeg.tar.gz --epochs 5
+    python pipelines/quickstart.py                                  # --profile quick, offline data
+    python pipelines/quickstart.py --profile ci --pipeline_root /tmp/qs
+    python pipelines/quickstart.py --data tar:../shared/data/cifar10-jpeg.tar.gz --profile full
 
 Data defaults to the CIFAR-10 archive named by $KERASADV_CIFAR10_TAR when that file exists,
-otherwise Fashion-MNIST from Debian's `dataset-fashion-mnist` package.
+otherwise Fashion-MNIST from Debian's `dataset-fashion-mnist` package. A second identical run
+is served from the cache; `--no_cache` or `--rerun=Trainer,...` force re-execution.
 """
 
 import os
@@ -12,14 +15,33 @@ import time
 
 from absl import app, flags
 
-from kerasadv.training import train
+from components.attack_gen import AttackGen
+from components.evaluator import Evaluator
+from components.example_gen import ImageExampleGen
+from components.filter import Filter
+from components.pusher import Pusher
+from components.report import Report
+from components.trainer import Trainer
+from kerasadv.orchestration import Pipeline
+
+PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
+    "ci": (1000, 300, 1, 1, 0.1),
+    "quick": (10000, 2000, 3, 2, 0.5),
+    "full": (None, None, 10, 5, 0.6),
+}
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR or fashion_mnist).")
 flags.DEFINE_string("model", "simple_cnn", "Model builder name.")
-flags.DEFINE_integer("epochs", 1, "Training epochs.")
-flags.DEFINE_integer("num_examples", None, "Stratified subset of the train split (default: all).")
-flags.DEFINE_string("output_dir", "runs/quickstart", "Where the model and metrics.json go.")
+flags.DEFINE_integer("epochs", None, "Baseline training epochs (default: the profile's).")
+flags.DEFINE_string("attack", "fgsm", "Attack of AttackGen (fgsm, pgd, bim, iterative_fgs, ...).")
+flags.DEFINE_float("eps", 0.03, "Attack radius in [0, 1] pixel units.")
+flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes and epochs.")
+flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Artifacts and metadata.sqlite go here.")
+flags.DEFINE_string("serving_dir", "saved_models", "TF Serving base directory for the pushed model.")
+flags.DEFINE_string("model_name", "quickstart", "Name of the served model.")
+flags.DEFINE_bool("no_cache", False, "Re-run every component.")
+flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached (their descendants follow only if their inputs change).")
 flags.DEFINE_integer("seed", 0, "Random seed.")
 
 
@@ -28,15 +50,54 @@ def default_source():
     return f"tar:{archive}" if os.path.isfile(archive) else "fashion_mnist"
 
 
+def create_pipeline(source, model, profile, epochs, attack, eps, pipeline_root, serving_dir,
+                    model_name, seed=0, rerun=(), enable_cache=True):
+    """Builds the quick-start pipeline (see the module docstring)."""
+    num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
+    cache = lambda cid: cid not in rerun  # noqa: E731
+    gen = ImageExampleGen(source=source, num_train=num_train, num_eval=num_eval, seed=seed,
+                          enable_cache=cache("ImageExampleGen"))
+    examples = gen.outputs["examples"]
+    base = Trainer(component_id="BaselineTrainer", examples=examples, model=model,
+                   epochs=epochs or default_epochs, seed=seed, enable_cache=cache("BaselineTrainer"))
+    adversarial = AttackGen(model=base.outputs["model"], examples=examples, attack=attack, eps=eps,
+                            seed=seed, enable_cache=cache("AttackGen"))
+    adv_examples = adversarial.outputs["adversarial_examples"]
+    robust = Trainer(component_id="AdversarialRetrainer", examples=examples, adversarial_examples=adv_examples,
+                     base_model=base.outputs["model"], model=model, epochs=retrain_epochs, seed=seed,
+                     enable_cache=cache("AdversarialRetrainer"))
+    filtered = Filter(examples=adv_examples, gaussian_sigma=0.5, enable_cache=cache("Filter"))
+    sets = dict(examples=examples, adversarial_examples=adv_examples, filtered_examples=filtered.outputs["examples"])
+    evaluate_base = Evaluator(component_id="EvaluateBaseline", model=base.outputs["model"], eps=eps,
+                              min_accuracy=min_accuracy, enable_cache=cache("EvaluateBaseline"), **sets)
+    evaluate_robust = Evaluator(component_id="EvaluateRetrained", model=robust.outputs["model"],
+                                baseline_model=base.outputs["model"], eps=eps, min_accuracy=min_accuracy,
+                                enable_cache=cache("EvaluateRetrained"), **sets)
+    push = Pusher(model=robust.outputs["model"], blessing=evaluate_robust.outputs["blessing"], examples=examples,
+                  serving_dir=serving_dir, model_name=model_name, enable_cache=cache("Pusher"))
+    report = Report(baseline_evaluation=evaluate_base.outputs["evaluation"],
+                    candidate_evaluation=evaluate_robust.outputs["evaluation"],
+                    pushed_model=push.outputs["pushed_model"], enable_cache=cache("Report"))
+    components = [gen, base, adversarial, robust, filtered, evaluate_base, evaluate_robust, push, report]
+    return Pipeline("quickstart", pipeline_root, components, enable_cache=enable_cache)
+
+
 def main(argv):
     del argv
     source = FLAGS.data or default_source()
     start = time.perf_counter()
-    _, metrics = train(FLAGS.model, source, FLAGS.output_dir, epochs=FLAGS.epochs,
-                       num_examples=FLAGS.num_examples, seed=FLAGS.seed)
-    seconds = time.perf_counter() - start
-    print(f"{FLAGS.model} on {source}: test accuracy {metrics['test_accuracy']:.4f} after "
-          f"{metrics['epochs']} epoch(s), {seconds:.0f} s; model and metrics in {FLAGS.output_dir}/")
+    pipeline = create_pipeline(source, FLAGS.model, FLAGS.profile, FLAGS.epochs, FLAGS.attack, FLAGS.eps,
+                               FLAGS.pipeline_root, FLAGS.serving_dir, FLAGS.model_name, FLAGS.seed,
+                               FLAGS.rerun, not FLAGS.no_cache)
+    result = pipeline.run()
+    report = result.outputs["Report"]["report"]
+    pushed = result.outputs["Pusher"]["pushed_model"].properties
+    print(f"\nquickstart on {source} (profile {FLAGS.profile}) finished in {time.perf_counter() - start:.1f} s")
+    with open(report.path("report.md")) as f:
+        print(f.read())
+    print(f"report: {report.path('report.md')} (and report.html)")
+    print(f"pushed: {pushed.get('pushed')} {pushed.get('path', pushed.get('reason', ''))}")
+    print(f"lineage: python -m kerasadv.orchestration.lineage --pipeline_root {FLAGS.pipeline_root}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasadv import attacks, models
+from kerasadv import attacks
 from kerasadv.errors import AttackInputError, ModelError
 
 

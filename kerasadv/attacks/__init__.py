@@ -8,9 +8,10 @@ from kerasadv.attacks.metrics import clean_accuracy, evaluate_attack, predict_la
 from kerasadv.attacks.noise import STRENGTHS, GaussianNoise, matched_noise
 from kerasadv.attacks.one_pixel import OnePixel
 from kerasadv.attacks.pgd import BIM, PGD, project
+from kerasadv.attacks.registry import ATTACK_NAMES, make_attack
 from kerasadv.attacks.stream import as_batches, stream
 from kerasadv.attacks.sweep import eps_sweep
 
 __all__ = ["Attack", "FGSM", "PGD", "BIM", "IterativeFGS", "GaussianNoise", "OnePixel",
            "matched_noise", "STRENGTHS", "input_gradient", "project", "stream", "as_batches",
-           "evaluate_attack", "clean_accuracy", "predict_labels", "eps_sweep"]
+           "evaluate_attack", "clean_accuracy", "predict_labels", "eps_sweep", "make_attack", "ATTACK_NAMES"]

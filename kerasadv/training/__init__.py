@@ -3,7 +3,7 @@
 from kerasadv.training.adversarial import AdversarialModel, fast_at_attack, pgd_at_attack
 from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
-from kerasadv.training.baseline import compile_classifier, train
+from kerasadv.training.baseline import compile_classifier, fit_classifier, train
 from kerasadv.training.contrastive import ContrastiveModel, plot_latent_space
 from kerasadv.training.defaults import TRAINING_DEFAULTS, TrainingDefaults, training_defaults
 from kerasadv.training.free import FreeAdversarialModel
@@ -11,5 +11,5 @@ from kerasadv.training.mixing import mix_datasets
 
 __all__ = ["AdversarialModel", "AdvPropModel", "FreeAdversarialModel", "ContrastiveModel",
            "plot_latent_space", "fast_at_attack",
-           "pgd_at_attack", "mix_datasets", "augment", "compile_classifier", "train",
+           "pgd_at_attack", "mix_datasets", "augment", "compile_classifier", "fit_classifier", "train",
            "TRAINING_DEFAULTS", "TrainingDefaults", "training_defaults"]

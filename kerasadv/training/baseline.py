@@ -1,6 +1,8 @@
 """Baseline (non-adversarial) training of a named model on a named data source."""
 
+import dataclasses
 import os
+import shutil
 import time
 
 import keras
@@ -26,6 +28,36 @@ def compile_classifier(model, optimizer):
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     return model
+
+
+def fit_classifier(model, train_ds, test_ds, config, output_dir, num_train, seed=0,
+                   verbose="auto", callbacks=(), extra_metrics=None):
+    """Fits a compiled model and writes `model.keras` and `metrics.json` to `output_dir` atomically.
+
+    The one training loop behind `train` and the pipeline's Trainer: augmentation from
+    `config`, a progress bar per epoch, resume after a crash (`BackupAndRestore` in
+    `output_dir/backup`, removed once the model is written).
+
+    Returns:
+        The metrics dict (test accuracy / loss, history, epoch seconds, config).
+    """
+    train_ds = augment(train_ds, config.flip, config.crop_padding, seed)
+    backup_dir = os.path.join(output_dir, "backup")
+    backup = keras.callbacks.BackupAndRestore(backup_dir)
+    history = model.fit(train_ds, epochs=config.epochs, validation_data=test_ds, shuffle=False,
+                        callbacks=[_EpochTimer(), backup, *callbacks], verbose=verbose)
+    classifier = getattr(model, "classifier", model)
+    test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
+    metrics = {
+        "epochs": config.epochs, "train_examples": num_train, "test_accuracy": test_accuracy,
+        "test_loss": test_loss, "config": dataclasses.asdict(config),
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        **(extra_metrics or {}),
+    }
+    io.save_model(classifier, os.path.join(output_dir, "model.keras"))
+    io.write_json(metrics, os.path.join(output_dir, "metrics.json"))
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    return metrics
 
 
 def train(model_name, source, output_dir, epochs=None, batch_size=None, learning_rate=None,
@@ -61,21 +93,9 @@ def train(model_name, source, output_dir, epochs=None, batch_size=None, learning
                                learning_rate=learning_rate)
     train_ds, info = data.load(source, "train", num_examples, config.batch_size, shuffle=True, seed=seed)
     test_ds, _ = data.load(source, "test", num_test_examples, config.batch_size, seed=seed)
-    train_ds = augment(train_ds, config.flip, config.crop_padding, seed)
     model = models.build(model_name, info.image_shape, info.num_classes)
     steps = -(-info.num_examples // config.batch_size) * config.epochs
     compile_classifier(model, config.make_optimizer(steps))
-    timer = _EpochTimer()
-    backup = keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup"))
-    history = model.fit(train_ds, epochs=config.epochs, validation_data=test_ds, shuffle=False,
-                        callbacks=[timer, backup, *callbacks], verbose=verbose)
-    test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
-    metrics = {
-        "model": model_name, "source": source, "epochs": config.epochs,
-        "train_examples": info.num_examples, "test_accuracy": test_accuracy, "test_loss": test_loss,
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        "config": vars(config) if hasattr(config, "__dict__") else {},
-    }
-    io.save_model(model, os.path.join(output_dir, "model.keras"))
-    io.write_json(metrics, os.path.join(output_dir, "metrics.json"))
+    metrics = fit_classifier(model, train_ds, test_ds, config, output_dir, info.num_examples, seed,
+                             verbose, callbacks, {"model": model_name, "source": source})
     return model, metrics

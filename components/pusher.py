@@ -1,0 +1,106 @@
+"""Pusher: a blessed Model -> `serving_dir/<name>/<version>/` in TF Serving's layout.
+
+TFX's contract: only a blessed model is pushed; versions are integers; an existing version is
+never overwritten; `saved_model.pb` is written last, so TF Serving never loads a half copy.
+"""
+
+import glob
+import os
+import shutil
+import uuid
+
+import keras
+import numpy as np
+
+from kerasadv import io, serving
+from kerasadv.data import tfrecords
+from kerasadv.errors import KerasAdvError
+from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+
+MODELS_CONFIG = """model_config_list {{
+  config {{
+    name: '{name}'
+    base_path: '{base_path}'
+    model_platform: 'tensorflow'
+  }}
+}}
+"""
+
+
+def next_version(model_dir):
+    versions = [int(d) for d in os.listdir(model_dir) if d.isdigit()] if os.path.isdir(model_dir) else []
+    return max(versions, default=0) + 1
+
+
+def publish_version(staging, model_dir):
+    """Moves an exported SavedModel into a new integer version directory, `saved_model.pb` last."""
+    version = next_version(model_dir)
+    target = os.path.join(model_dir, str(version))
+    os.makedirs(target)  # fails if it exists: a version is never overwritten
+    for entry in sorted(os.listdir(staging)):
+        if entry != "saved_model.pb":
+            os.rename(os.path.join(staging, entry), os.path.join(target, entry))
+    os.rename(os.path.join(staging, "saved_model.pb"), os.path.join(target, "saved_model.pb"))
+    shutil.rmtree(staging)
+    return version, target
+
+
+class PusherExecutor:
+    def Do(self, input_dict, output_dict, exec_properties):
+        p, pushed = exec_properties, output_dict["pushed_model"]
+        blessing = input_dict["blessing"]
+        if not os.path.exists(blessing.path("BLESSED")):
+            io.write_json({"pushed": False, "reason": "model not blessed"}, pushed.path("push.json"))
+            pushed.properties.update(pushed=False, reason="model not blessed")
+            print("  model not blessed: not pushed")
+            return
+        model = keras.saving.load_model(input_dict["model"].path("model.keras"))
+        model_dir = os.path.abspath(os.path.join(p["serving_dir"], p["model_name"]))
+        os.makedirs(model_dir, exist_ok=True)
+        for stale in glob.glob(os.path.join(model_dir, ".staging-*")):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = os.path.join(model_dir, f".staging-{uuid.uuid4().hex[:8]}")
+        serving.export_for_serving(model, staging)
+        images = self._sample_images(input_dict, model)
+        warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
+        check = serving.check_servable(staging, model, images)
+        if not check["passed"]:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise KerasAdvError(f"Exported model failed the servability check: {check}")
+        version, target = publish_version(staging, model_dir)
+        config_path = os.path.join(os.path.abspath(p["serving_dir"]), "models.config")
+        with io.atomic_path(config_path) as tmp, open(tmp, "w") as f:
+            f.write(MODELS_CONFIG.format(name=p["model_name"], base_path=model_dir))
+        record = {"pushed": True, "version": version, "path": target, "model_name": p["model_name"],
+                  "warmup_requests": warmup, "check": {k: v for k, v in check.items() if k != "saved_model_cli"}}
+        io.write_json(record, pushed.path("push.json"))
+        with open(pushed.path("saved_model_cli.txt"), "w") as f:
+            f.write(check.get("saved_model_cli", "saved_model_cli not on PATH\n"))
+        pushed.properties.update(record)
+        print(f"  pushed {p['model_name']} version {version} to {target}")
+
+    @staticmethod
+    def _sample_images(input_dict, model):
+        if "examples" in input_dict:
+            x, _ = next(iter(tfrecords.read_split(input_dict["examples"].uri, "eval", 4)))
+            return x.numpy()
+        return np.random.default_rng(0).random((4, *model.input_shape[1:]), dtype=np.float32)
+
+
+class Pusher(BaseComponent):
+    """Pushes a blessed model for TF Serving and writes `serving_dir/models.config`.
+
+    Args:
+        model: the Model.
+        blessing: its ModelBlessing (an unblessed model is recorded as not pushed).
+        examples: optional Examples whose eval images drive the servability check and warm-up.
+        serving_dir: TF Serving base directory ("saved_models").
+        model_name: the served model's name.
+    """
+
+    SPEC = ComponentSpec(
+        inputs={"model": Input("Model"), "blessing": Input("ModelBlessing"),
+                "examples": Input("Examples", optional=True)},
+        outputs={"pushed_model": "PushedModel"},
+        parameters={"serving_dir": Parameter(str, "saved_models"), "model_name": Parameter(str, "kerasadv")})
+    EXECUTOR = PusherExecutor

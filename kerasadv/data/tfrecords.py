@@ -1,0 +1,108 @@
+"""Example sets on disk: TFRecord shards per split plus a `schema.json`, as pipeline artifacts use.
+
+Clean images are stored as uint8 (lossless for 8-bit sources); adversarial images as float32
+so that small perturbations survive. Per-example extras (attack success, steps, norms) ride
+along as float features.
+"""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from kerasadv import io
+from kerasadv.errors import DataSourceError
+
+SCHEMA = "schema.json"
+
+
+def _feature(value):
+    if isinstance(value, bytes):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+    if isinstance(value, (int, np.integer)):
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+    return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+
+
+def write_split(batches, directory, split, image_dtype="uint8", shard_size=10000):
+    """Writes batches `{"image": [0, 1] floats, "label": ints, <extra>: floats}` as TFRecord shards.
+
+    Args:
+        batches: iterable of dicts of equal-length arrays / tensors.
+        directory: the example set's directory.
+        split: split name (file prefix).
+        image_dtype: "uint8" (images rounded to 8 bits) or "float32" (exact).
+        shard_size: examples per shard.
+
+    Returns:
+        `(count, extras)`: examples written and the names of the extra features.
+    """
+    os.makedirs(directory, exist_ok=True)
+    count, shard, writer, extras = 0, 0, None, []
+    for batch in batches:
+        images = np.asarray(batch["image"], np.float32)
+        if image_dtype == "uint8":
+            images = np.round(images * 255.0).astype(np.uint8)
+        extras = sorted(k for k in batch if k not in ("image", "label"))
+        columns = {k: np.asarray(batch[k]).reshape(len(images), -1)[:, 0] for k in extras}
+        for i, image in enumerate(images):
+            if writer is None or count % shard_size == 0:
+                if writer:
+                    writer.close()
+                writer = tf.io.TFRecordWriter(os.path.join(directory, f"{split}-{shard:05d}.tfrecord"))
+                shard += 1
+            features = {"image": _feature(image.tobytes()), "label": _feature(int(np.asarray(batch["label"])[i]))}
+            features.update({k: _feature(float(columns[k][i])) for k in extras})
+            writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
+            count += 1
+    if writer:
+        writer.close()
+    return count, extras
+
+
+def write_schema(directory, image_shape, image_dtype, class_names, split_counts, extras=()):
+    io.write_json({"image_shape": list(image_shape), "image_dtype": image_dtype,
+                   "class_names": list(class_names), "splits": split_counts, "extras": list(extras)},
+                  os.path.join(directory, SCHEMA))
+
+
+def read_schema(directory):
+    path = os.path.join(directory, SCHEMA)
+    if not os.path.isfile(path):
+        raise DataSourceError(f"{directory} is not an example set: {SCHEMA} is missing.")
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_split(directory, split, batch_size=128, with_extras=False):
+    """Reads a split back as batches of `(float32 images in [0, 1], int32 labels)`.
+
+    Args:
+        directory: the example set's directory.
+        split: split name.
+        batch_size: batch size.
+        with_extras: also yield a dict of the extra features as a third element.
+
+    Returns:
+        A `tf.data.Dataset`, in the order the examples were written.
+    """
+    schema = read_schema(directory)
+    if split not in schema["splits"]:
+        raise DataSourceError(f"Unknown split {split!r} in {directory}: expected one of {sorted(schema['splits'])}.")
+    files = sorted(tf.io.gfile.glob(os.path.join(directory, f"{split}-*.tfrecord")))
+    spec = {"image": tf.io.FixedLenFeature([], tf.string), "label": tf.io.FixedLenFeature([], tf.int64)}
+    spec.update({k: tf.io.FixedLenFeature([], tf.float32) for k in schema["extras"]})
+    dtype = tf.uint8 if schema["image_dtype"] == "uint8" else tf.float32
+    shape = schema["image_shape"]
+
+    def parse(records):
+        parsed = tf.io.parse_example(records, spec)
+        images = tf.reshape(tf.io.decode_raw(parsed["image"], dtype), [-1, *shape])
+        images = tf.cast(images, tf.float32) / 255.0 if dtype == tf.uint8 else images
+        labels = tf.cast(parsed["label"], tf.int32)
+        if with_extras:
+            return images, labels, {k: parsed[k] for k in schema["extras"]}
+        return images, labels
+
+    return tf.data.TFRecordDataset(files).batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,138 @@
+"""SQLite metadata store: contexts (pipeline runs), executions, artifacts and events.
+
+Lineage ("which data, attack and parameters produced this pushed model?") is a walk from an
+artifact to the execution that output it, to that execution's inputs, and so on.
+"""
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+
+from kerasadv.orchestration.artifacts import Artifact
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS contexts (
+    id INTEGER PRIMARY KEY, pipeline TEXT, run_id TEXT, started REAL);
+CREATE TABLE IF NOT EXISTS executions (
+    id INTEGER PRIMARY KEY, context_id INTEGER, component_id TEXT, component_type TEXT,
+    cache_key TEXT, parameters TEXT, state TEXT, cached_from INTEGER, started REAL, finished REAL);
+CREATE TABLE IF NOT EXISTS artifacts (
+    id INTEGER PRIMARY KEY, type TEXT, uri TEXT, properties TEXT, fingerprint TEXT, state TEXT);
+CREATE TABLE IF NOT EXISTS events (
+    execution_id INTEGER, artifact_id INTEGER, kind TEXT, name TEXT);
+CREATE INDEX IF NOT EXISTS executions_by_key ON executions (cache_key, state);
+"""
+
+
+class MetadataStore:
+    """A metadata store in one SQLite file (stdlib `sqlite3`).
+
+    Args:
+        path: the database file (created with its tables when missing).
+
+    Example:
+    >>> store = MetadataStore(":memory:")
+    >>> store.new_context("demo", "run-1")
+    1
+    """
+
+    def __init__(self, path):
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def new_context(self, pipeline, run_id):
+        return self.db.execute("INSERT INTO contexts (pipeline, run_id, started) VALUES (?, ?, ?)",
+                               (pipeline, run_id, time.time())).lastrowid
+
+    def start_execution(self, context_id, component, cache_key, inputs):
+        """Records a running execution and its input events; returns its id."""
+        with self._transaction():
+            execution_id = self.db.execute(
+                "INSERT INTO executions (context_id, component_id, component_type, cache_key, parameters,"
+                " state, started) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                (context_id, component.id, type(component).__name__, cache_key,
+                 json.dumps(component.parameters, sort_keys=True, default=str), time.time())).lastrowid
+            for name, artifact in inputs.items():
+                self.db.execute("INSERT INTO events VALUES (?, ?, 'input', ?)", (execution_id, artifact.id, name))
+        return execution_id
+
+    def publish(self, execution_id, outputs, cached_from=None):
+        """Marks the execution complete and records its output artifacts (sets their ids)."""
+        with self._transaction():
+            for name, artifact in outputs.items():
+                if artifact.id is None:
+                    artifact.id = self.db.execute(
+                        "INSERT INTO artifacts (type, uri, properties, fingerprint, state) VALUES (?, ?, ?, ?, 'live')",
+                        (artifact.type_name, artifact.uri, json.dumps(artifact.properties, default=str),
+                         artifact.fingerprint)).lastrowid
+                self.db.execute("INSERT INTO events VALUES (?, ?, 'output', ?)", (execution_id, artifact.id, name))
+            self.db.execute("UPDATE executions SET state = ?, cached_from = ?, finished = ? WHERE id = ?",
+                            ("cached" if cached_from else "complete", cached_from, time.time(), execution_id))
+
+    def fail(self, execution_id):
+        self.db.execute("UPDATE executions SET state = 'failed', finished = ? WHERE id = ?",
+                        (time.time(), execution_id))
+
+    def cached_outputs(self, cache_key):
+        """Outputs of the latest complete execution with `cache_key` whose directories exist."""
+        row = self.db.execute("SELECT id FROM executions WHERE cache_key = ? AND state = 'complete'"
+                              " ORDER BY id DESC LIMIT 1", (cache_key,)).fetchone()
+        if row is None:
+            return None, None
+        outputs = self.outputs_of(row[0])
+        if not all(os.path.isdir(a.uri) for a in outputs.values()):
+            return None, None
+        return row[0], outputs
+
+    def outputs_of(self, execution_id, kind="output"):
+        rows = self.db.execute(
+            "SELECT e.name, a.id, a.type, a.uri, a.properties, a.fingerprint FROM events e"
+            " JOIN artifacts a ON a.id = e.artifact_id WHERE e.execution_id = ? AND e.kind = ?",
+            (execution_id, kind)).fetchall()
+        return {name: Artifact(t, uri, json.loads(props), id_, fp) for name, id_, t, uri, props, fp in rows}
+
+    def producer_of(self, artifact_id):
+        """The first execution that output `artifact_id` (the one that really made it)."""
+        return self.db.execute(
+            "SELECT x.id, x.component_id, x.component_type, x.parameters FROM events e JOIN executions x"
+            " ON x.id = e.execution_id WHERE e.artifact_id = ? AND e.kind = 'output' ORDER BY x.id LIMIT 1",
+            (artifact_id,)).fetchone()
+
+    def lineage(self, artifact_id):
+        """Every upstream step of an artifact: list of dicts (component, type, parameters, inputs)."""
+        steps, queue, seen = [], [artifact_id], set()
+        while queue:
+            current = queue.pop(0)
+            producer = self.producer_of(current)
+            if producer is None or producer[0] in seen:
+                continue
+            seen.add(producer[0])
+            inputs = self.outputs_of(producer[0], kind="input")
+            steps.append({"execution": producer[0], "component": producer[1], "type": producer[2],
+                          "parameters": json.loads(producer[3]),
+                          "inputs": {n: f"{a.type_name}#{a.id}" for n, a in inputs.items()}})
+            queue += [a.id for a in inputs.values()]
+        return steps
+
+    def latest_artifact(self, type_name):
+        row = self.db.execute("SELECT id FROM artifacts WHERE type = ? ORDER BY id DESC LIMIT 1",
+                              (type_name,)).fetchone()
+        return row[0] if row else None
+
+    def executions(self, context_id):
+        return self.db.execute("SELECT component_id, state FROM executions WHERE context_id = ? ORDER BY id",
+                               (context_id,)).fetchall()

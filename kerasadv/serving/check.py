@@ -1,0 +1,80 @@
+"""Offline servability check: load a SavedModel in a fresh process and call both signatures.
+
+    python -m kerasadv.serving.check SAVED_MODEL_DIR CASES.npz
+
+`CASES.npz` holds `images` ([0, 1] floats) and `expected` (the Keras model's probabilities).
+Prints one JSON line: max differences of both signatures and whether they passed.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+
+def _encode_png(images):
+    import tensorflow as tf
+
+    pixels = np.round(np.asarray(images) * 255).astype(np.uint8)
+    return tf.constant([tf.io.encode_png(image).numpy() for image in pixels])
+
+
+def _check_in_this_process(directory, cases_path, atol):
+    import tensorflow as tf
+
+    cases = np.load(cases_path)
+    loaded = tf.saved_model.load(directory)
+    dense = loaded.signatures["serving_default"](images=tf.constant(cases["images"], tf.float32))
+    encoded = loaded.signatures["serving_bytes"](image_bytes=_encode_png(cases["images"]))
+    # PNG stores 8-bit pixels: compare the bytes path with the images rounded to 8 bits.
+    dense_diff = float(np.abs(dense["probabilities"].numpy() - cases["expected"]).max())
+    bytes_diff = float(np.abs(encoded["probabilities"].numpy() - cases["expected_8bit"]).max())
+    return {"serving_default_max_diff": dense_diff, "serving_bytes_max_diff": bytes_diff,
+            "signatures": sorted(loaded.signatures.keys()),
+            "passed": dense_diff <= atol and bytes_diff <= atol}
+
+
+def check_servable(directory, model, images, atol=1e-4, timeout=300):
+    """Loads `directory` in a fresh Python process, calls both signatures, compares with `model`.
+
+    Args:
+        directory: a SavedModel written by `export_for_serving`.
+        model: the Keras model it was exported from.
+        images: a few [0, 1] images to compare on.
+        atol: largest allowed difference of probabilities.
+        timeout: seconds for the subprocess.
+
+    Returns:
+        dict with the differences, `passed`, and `saved_model_cli` (its `show` output, when
+        the tool is on PATH).
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images, np.float32)
+    rounded = np.round(images * 255) / 255
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = os.path.join(tmp, "cases.npz")
+        np.savez(cases, images=images,
+                 expected=tf.nn.softmax(model(images, training=False)).numpy(),
+                 expected_8bit=tf.nn.softmax(model(rounded, training=False)).numpy())
+        run = subprocess.run([sys.executable, "-m", "kerasadv.serving.check", directory, cases, str(atol)],
+                             capture_output=True, text=True, timeout=timeout,
+                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    if run.returncode != 0:
+        return {"passed": False, "error": run.stderr[-2000:]}
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    cli = shutil.which("saved_model_cli")
+    if cli:
+        show = subprocess.run([cli, "show", "--dir", directory, "--all"], capture_output=True, text=True,
+                              timeout=timeout)
+        result["saved_model_cli"] = show.stdout if show.returncode == 0 else show.stderr[-2000:]
+    return result
+
+
+if __name__ == "__main__":
+    tolerance = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-4
+    print(json.dumps(_check_in_this_process(sys.argv[1], sys.argv[2], tolerance)))
