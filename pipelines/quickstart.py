@@ -31,18 +31,22 @@ PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
 }
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR or fashion_mnist).")
-flags.DEFINE_string("model", "simple_cnn", "Model builder name.")
-flags.DEFINE_integer("epochs", None, "Baseline training epochs (default: the profile's).")
-flags.DEFINE_string("attack", "fgsm", "Attack of AttackGen (fgsm, pgd, bim, iterative_fgs, ...).")
-flags.DEFINE_float("eps", 0.03, "Attack radius in [0, 1] pixel units.")
-flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes and epochs.")
-flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Artifacts and metadata.sqlite go here.")
-flags.DEFINE_string("serving_dir", "saved_models", "TF Serving base directory for the pushed model.")
-flags.DEFINE_string("model_name", "quickstart", "Name of the served model.")
-flags.DEFINE_bool("no_cache", False, "Re-run every component.")
-flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached (their descendants follow only if their inputs change).")
-flags.DEFINE_integer("seed", 0, "Random seed.")
+
+
+def define_flags():
+    """Defined on demand, so tests can import `create_pipeline` without absl flag clashes."""
+    flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR or fashion_mnist).")
+    flags.DEFINE_string("model", "simple_cnn", "Model builder name.")
+    flags.DEFINE_integer("epochs", None, "Baseline training epochs (default: the profile's).")
+    flags.DEFINE_string("attack", "fgsm", "Attack of AttackGen (fgsm, pgd, bim, iterative_fgs, ...).")
+    flags.DEFINE_float("eps", 0.03, "Attack radius in [0, 1] pixel units.")
+    flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes and epochs.")
+    flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Artifacts and metadata.sqlite go here.")
+    flags.DEFINE_string("serving_dir", "saved_models", "TF Serving base directory for the pushed model.")
+    flags.DEFINE_string("model_name", "quickstart", "Name of the served model.")
+    flags.DEFINE_bool("no_cache", False, "Re-run every component.")
+    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached (their descendants follow only if their inputs change).")
+    flags.DEFINE_integer("seed", 0, "Random seed.")
 
 
 def default_source():
@@ -101,4 +105,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -105,4 +105,6 @@ def read_split(directory, split, batch_size=128, with_extras=False):
             return images, labels, {k: parsed[k] for k in schema["extras"]}
         return images, labels
 
-    return tf.data.TFRecordDataset(files).batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)
+    records = tf.data.TFRecordDataset(files).apply(
+        tf.data.experimental.assert_cardinality(schema["splits"][split]))  # progress bars know the length
+    return records.batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)

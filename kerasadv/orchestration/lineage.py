@@ -11,8 +11,12 @@ from absl import app, flags
 from kerasadv.orchestration.metadata import MetadataStore
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Pipeline root holding metadata.sqlite.")
-flags.DEFINE_integer("artifact_id", None, "Artifact id (default: the latest PushedModel).")
+
+
+def define_flags():
+    """Defined on demand, so importing this module never clashes with another app's flags."""
+    flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Pipeline root holding metadata.sqlite.")
+    flags.DEFINE_integer("artifact_id", None, "Artifact id (default: the latest PushedModel).")
 
 
 def format_lineage(store, artifact_id):
@@ -39,4 +43,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

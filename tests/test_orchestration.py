@@ -1,0 +1,115 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from kerasadv.orchestration import MetadataStore, Pipeline, SpecError
+from kerasadv.orchestration.lineage import format_lineage
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pipeline_helpers import Step, chain  # noqa: E402
+
+
+def states(result):
+    return dict(zip(result.summary.component, result.summary.state))
+
+
+def test_spec_errors_are_raised_before_anything_runs(tmp_path):
+    with pytest.raises(SpecError, match=r"unknown argument\(s\) \['epochz'\]"):
+        Step(name="a", epochz=3)
+    with pytest.raises(SpecError, match=r"parameter 'n' must be int, got '3' \(str\)"):
+        Step(name="a", n="3")
+    with pytest.raises(SpecError, match="missing required parameter 'name'"):
+        Step()
+    from components.trainer import Trainer
+    with pytest.raises(SpecError, match="missing input 'examples'"):
+        Trainer(model="simple_cnn")
+    with pytest.raises(SpecError, match="must be a Examples channel"):
+        Trainer(examples="data/train")
+    a = Step(name="a")
+    with pytest.raises(SpecError, match="not in the pipeline"):
+        Pipeline("p", tmp_path, [Step(component_id="b", name="b", examples=a.outputs["examples"])])
+    assert not os.listdir(tmp_path)  # nothing ran, nothing written
+
+
+def test_ints_are_accepted_for_float_parameters():
+    assert Step(name="a", rate=1).parameters["rate"] == 1.0
+
+
+def test_outputs_flow_and_order_follows_dependencies(tmp_path):
+    result = chain(tmp_path).run(progress=False)
+    assert list(result.summary.component) == ["a", "d", "b", "c"]
+    with open(result.outputs["c"]["examples"].path("value.txt")) as f:
+        assert f.read() == "a=1;b=1;c=1;"
+    assert result.outputs["c"]["examples"].uri == os.path.join(str(tmp_path), "c", "examples", "4")
+
+
+def test_second_run_executes_nothing(tmp_path):
+    chain(tmp_path).run(progress=False)
+    assert set(states(chain(tmp_path).run(progress=False)).values()) == {"cached"}
+
+
+def test_changed_parameter_reruns_exactly_the_downstream_set(tmp_path):
+    chain(tmp_path).run(progress=False)
+    assert states(chain(tmp_path, n_b=2).run(progress=False)) == {
+        "a": "cached", "d": "cached", "b": "complete", "c": "complete"}
+    assert states(chain(tmp_path, n_a=5).run(progress=False)) == {
+        "a": "complete", "d": "complete", "b": "complete", "c": "complete"}
+
+
+def test_no_cache_reruns_everything(tmp_path):
+    chain(tmp_path).run(progress=False)
+    pipeline = chain(tmp_path)
+    pipeline.enable_cache = False
+    assert set(states(pipeline.run(progress=False)).values()) == {"complete"}
+
+
+def test_per_component_cache_override(tmp_path):
+    chain(tmp_path).run(progress=False)
+    pipeline = chain(tmp_path)
+    pipeline.components[[c.id for c in pipeline.components].index("b")].enable_cache = False
+    assert states(pipeline.run(progress=False))["b"] == "complete"
+
+
+def test_sigkill_mid_component_leaves_nothing_and_rerun_completes(tmp_path):
+    script = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r});"
+              f"from pipeline_helpers import chain; chain({str(tmp_path)!r}).run(progress=False)")
+    env = {**os.environ, "KERASADV_TEST_HANG": "b"}
+    process = subprocess.Popen([sys.executable, "-c", script], env=env)
+    staging = tmp_path / "b" / "examples"
+    deadline = time.time() + 120
+    while not any((p / "partial.txt").exists() for p in staging.glob(".staging-*")) if staging.exists() else True:
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not [p for p in staging.iterdir() if not p.name.startswith(".staging")]  # nothing published
+    store = MetadataStore(str(tmp_path / "metadata.sqlite"))
+    assert store.db.execute("SELECT state FROM executions WHERE component_id = 'b'").fetchall() == [("running",)]
+    result = chain(tmp_path).run(progress=False)
+    assert states(result) == {"a": "cached", "d": "cached", "b": "complete", "c": "complete"}
+    assert not list(staging.glob(".staging-*"))
+
+
+def test_failed_component_publishes_nothing(tmp_path, monkeypatch):
+    from pipeline_helpers import WriteExecutor
+
+    def crash(self, input_dict, output_dict, exec_properties):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(WriteExecutor, "Do", crash)
+    with pytest.raises(RuntimeError):
+        chain(tmp_path).run(progress=False)
+    assert os.listdir(tmp_path / "a" / "examples") == []
+
+
+def test_lineage_query(tmp_path):
+    result = chain(tmp_path, n_b=7).run(progress=False)
+    store, artifact = result.store, result.outputs["c"]["examples"]
+    steps = store.lineage(artifact.id)
+    assert [s["component"] for s in steps] == ["c", "b", "a"]
+    assert steps[1]["parameters"]["n"] == 7 and steps[0]["inputs"] == {"examples": f"Examples#{artifact.id - 1}"}
+    assert "b (Step" in format_lineage(store, artifact.id)
