@@ -1,0 +1,112 @@
+"""Neuron coverage (DeepXplore) and k-multisection coverage (DeepGauge), cumulative over data.
+
+A neuron is a channel of a conv output (its spatial mean, as in DeepXplore) or a unit of a
+dense output. Neuron coverage scales each layer's neuron values per input to [0, 1] (min-max
+over the layer) and counts a neuron covered once its scaled value exceeds `threshold` for some
+input. k-multisection coverage splits each neuron's [low, high] range, taken from reference
+data, into k sections and counts the (neuron, section) pairs hit.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+
+def neuron_values(outputs, layers):
+    """`{layer: (n, neurons)}`: conv outputs averaged over space, dense outputs as they are."""
+    values = {}
+    for name in layers:
+        value = np.asarray(outputs[name], np.float32)
+        values[name] = value.mean(axis=tuple(range(1, value.ndim - 1))) if value.ndim > 2 else value
+    return values
+
+
+class NeuronCoverage:
+    """Cumulative DeepXplore neuron coverage of a probe model.
+
+    Args:
+        probe: a `probe_model`.
+        threshold: scaled activation above which a neuron counts as covered.
+
+    Example:
+    >>> import kerasadv
+    >>> from kerasadv.analysis.probes import probe_model
+    >>> cov = NeuronCoverage(probe_model(kerasadv.models.simple_cnn()), threshold=0.5)
+    >>> 0.0 <= cov.update(np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)).coverage() <= 1.0
+    True
+    """
+
+    def __init__(self, probe, threshold=0.5):
+        self.probe, self.threshold = probe, threshold
+        self.layers = [n for n in probe.output if n != "logits"]
+        self._predict = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
+        self.covered = None
+
+    def scaled(self, images):
+        """`{layer: (n, neurons)}` values min-max scaled per input and layer."""
+        values = neuron_values(self._predict(tf.convert_to_tensor(images, tf.float32)), self.layers)
+        scaled = {}
+        for name, v in values.items():
+            low, high = v.min(1, keepdims=True), v.max(1, keepdims=True)
+            scaled[name] = (v - low) / np.maximum(high - low, 1e-12)
+        return scaled
+
+    def newly_covered(self, images):
+        """Per image, how many not-yet-covered neurons it would cover."""
+        scaled = self.scaled(images)
+        gains = np.zeros(len(images), int)
+        for name, v in scaled.items():
+            already = self.covered[name] if self.covered else np.zeros(v.shape[1], bool)
+            gains += ((v > self.threshold) & ~already).sum(1)
+        return gains
+
+    def update(self, images, batch_size=128):
+        for start in range(0, len(images), batch_size):
+            scaled = self.scaled(images[start:start + batch_size])
+            if self.covered is None:
+                self.covered = {n: np.zeros(v.shape[1], bool) for n, v in scaled.items()}
+            for name, v in scaled.items():
+                self.covered[name] |= (v > self.threshold).any(0)
+        return self
+
+    def coverage(self, per_layer=False):
+        if per_layer:
+            return {n: float(c.mean()) for n, c in self.covered.items()}
+        return float(np.concatenate(list(self.covered.values())).mean())
+
+
+class MultisectionCoverage:
+    """Cumulative k-multisection coverage; neuron ranges come from `reference` images.
+
+    Args:
+        probe: a `probe_model`.
+        reference: images (training data) whose per-neuron [min, max] define the sections.
+        k: sections per neuron.
+    """
+
+    def __init__(self, probe, reference, k=10, batch_size=128):
+        self.k, self.layers = k, [n for n in probe.output if n != "logits"]
+        self._predict = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
+        self.low, self.high = {}, {}
+        for values in self._values(reference, batch_size):
+            for name, v in values.items():
+                self.low[name] = np.minimum(self.low.get(name, np.inf), v.min(0))
+                self.high[name] = np.maximum(self.high.get(name, -np.inf), v.max(0))
+        self.hits = {n: np.zeros((len(self.low[n]), k), bool) for n in self.layers}
+
+    def _values(self, images, batch_size):
+        for start in range(0, len(images), batch_size):
+            outputs = self._predict(tf.convert_to_tensor(images[start:start + batch_size], tf.float32))
+            yield neuron_values(outputs, self.layers)
+
+    def update(self, images, batch_size=128):
+        for values in self._values(images, batch_size):
+            for name, v in values.items():
+                width = np.maximum(self.high[name] - self.low[name], 1e-12)
+                section = np.minimum(np.floor((v - self.low[name]) / width * self.k).astype(int), self.k - 1)
+                inside = (v >= self.low[name]) & (v <= self.high[name])  # outside [low, high]: no section
+                rows, cols = np.nonzero(inside)
+                self.hits[name][cols, section[rows, cols]] = True
+        return self
+
+    def coverage(self):
+        return float(np.concatenate([h.ravel() for h in self.hits.values()]).mean())

@@ -1,0 +1,43 @@
+"""Activation probes: a model that returns chosen layers' outputs beside the logits."""
+
+import keras
+
+_ACTIVATION_LAYERS = (keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.ELU)
+
+
+def default_probe_layers(model):
+    """Names of every conv / dense activation: activation layers, and Conv / Dense layers
+    with a non-linear activation of their own (the logits layer excluded)."""
+    names = []
+    for layer in model.layers[:-1]:
+        own = getattr(layer, "activation", None)
+        if isinstance(layer, _ACTIVATION_LAYERS) or (
+                isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+                and own is not None and getattr(own, "__name__", "") != "linear"):
+            names.append(layer.name)
+    return names
+
+
+def probe_model(model, layer_names=None):
+    """A model returning `{"logits": ..., <layer>: activation, ...}` for the same input.
+
+    The probe shares the model's layers, so predictions are unchanged; use it with
+    `predict`, inside a callback (`ToggleActivityMonitor`) or in the analyses.
+
+    Args:
+        model: a functional Keras model.
+        layer_names: layers to expose (default: `default_probe_layers(model)`).
+
+    Returns:
+        A functional `keras.Model` with a dict output.
+
+    Example:
+    >>> import kerasadv
+    >>> probe = probe_model(kerasadv.models.simple_cnn())
+    >>> sorted(probe.output)[:3]
+    ['conv1', 'conv2', 'conv3']
+    """
+    names = list(layer_names or default_probe_layers(model))
+    outputs = {name: model.get_layer(name).output for name in names}
+    outputs["logits"] = model.output
+    return keras.Model(model.input, outputs, name=f"{model.name}_probe")

@@ -1,0 +1,135 @@
+"""Toggle activity (the ResNet-18 setup): how many neurons change state over a data set.
+
+A neuron toggles over a data set when its outputs fall in at least two states: below / above
+its binary threshold, or two of the ternary states -1 / 0 / +1. Toggle activity is the
+fraction of neurons that toggle, per layer and in total; the "gain" of adversarial images is
+the toggle activity of clean + adversarial minus that of the clean images alone.
+"""
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from kerasadv import io
+from kerasadv.analysis.thresholds import _flat
+
+
+class ToggleCounter:
+    """Accumulates, per neuron, which states it has taken (a 3-bit mask), batch by batch.
+
+    Args:
+        probe: a `probe_model`.
+        thresholds: `{layer: thresholds}` (binary) or `{layer: (low, high)}` (ternary).
+    """
+
+    def __init__(self, probe, thresholds):
+        self.probe, self.thresholds = probe, thresholds
+        self._predict = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
+        self.seen = {name: np.zeros(np.size(t[0] if isinstance(t, tuple) else t), np.uint8)
+                     for name, t in thresholds.items()}
+
+    def states(self, name, values):
+        threshold = self.thresholds[name]
+        if isinstance(threshold, tuple):  # ternary: -1 / 0 / +1 -> bits 1 / 2 / 4
+            low, high = threshold
+            return np.where(values < low, 1, np.where(values > high, 4, 2)).astype(np.uint8)
+        return np.where(values > threshold, 4, 1).astype(np.uint8)
+
+    def update(self, images, batch_size=128):
+        for start in range(0, len(images), batch_size):
+            outputs = self._predict(tf.convert_to_tensor(images[start:start + batch_size], tf.float32))
+            for name in self.seen:
+                masks = self.states(name, _flat(outputs[name]))
+                self.seen[name] |= np.bitwise_or.reduce(masks, axis=0)
+        return self
+
+    def activity(self):
+        """`{layer: fraction toggled, ..., "total": fraction over all neurons}`."""
+        toggled = {n: np.unpackbits(s[:, None], axis=1).sum(1) >= 2 for n, s in self.seen.items()}
+        result = {n: float(t.mean()) for n, t in toggled.items()}
+        result["total"] = float(np.concatenate(list(toggled.values())).mean())
+        return result
+
+
+def toggle_activity(probe, thresholds, images):
+    """Toggle activity of `images` (per layer and "total")."""
+    return ToggleCounter(probe, thresholds).update(np.asarray(images)).activity()
+
+
+def toggle_vs_size(probe, thresholds, x, x_adv, sizes=(5, 10, 50, 100, 500, 1000)):
+    """Experiment 1: clean n images vs clean n + their n adversarial versions, for each size.
+
+    Returns:
+        DataFrame: size, dataset ("clean" / "clean+adversarial"), one column per layer, total, gain.
+    """
+    rows = []
+    for n in [s for s in sizes if s <= len(x)]:
+        clean = toggle_activity(probe, thresholds, x[:n])
+        mixed = toggle_activity(probe, thresholds, np.concatenate([x[:n], x_adv[:n]]))
+        rows += [{"size": n, "dataset": "clean", **clean, "gain": 0.0},
+                 {"size": n, "dataset": "clean+adversarial", **mixed, "gain": mixed["total"] - clean["total"]}]
+    return pd.DataFrame(rows)
+
+
+def toggle_equal_size(probe, thresholds, x, x_adv, size, draws=5, seed=0):
+    """Experiment 2: n clean vs (n/2 clean + their n/2 adversarial), averaged over random draws.
+
+    Returns:
+        DataFrame with one row per dataset kind: mean and std of total toggle activity.
+    """
+    rng = np.random.default_rng(seed)
+    totals = {"clean": [], "half adversarial": []}
+    for _ in range(draws):
+        chosen = rng.choice(len(x), size, replace=False)
+        half = chosen[: size // 2]
+        totals["clean"].append(toggle_activity(probe, thresholds, x[chosen])["total"])
+        mixed = np.concatenate([x[half], x_adv[half]])
+        totals["half adversarial"].append(toggle_activity(probe, thresholds, mixed)["total"])
+    return pd.DataFrame([{"dataset": k, "size": size, "draws": draws, "mean_total": np.mean(v),
+                          "std_total": np.std(v)} for k, v in totals.items()])
+
+
+def toggle_vs_eps(probe, thresholds, x, attack_for_eps, eps_values=(0.0, 0.01, 0.05, 0.1, 0.3, 0.5, 1.0)):
+    """Experiment 3: total toggle activity of clean + adversarial(eps) for each eps (up to 1.0).
+
+    Args:
+        attack_for_eps: function eps -> adversarial images of `x` (e.g. FGSM at that eps).
+    """
+    rows = []
+    for eps in eps_values:
+        activity = toggle_activity(probe, thresholds, np.concatenate([x, np.asarray(attack_for_eps(eps))]))
+        rows.append({"eps": eps, **activity})
+    return pd.DataFrame(rows)
+
+
+def plot_toggle(by_size, by_eps, directory):
+    """Per-layer bars (smallest and largest size), gain vs size, total vs eps (PNG files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layers = [c for c in by_size.columns if c not in ("size", "dataset", "total", "gain")]
+    paths = []
+
+    def save(figure, name):
+        paths.append(f"{directory}/{name}")
+        with io.atomic_path(paths[-1]) as tmp:
+            figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        plt.close(figure)
+
+    for size in sorted({by_size["size"].min(), by_size["size"].max()}):
+        figure, ax = plt.subplots(figsize=(max(6, len(layers) * 0.4), 4))
+        by_size[by_size["size"] == size].set_index("dataset")[layers].T.plot.bar(ax=ax, ylim=(0, 1))
+        ax.set(ylabel="toggle activity", title=f"Toggle activity per layer, {size} images")
+        save(figure, f"toggle_per_layer_{size}.png")
+    gains = by_size[by_size["dataset"] == "clean+adversarial"]
+    figure, ax = plt.subplots(figsize=(5, 4))
+    ax.semilogx(gains["size"], gains["gain"], marker="o")
+    ax.set(xlabel="clean images", ylabel="gain in total toggle activity", title="Gain of adversarial images")
+    save(figure, "toggle_gain_vs_size.png")
+    figure, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(by_eps["eps"], by_eps["total"], marker="o")
+    ax.set(xlabel="eps", ylabel="total toggle activity", title="Toggle activity vs perturbation")
+    save(figure, "toggle_vs_eps.png")
+    return paths
