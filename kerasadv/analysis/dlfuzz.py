@@ -9,7 +9,6 @@ adversarial input. Neurons are those of `NeuronCoverage` (channel means of conv 
 
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 

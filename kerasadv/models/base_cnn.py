@@ -13,7 +13,7 @@ NOISE_POSITIONS = ("first_conv", "dense")
 def _conv_block(x, filters, index, noise):
     for j in (1, 2):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{index}_{j}")(x)
-        x = layers.BatchNormalization(name=f"bn{index}_{j}")(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"bn{index}_{j}")(x)
         x = layers.ReLU(name=f"relu{index}_{j}")(x)
         if noise is not None and (index, j) == (1, 1):
             x = noise(x)
