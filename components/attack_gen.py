@@ -9,6 +9,11 @@ from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
 
 
+def attack_steps(attack):
+    """Gradient steps per example of a fixed-step attack (1 for FGSM and noise)."""
+    return getattr(attack, "steps", 1)
+
+
 class AttackGenExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p = exec_properties
@@ -38,10 +43,6 @@ class AttackGenExecutor:
         tfrecords.write_schema(out.uri, schema["image_shape"], "float32", schema["class_names"], counts, extras)
         out.properties.update(attack=p["attack"], eps=p["eps"], steps=p["steps"], splits=counts,
                               success_rate=success_rates)
-
-
-def attack_steps(attack):
-    return getattr(attack, "steps", 1)
 
 
 class AttackGen(BaseComponent):

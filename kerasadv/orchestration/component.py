@@ -33,10 +33,9 @@ class Parameter:
 
     type: object
     default: object = _MISSING
-    optional_none: bool = False
 
     def check(self, component, name, value):
-        if value is None and (self.optional_none or self.default is None):
+        if value is None and self.default is None:  # None is allowed where it is the default
             return None
         types = self.type if isinstance(self.type, tuple) else (self.type,)
         if float in types and isinstance(value, int) and not isinstance(value, bool):
