@@ -21,17 +21,13 @@ def _plot(tables, sweeps, directory):
     paths = []
     figure, ax = plt.subplots(figsize=(7, 4))
     tables.plot.bar(ax=ax, rot=20, ylim=(0, 1), ylabel="accuracy", title="Accuracy by example set")
-    paths.append(os.path.join(directory, "accuracy.png"))
-    figure.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    paths.append(io.save_figure(figure, os.path.join(directory, "accuracy.png")))
     figure, ax = plt.subplots(figsize=(6, 4))
     for name, sweep in sweeps.items():
         ax.plot(sweep["eps"], sweep["adversarial_accuracy"], marker="o", label=name)
     ax.set(xlabel="eps", ylabel="accuracy under FGSM", title="FGSM eps sweep", ylim=(0, 1))
     ax.legend()
-    paths.append(os.path.join(directory, "fgsm_eps_sweep.png"))
-    figure.savefig(paths[-1], dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    paths.append(io.save_figure(figure, os.path.join(directory, "fgsm_eps_sweep.png")))
     return [os.path.basename(p) for p in paths]
 
 

@@ -41,3 +41,13 @@ def save_model(model, path):
     """Saves a Keras model to `path` (`.keras`) atomically."""
     with atomic_path(path) as tmp:
         model.save(tmp)
+
+
+def save_figure(figure, path, dpi=110):
+    """Writes a matplotlib figure as PNG to `path` atomically and closes it. Returns `path`."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
+    return str(path)

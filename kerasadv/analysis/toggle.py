@@ -113,10 +113,7 @@ def plot_toggle(by_size, by_eps, directory):
     paths = []
 
     def save(figure, name):
-        paths.append(f"{directory}/{name}")
-        with io.atomic_path(paths[-1]) as tmp:
-            figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        plt.close(figure)
+        paths.append(io.save_figure(figure, f"{directory}/{name}"))
 
     for size in sorted({by_size["size"].min(), by_size["size"].max()}):
         figure, ax = plt.subplots(figsize=(max(6, len(layers) * 0.4), 4))

@@ -133,7 +133,5 @@ def plot_latent_space(latent_clean, latent_attacked, labels, path, title="Latent
     ax.scatter(attacked[:, 0], attacked[:, 1], c=labels, cmap="tab10", s=18, marker="x", label="attacked")
     ax.set_title(title)
     ax.legend()
-    with io.atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(figure)
+    io.save_figure(figure, path, dpi=120)
     return path
