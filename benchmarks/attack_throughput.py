@@ -89,13 +89,29 @@ def peer_fns(model, x, y):
     return fns
 
 
-def measure(name, batch, reps, peers):
+def bfloat16_fns(model, x, y):
+    """FGSM and PGD-10 on a mixed_bfloat16 copy of `model` (same weights)."""
+    import keras
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        twin = models.build(model.name, model.input_shape[1:], model.output_shape[-1])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    twin.set_weights(model.get_weights())
+    fgsm, pgd = attacks.FGSM(EPS), attacks.PGD(EPS, steps=STEPS, random_start=False)
+    return {"fgsm_bf16": lambda: fgsm(twin, x, y), "pgd10_bf16": lambda: pgd(twin, x, y)}
+
+
+def measure(name, batch, reps, peers, bfloat16=False):
     model = models.build(name)
     x, y = random_batch(batch, (32, 32, 3), 10)
     floor = floor_fn(model)
     fns = {"floor": lambda: floor(tf.constant(x), tf.constant(y)), **kerasadv_fns(model, x, y)}
     if peers:
         fns.update(peer_fns(model, x, y))
+    if bfloat16:
+        fns.update(bfloat16_fns(model, x, y))
     seconds = median_seconds(fns, reps)
     ips = {key: batch / s for key, s in seconds.items()}
     rows = [{"model": name, "batch": batch, "method": k, "seconds": seconds[k], "images_per_s": ips[k]}
@@ -105,6 +121,9 @@ def measure(name, batch, reps, peers):
         "pgd10_step_vs_floor": ips["pgd10"] * STEPS / ips["floor"],
         "eps_sweep_vs_loop": seconds["eps_loop"] / seconds["eps_sweep"],
     }
+    if bfloat16:  # speed-up of the mixed_bfloat16 lever over float32
+        ratios["fgsm_bf16_vs_fgsm"] = ips["fgsm_bf16"] / ips["fgsm"]
+        ratios["pgd10_bf16_vs_pgd10"] = ips["pgd10_bf16"] / ips["pgd10"]
     for peer in ("art", "cleverhans", "foolbox"):
         for attack in ("fgsm", "pgd10"):
             if f"{peer}_{attack}" in ips:
@@ -118,10 +137,12 @@ def main():
     parser.add_argument("--batch", type=int, default=256, help="simple CNN batch size")
     parser.add_argument("--resnet_batch", type=int, default=None, help="ResNet-18 batch (default: 32 quick, 256 full)")
     parser.add_argument("--no_peers", action="store_true", help="skip ART / CleverHans / Foolbox")
+    parser.add_argument("--mixed_bfloat16", action="store_true",
+                        help="also time FGSM / PGD-10 on a mixed_bfloat16 copy of the simple CNN")
     args = parser.parse_args()
     reps = 3 if args.quick else 9
     resnet_batch = args.resnet_batch or (32 if args.quick else args.batch)
-    rows, ratios = measure("simple_cnn", args.batch, reps, not args.no_peers)
+    rows, ratios = measure("simple_cnn", args.batch, reps, not args.no_peers, args.mixed_bfloat16)
     resnet_rows, resnet_ratios = measure("resnet18", resnet_batch, 2 if args.quick else 3, False)
     print_table(rows + resnet_rows, ["model", "batch", "method", "seconds", "images_per_s"])
     print_ratios({**ratios, **{f"resnet18_{k}": v for k, v in resnet_ratios.items()}})

@@ -228,3 +228,20 @@ def test_attacks_lower_accuracy_of_a_trained_cnn(trained_simple_cnn, cifar_small
     assert fgsm["adversarial_accuracy"] < 0.5 * clean
     assert pgd["adversarial_accuracy"] < fgsm["adversarial_accuracy"]
     assert pgd["mean_linf"] <= 0.03 + 1e-5
+
+
+def test_attacks_on_a_mixed_bfloat16_model():
+    x, y = images(16), np.arange(16) % 4
+    reference = tiny_model()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = tiny_model()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    model.set_weights(reference.get_weights())
+    x_adv = attacks.FGSM(0.03)(model, x, y).numpy()
+    assert x_adv.dtype == np.float32 and x_adv.min() >= 0 and x_adv.max() <= 1
+    assert np.abs(x_adv - x).max() <= 0.03 + 1e-6
+    same_sign = np.sign(x_adv - x) == np.sign(attacks.FGSM(0.03)(reference, x, y).numpy() - x)
+    assert same_sign.mean() > 0.8  # bfloat16 gradients, mostly the same direction
+    assert attacks.PGD(0.03, steps=3, seed=0)(model, x, y).dtype == tf.float32
