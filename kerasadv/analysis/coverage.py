@@ -8,7 +8,8 @@ data, into k sections and counts the (neuron, section) pairs hit.
 """
 
 import numpy as np
-import tensorflow as tf
+
+from kerasadv.analysis.probes import image_batches, probe_outputs
 
 
 def neuron_values(outputs, layers):
@@ -38,12 +39,11 @@ class NeuronCoverage:
     def __init__(self, probe, threshold=0.5):
         self.probe, self.threshold = probe, threshold
         self.layers = [n for n in probe.output if n != "logits"]
-        self._predict = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
         self.covered = None
 
     def scaled(self, images):
         """`{layer: (n, neurons)}` values min-max scaled per input and layer."""
-        values = neuron_values(self._predict(tf.convert_to_tensor(images, tf.float32)), self.layers)
+        values = neuron_values(probe_outputs(self.probe, images), self.layers)
         scaled = {}
         for name, v in values.items():
             low, high = v.min(1, keepdims=True), v.max(1, keepdims=True)
@@ -60,8 +60,8 @@ class NeuronCoverage:
         return gains
 
     def update(self, images, batch_size=128):
-        for start in range(0, len(images), batch_size):
-            scaled = self.scaled(images[start:start + batch_size])
+        for x in image_batches(images, batch_size):
+            scaled = self.scaled(x)
             if self.covered is None:
                 self.covered = {n: np.zeros(v.shape[1], bool) for n, v in scaled.items()}
             for name, v in scaled.items():
@@ -84,8 +84,7 @@ class MultisectionCoverage:
     """
 
     def __init__(self, probe, reference, k=10, batch_size=128):
-        self.k, self.layers = k, [n for n in probe.output if n != "logits"]
-        self._predict = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
+        self.probe, self.k, self.layers = probe, k, [n for n in probe.output if n != "logits"]
         self.low, self.high = {}, {}
         for values in self._values(reference, batch_size):
             for name, v in values.items():
@@ -94,9 +93,8 @@ class MultisectionCoverage:
         self.hits = {n: np.zeros((len(self.low[n]), k), bool) for n in self.layers}
 
     def _values(self, images, batch_size):
-        for start in range(0, len(images), batch_size):
-            outputs = self._predict(tf.convert_to_tensor(images[start:start + batch_size], tf.float32))
-            yield neuron_values(outputs, self.layers)
+        for x in image_batches(images, batch_size):
+            yield neuron_values(probe_outputs(self.probe, x), self.layers)
 
     def update(self, images, batch_size=128):
         for values in self._values(images, batch_size):

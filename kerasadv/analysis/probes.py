@@ -1,6 +1,11 @@
 """Activation probes: a model that returns chosen layers' outputs beside the logits."""
 
+import weakref
+
 import keras
+import tensorflow as tf
+
+from kerasadv.attacks.stream import as_batches
 
 _ACTIVATION_LAYERS = (keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.ELU)
 
@@ -41,3 +46,23 @@ def probe_model(model, layer_names=None):
     outputs = {name: model.get_layer(name).output for name in names}
     outputs["logits"] = model.output
     return keras.Model(model.input, outputs, name=f"{model.name}_probe")
+
+
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def probe_outputs(probe, images):
+    """The probe's outputs (inference mode) for a batch, through a tf.function compiled once per probe."""
+    if probe not in _COMPILED:
+        _COMPILED[probe] = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
+    return _COMPILED[probe](tf.convert_to_tensor(images, tf.float32))
+
+
+def image_batches(data, batch_size=128):
+    """Image batches of an images array, an `(x, y)` pair or a batched `(images, labels)` data set."""
+    if isinstance(data, (tf.data.Dataset, tuple, list)):
+        for x, _ in as_batches(data, batch_size):
+            yield x
+    else:
+        for start in range(0, len(data), batch_size):
+            yield data[start:start + batch_size]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from kerasadv.attacks.stream import as_batches
+from kerasadv.analysis.probes import image_batches
 
 
 def neuron_scores(probe, data, num_classes, batch_size=128):
@@ -29,8 +29,7 @@ def neuron_scores(probe, data, num_classes, batch_size=128):
         return predicted, [tf.reshape(a * g, [tf.shape(x)[0], -1]) for a, g in zip(activations, grads)]
 
     sums, counts = None, np.zeros(num_classes)
-    source = data if isinstance(data, (tf.data.Dataset, tuple, list)) else (data, np.zeros(len(data)))
-    for x, _ in as_batches(source, batch_size):
+    for x in image_batches(data, batch_size):
         predicted, parts = contributions(tf.convert_to_tensor(x, tf.float32))
         onehot = np.eye(num_classes)[predicted.numpy()]
         counts += onehot.sum(0)

@@ -10,9 +10,8 @@ gets the mean of its outputs as threshold.
 """
 
 import numpy as np
-import tensorflow as tf
 
-from kerasadv.attacks.stream import as_batches
+from kerasadv.analysis.probes import image_batches, probe_outputs
 
 
 def _flat(activation):
@@ -33,7 +32,6 @@ class ActivationStatistics:
         self.probe, self.bins, self.batch_size = probe, bins, batch_size
         self.layers = [name for name in probe.output if name != "logits"]
         self._data = data
-        self._predict = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
         self.low, self.high, total, squares, self.count = {}, {}, {}, {}, 0
         for batch in self._batches():
             self.count += len(next(iter(batch.values())))
@@ -50,9 +48,8 @@ class ActivationStatistics:
                 self.histograms[name] += self._histogram(name, values)
 
     def _batches(self):
-        source = self._data if isinstance(self._data, (tf.data.Dataset, tuple, list)) else (self._data, self._data[:, 0, 0, 0])
-        for x, _ in as_batches(source, self.batch_size):
-            outputs = self._predict(tf.convert_to_tensor(x, tf.float32))
+        for x in image_batches(self._data, self.batch_size):
+            outputs = probe_outputs(self.probe, x)
             yield {name: _flat(outputs[name]) for name in self.layers}
 
     def _histogram(self, name, values):

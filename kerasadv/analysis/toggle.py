@@ -8,9 +8,9 @@ the toggle activity of clean + adversarial minus that of the clean images alone.
 
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from kerasadv import io
+from kerasadv.analysis.probes import image_batches, probe_outputs
 from kerasadv.analysis.thresholds import _flat
 
 
@@ -24,7 +24,6 @@ class ToggleCounter:
 
     def __init__(self, probe, thresholds):
         self.probe, self.thresholds = probe, thresholds
-        self._predict = tf.function(lambda x: probe(x, training=False), reduce_retracing=True)
         self.seen = {name: np.zeros(np.size(t[0] if isinstance(t, tuple) else t), np.uint8)
                      for name, t in thresholds.items()}
 
@@ -36,8 +35,8 @@ class ToggleCounter:
         return np.where(values > threshold, 4, 1).astype(np.uint8)
 
     def update(self, images, batch_size=128):
-        for start in range(0, len(images), batch_size):
-            outputs = self._predict(tf.convert_to_tensor(images[start:start + batch_size], tf.float32))
+        for x in image_batches(images, batch_size):
+            outputs = probe_outputs(self.probe, x)
             for name in self.seen:
                 masks = self.states(name, _flat(outputs[name]))
                 self.seen[name] |= np.bitwise_or.reduce(masks, axis=0)
