@@ -47,7 +47,7 @@ VARIANTS = {
     "standard": lambda clf, b: clf,
     "fgsm_at": lambda clf, b: training.AdversarialModel(clf, attacks.FGSM(EPS), adv_ratio=1.0),
     "fast_fgsm_rs_at": lambda clf, b: training.AdversarialModel(clf, training.fast_at_attack(EPS, seed=0), 1.0),
-    "free_at": lambda clf, b: training.FreeAdversarialModel(clf, EPS, replays=REPLAYS, batch_size=b),
+    "free_at": lambda clf, b: training.FreeAdversarialModel(clf, attacks.FGSM(EPS), replays=REPLAYS, batch_size=b),
     "pgd7_at": lambda clf, b: training.AdversarialModel(clf, training.pgd_at_attack(EPS, 7, seed=0), 1.0),
 }
 

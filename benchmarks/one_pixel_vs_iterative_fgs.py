@@ -38,11 +38,11 @@ def main():
     correct = attacks.predict_labels(model, x).numpy() == y
     x, y = x[correct][:num_images], y[correct][:num_images]
     rows = []
-    one_pixel = attacks.OnePixel(pixels=1, max_iter=generations, popsize=80, seed=0).run(model, x, y)
+    one_pixel = attacks.OnePixel(pixels=1, steps=generations, popsize=80, seed=0).run(model, x, y)
     rows.append({"attack": f"one-pixel (DE, {generations} generations, population 400)",
                  "success_rate": float(one_pixel["success"].numpy().mean()),
                  "seconds_per_image": float(one_pixel["seconds"].numpy().mean())})
-    fgs = attacks.IterativeFGS(step_size=0.01, max_steps=100)
+    fgs = attacks.IterativeFGS(step_size=0.01, steps=100)
     fgs.run(model, x[:1], y[:1])  # trace once
     start = time.perf_counter()
     out = fgs.run(model, x, y)

@@ -23,7 +23,7 @@ VARIANTS = {
     "fgsm_at": lambda clf, eps, b: training.AdversarialModel(clf, attacks.FGSM(eps), 0.5),
     "fast_fgsm_rs_at": lambda clf, eps, b: training.AdversarialModel(clf, training.fast_at_attack(eps, seed=0), 1.0),
     "pgd7_at": lambda clf, eps, b: training.AdversarialModel(clf, training.pgd_at_attack(eps, 7, seed=0), 1.0),
-    "free_at_m4": lambda clf, eps, b: training.FreeAdversarialModel(clf, eps, replays=4, batch_size=b),
+    "free_at_m4": lambda clf, eps, b: training.FreeAdversarialModel(clf, attacks.FGSM(eps), replays=4, batch_size=b),
 }
 
 

@@ -4,9 +4,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasadv.components.configs import attack_config, attack_label
 from kerasadv import attacks
+from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
 
 
 def attack_steps(attack):
@@ -20,10 +22,10 @@ class AttackGenExecutor:
         model = keras.saving.load_model(input_dict["model"].path("model.keras"))
         examples, out = input_dict["examples"], output_dict["adversarial_examples"]
         schema = tfrecords.read_schema(examples.uri)
-        attack = attacks.make_attack(p["attack"], p["eps"], p["steps"], p["seed"])
+        attack = attacks.get(p["attack"])
         counts, success_rates = {}, {}
         for split in p["splits"].split(","):
-            print(f"  {p['attack']} eps={p['eps']} on split {split!r}:")
+            print(f"  {attack!r} on split {split!r}:")
             ds = tfrecords.read_split(examples.uri, split, p["batch_size"])
             successes = []
 
@@ -41,8 +43,8 @@ class AttackGenExecutor:
             counts[split], extras = tfrecords.write_split(batches(), out.uri, split, "float32")
             success_rates[split] = float(np.concatenate(successes).mean()) if successes else 0.0
         tfrecords.write_schema(out.uri, schema["image_shape"], "float32", schema["class_names"], counts, extras)
-        out.properties.update(attack=p["attack"], eps=p["eps"], steps=p["steps"], splits=counts,
-                              success_rate=success_rates)
+        out.properties.update(attack=p["attack"], attack_label=attack_label(p["attack"]),
+                              eps=p["attack"]["config"].get("eps"), splits=counts, success_rate=success_rates)
 
 
 class AttackGen(BaseComponent):
@@ -51,24 +53,21 @@ class AttackGen(BaseComponent):
     Args:
         model: the attacked Model.
         examples: Examples to attack.
-        attack: a name of `kerasadv.attacks.ATTACK_NAMES`.
-        eps: attack radius (noise: its std; iterative_fgs: its step size).
-        steps: steps of iterative attacks.
+        attack: the attack: a name of `kerasadv.attacks.ATTACK_NAMES` (its defaults), a config
+            dict `{"class_name": ..., "config": {...}}` or its JSON text; stored as the full
+            config (cache key, properties, lineage, report).
         splits: comma-separated splits to attack ("train,eval").
         batch_size: attack batch size.
-        seed: attack seed.
+        seed: the attack's seed when its config leaves it unset.
     """
 
     SPEC = ComponentSpec(
         inputs={"model": Input("Model"), "examples": Input("Examples")},
         outputs={"adversarial_examples": "AdversarialExamples"},
-        parameters={"attack": Parameter(str, "fgsm"), "eps": Parameter(float, 0.03),
-                    "steps": Parameter(int, 10), "splits": Parameter(str, "train,eval"),
-                    "batch_size": Parameter(int, 256), "seed": Parameter(int, 0)})
+        parameters={"attack": Parameter((str, dict), "fgsm"), "splits": Parameter(str, "train,eval"),
+                    "batch_size": Parameter(int, DEFAULT_BATCH_SIZE), "seed": Parameter(int, 0)})
     EXECUTOR = AttackGenExecutor
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        if self.parameters["attack"] not in attacks.ATTACK_NAMES:
-            raise SpecError(f"{self.id}: unknown attack {self.parameters['attack']!r}; "
-                            f"expected one of {attacks.ATTACK_NAMES}.")
+        self.parameters["attack"] = attack_config(self.id, self.parameters["attack"], self.parameters["seed"])

@@ -4,7 +4,9 @@ import keras
 import numpy as np
 import pandas as pd
 
+from kerasadv.components.configs import attack_config, attack_label
 from kerasadv import attacks, io
+from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
 
@@ -14,7 +16,7 @@ SETS = ("examples", "adversarial_examples", "filtered_examples")
 def _accuracy(model, directory, split):
     correct = total = 0
     per_class = {}
-    for x, y in tfrecords.read_split(directory, split, 256):
+    for x, y in tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE):
         hit = (attacks.predict_labels(model, x) == y).numpy()
         for label, h in zip(y.numpy(), hit):
             per_class.setdefault(int(label), []).append(h)
@@ -22,10 +24,16 @@ def _accuracy(model, directory, split):
     return correct / max(total, 1), {c: float(np.mean(v)) for c, v in sorted(per_class.items())}
 
 
-def _robust_accuracy(model, directory, split, names, eps, seed):
-    ds = tfrecords.read_split(directory, split, 256)
-    return {name: attacks.evaluate_attack(attacks.make_attack(name, eps, 10, seed), model, ds,
-                                          progress=False)["adversarial_accuracy"] for name in names}
+def attack_labels(configs):
+    """Unique table labels of the Evaluator's attack configs."""
+    labels = [attack_label(c) for c in configs]
+    return [f"{label}#{i}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
+
+
+def _robust_accuracy(model, directory, split, configs):
+    ds = tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE)
+    return {label: attacks.evaluate_attack(attacks.get(config), model, ds, progress=False)["adversarial_accuracy"]
+            for label, config in zip(attack_labels(configs), configs)}
 
 
 class EvaluatorExecutor:
@@ -37,17 +45,20 @@ class EvaluatorExecutor:
         for name in SETS:
             if name in input_dict:
                 metrics[f"{name}_accuracy"], per_class[name] = _accuracy(model, input_dict[name].uri, split)
-        names = [n for n in p["attacks"].split(",") if n]
-        robust = _robust_accuracy(model, input_dict["examples"].uri, split, names, p["eps"], p["seed"])
+        robust = _robust_accuracy(model, input_dict["examples"].uri, split, p["attacks"])
         metrics.update({f"robust_accuracy_{n}": v for n, v in robust.items()})
-        sweep = attacks.eps_sweep(attacks.FGSM(0.0), model, tfrecords.read_split(input_dict["examples"].uri, split, 256),
+        sweep = attacks.eps_sweep(attacks.FGSM(0.0), model,
+                                  tfrecords.read_split(input_dict["examples"].uri, split, DEFAULT_BATCH_SIZE),
                                   [float(e) for e in p["eps_sweep"].split(",")])
         sweep.to_csv(evaluation.path("fgsm_eps_sweep.csv"), index=False)
         pd.DataFrame(per_class).rename_axis("class").to_csv(evaluation.path("per_class_accuracy.csv"))
         checks = self._checks(metrics, robust, p, input_dict)
         blessed = all(c["passed"] for c in checks)
-        io.write_json({"metrics": metrics, "checks": checks, "blessed": blessed, "eps": p["eps"]},
-                      evaluation.path("evaluation.json"))
+        generated_by = (input_dict["adversarial_examples"].properties.get("attack")
+                        if "adversarial_examples" in input_dict else None)
+        io.write_json({"metrics": metrics, "checks": checks, "blessed": blessed,
+                       "attacks": dict(zip(attack_labels(p["attacks"]), p["attacks"])),
+                       "adversarial_examples_attack": generated_by}, evaluation.path("evaluation.json"))
         open(blessing.path("BLESSED" if blessed else "NOT_BLESSED"), "w").close()
         evaluation.properties.update(metrics=metrics, model_uri=input_dict["model"].uri)
         blessing.properties.update(blessed=blessed, checks=checks)
@@ -63,7 +74,7 @@ class EvaluatorExecutor:
         if "baseline_model" in input_dict and worst is not None:
             baseline = keras.saving.load_model(input_dict["baseline_model"].path("model.keras"))
             base_robust = min(_robust_accuracy(baseline, input_dict["examples"].uri, p["split"],
-                                               list(robust), p["eps"], p["seed"]).values())
+                                               p["attacks"]).values())
             checks.append({"check": "robust accuracy >= baseline's", "value": worst, "baseline": base_robust,
                            "passed": worst >= base_robust})
         return checks
@@ -77,11 +88,12 @@ class Evaluator(BaseComponent):
         examples: clean Examples (robust accuracy under `attacks` is measured live on them).
         adversarial_examples, filtered_examples: optional pre-generated sets.
         baseline_model: optional Model the candidate's robust accuracy must not fall below.
-        attacks: comma-separated attack names for robust accuracy ("fgsm,pgd").
-        eps: radius of those attacks.
+        attacks: attacks of the robust accuracy, each a name, a config dict or its JSON text
+            (stored as full configs; a component `seed` fills unset attack seeds).
         eps_sweep: comma-separated eps values of the FGSM sweep table.
         min_accuracy, min_robust_accuracy: blessing thresholds.
         split: split evaluated ("eval").
+        seed: the attacks' seed when their configs leave it unset.
     """
 
     SPEC = ComponentSpec(
@@ -90,8 +102,13 @@ class Evaluator(BaseComponent):
                 "filtered_examples": Input("Examples", optional=True),
                 "baseline_model": Input("Model", optional=True)},
         outputs={"evaluation": "ModelEvaluation", "blessing": "ModelBlessing"},
-        parameters={"attacks": Parameter(str, "fgsm,pgd"), "eps": Parameter(float, 0.03),
+        parameters={"attacks": Parameter(list, ["fgsm", "pgd"]),
                     "eps_sweep": Parameter(str, "0.0,0.005,0.01,0.02,0.03,0.05,0.1"),
                     "min_accuracy": Parameter(float, 0.0), "min_robust_accuracy": Parameter(float, 0.0),
                     "split": Parameter(str, "eval"), "seed": Parameter(int, 0)})
     EXECUTOR = EvaluatorExecutor
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.parameters["attacks"] = [attack_config(self.id, a, self.parameters["seed"])
+                                      for a in self.parameters["attacks"]]

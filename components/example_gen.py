@@ -1,5 +1,6 @@
 """ImageExampleGen: any `kerasadv.data` source -> Examples (TFRecord train / eval splits + statistics)."""
 
+import keras
 import numpy as np
 
 from kerasadv import data, io
@@ -11,9 +12,11 @@ class ImageExampleGenExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         examples = output_dict["examples"]
         p = exec_properties
+        keras.utils.set_random_seed(p["seed"])  # the written order depends only on `seed`
         counts, stats = {}, {}
         for split, source_split, num in (("train", "train", p["num_train"]), ("eval", p["eval_split"], p["num_eval"])):
-            ds, info = data.load(p["source"], source_split, num, batch_size=512, seed=p["seed"])
+            # Seeded random order whatever the source's (image folders are sorted by class).
+            ds, info = data.load(p["source"], source_split, num, batch_size=512, shuffle=True, seed=p["seed"])
             labels, low, high, total = [], 1.0, 0.0, 0.0
 
             def batches():
@@ -29,10 +32,11 @@ class ImageExampleGenExecutor:
             stats[split] = {"num_examples": counts[split], "per_class": per_class.tolist(),
                             "pixel_min": float(low), "pixel_max": float(high),
                             "pixel_mean": float(total / (counts[split] * np.prod(info.image_shape)))}
-        tfrecords.write_schema(examples.uri, info.image_shape, "uint8", info.class_names, counts)
+        tfrecords.write_schema(examples.uri, info.image_shape, "uint8", info.class_names, counts,
+                               order={"shuffled": True, "seed": p["seed"]})
         io.write_json(stats, examples.path("statistics.json"))
         examples.properties.update(source=p["source"], splits=counts, num_classes=info.num_classes,
-                                   image_shape=list(info.image_shape))
+                                   image_shape=list(info.image_shape), order="shuffled", shuffle_seed=p["seed"])
 
 
 class ImageExampleGen(BaseComponent):
@@ -42,7 +46,9 @@ class ImageExampleGen(BaseComponent):
         source: a `kerasadv.data.load` source string.
         num_train, num_eval: stratified, seeded subsets (None: the whole split).
         eval_split: the source's split used as `eval` ("test").
-        seed: subset seed.
+        seed: seed of the subset choice and of the order the examples are written in (a
+            seeded random order whatever the source's order, recorded in the schema and
+            the artifact's properties).
     """
 
     SPEC = ComponentSpec(

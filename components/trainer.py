@@ -2,23 +2,32 @@
 
 import keras
 
-from kerasadv import attacks, models, training
+from kerasadv.components.configs import recipe_config
+from kerasadv import models, training
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
 
-AT_VARIANTS = ("none", "fgsm", "pgd", "fast", "free")
 
+def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
+    """The batches the Trainer fits on: examples reshuffled every epoch (not batches).
 
-def _wrap(classifier, variant, eps, batch_size, seed):
-    if variant == "fgsm":
-        return training.AdversarialModel(classifier, attacks.FGSM(eps), adv_ratio=0.5)
-    if variant == "pgd":
-        return training.AdversarialModel(classifier, training.pgd_at_attack(eps, seed=seed), 1.0)
-    if variant == "fast":
-        return training.AdversarialModel(classifier, training.fast_at_attack(eps, seed=seed), 1.0)
-    if variant == "free":
-        return training.FreeAdversarialModel(classifier, eps, replays=4, batch_size=batch_size)
-    return classifier
+    Args:
+        examples_uri: the Examples artifact's directory (its `train` split).
+        batch_size: batch size.
+        seed: shuffle seed.
+        adversarial_uri: optional AdversarialExamples directory whose `train` split is mixed in.
+
+    Returns:
+        `(dataset, num_examples)`.
+    """
+    train_ds = tfrecords.read_split(examples_uri, "train", batch_size, shuffle_seed=seed)
+    num_train = tfrecords.read_schema(examples_uri)["splits"]["train"]
+    if adversarial_uri is None:
+        return train_ds, num_train
+    adv_ds = tfrecords.read_split(adversarial_uri, "train", batch_size, shuffle_seed=seed + 1)
+    num_adv = tfrecords.read_schema(adversarial_uri)["splits"]["train"]
+    mixed = training.mix_datasets(train_ds, adv_ds, batch_size, seed=seed, sizes=(num_train, num_adv))
+    return mixed, num_train + num_adv
 
 
 class TrainerExecutor:
@@ -28,20 +37,15 @@ class TrainerExecutor:
         schema = tfrecords.read_schema(examples.uri)
         config = training.training_defaults(p["model"], epochs=p["epochs"], batch_size=p["batch_size"],
                                             learning_rate=p["learning_rate"])
-        train_ds = tfrecords.read_split(examples.uri, "train", config.batch_size)
-        train_ds = train_ds.shuffle(64, seed=p["seed"])  # batch order; examples were shuffled at ingest
-        num_train = schema["splits"]["train"]
-        adversarial = input_dict.get("adversarial_examples")
-        if adversarial is not None:  # retraining on clean + pre-generated adversarial examples
-            adv_ds = tfrecords.read_split(adversarial.uri, "train", config.batch_size)
-            train_ds = training.mix_datasets(train_ds, adv_ds, config.batch_size, seed=p["seed"])
-            num_train += tfrecords.read_schema(adversarial.uri)["splits"]["train"]
+        adversarial = input_dict.get("adversarial_examples")  # retraining on clean + pre-generated
+        train_ds, num_train = train_dataset(examples.uri, config.batch_size, p["seed"],
+                                            adversarial.uri if adversarial is not None else None)
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size)
         if "base_model" in input_dict:
             classifier = keras.saving.load_model(input_dict["base_model"].path("model.keras"))
         else:
             classifier = models.build(p["model"], schema["image_shape"], len(schema["class_names"]))
-        model = _wrap(classifier, p["adversarial_training"], p["eps"], config.batch_size, p["seed"])
+        model = training.wrap(classifier, p["adversarial_training"], config.batch_size)
         steps = -(-num_train // config.batch_size) * config.epochs
         training.compile_classifier(model, config.make_optimizer(steps))
         out = output_dict["model"]
@@ -61,9 +65,11 @@ class Trainer(BaseComponent):
         base_model: optional Model to start from.
         model: builder name (`kerasadv.models.BUILDERS`).
         epochs, batch_size, learning_rate: override the model's training defaults.
-        adversarial_training: one of "none", "fgsm", "pgd", "fast", "free".
-        eps: Linf radius of adversarial training.
-        seed: random seed.
+        adversarial_training: the training recipe: "none", a name of
+            `kerasadv.training.RECIPE_NAMES` (fgsm, pgd, fast, free, advprop, contrastive) or a
+            config dict / JSON text `{"class_name": "AdversarialModel", "config": {"attack":
+            {...}, "adv_ratio": 1.0}}`; stored as the full config.
+        seed: random seed (also the recipe attack's seed when its config leaves it unset).
     """
 
     SPEC = ComponentSpec(
@@ -73,14 +79,12 @@ class Trainer(BaseComponent):
         outputs={"model": "Model"},
         parameters={"model": Parameter(str, "simple_cnn"), "epochs": Parameter(int, 1),
                     "batch_size": Parameter(int, None), "learning_rate": Parameter(float, None),
-                    "adversarial_training": Parameter(str, "none"), "eps": Parameter(float, 0.03),
-                    "seed": Parameter(int, 0)})
+                    "adversarial_training": Parameter((str, dict), "none"), "seed": Parameter(int, 0)})
     EXECUTOR = TrainerExecutor
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        if self.parameters["adversarial_training"] not in AT_VARIANTS:
-            raise SpecError(f"{self.id}: adversarial_training must be one of {AT_VARIANTS}, "
-                            f"got {self.parameters['adversarial_training']!r}.")
+        self.parameters["adversarial_training"] = recipe_config(
+            self.id, self.parameters["adversarial_training"], self.parameters["seed"])
         if self.parameters["model"] not in models.BUILDERS:
             raise SpecError(f"{self.id}: unknown model {self.parameters['model']!r}; expected one of {sorted(models.BUILDERS)}.")

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from kerasadv import attacks, callbacks, data, models, training
+from kerasadv.errors import AttackInputError
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -33,7 +34,7 @@ VARIANTS = {
     "pgd_at": lambda: training.AdversarialModel(models.simple_cnn(), training.pgd_at_attack(0.03, 2, seed=0), 1.0),
     "fgsm_at": lambda: training.AdversarialModel(models.simple_cnn(), attacks.FGSM(0.03), 0.5),
     "fast_at": lambda: training.AdversarialModel(models.simple_cnn(), training.fast_at_attack(0.03, seed=0), 1.0),
-    "free_at": lambda: training.FreeAdversarialModel(models.simple_cnn(), 0.03, replays=2, batch_size=16),
+    "free_at": lambda: training.FreeAdversarialModel(models.simple_cnn(), attacks.FGSM(0.03), replays=2, batch_size=16),
     "advprop": lambda: training.AdvPropModel(models.resnet18(width=4), attacks.PGD(0.03, steps=1, seed=0)),
 }
 
@@ -110,16 +111,32 @@ def test_epsilon_schedule_ramps_without_retracing():
     attack = CountingFGSM(0.0)
     model = training.AdversarialModel(models.simple_cnn(), attack, adv_ratio=1.0)
     model.compile("adam", LOSS)
-    schedule = callbacks.EpsilonSchedule(attack, callbacks.linear_ramp(0.0, 0.03, 3))
+    schedule = callbacks.EpsilonSchedule(callbacks.linear_ramp(0.0, 0.03, 3))
     traces = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: logs.update(traces=attack.traces))
     history = model.fit(x, y, epochs=4, callbacks=[schedule, traces], verbose=0)
     np.testing.assert_allclose(history.history["eps"], [0.0, 0.015, 0.03, 0.03], atol=1e-6)
     assert len(set(history.history["traces"])) == 1  # traced in epoch 0 only, eps changes after
+    assert type(attack) is CountingFGSM and attack.eps == 0.0  # the user's attack is untouched
+
+
+def test_epsilon_schedule_drives_free_at_and_validates():
+    x, y = toy_data(16)
+    model = training.FreeAdversarialModel(models.simple_cnn(), attacks.FGSM(0.03), replays=2, batch_size=16)
+    model.compile("adam", LOSS)
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0,
+                        callbacks=[callbacks.EpsilonSchedule(lambda epoch, eps: eps / 2)])
+    np.testing.assert_allclose(history.history["eps"], [0.015, 0.0075], atol=1e-6)
+    assert np.abs(model.delta.numpy()).max() <= 0.0075 + 1e-6
+    with pytest.raises(AttackInputError, match=r"schedule\(0\) returned"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.EpsilonSchedule(lambda epoch: 2.0)])
+    plain = training.compile_classifier(models.simple_cnn(), "adam")
+    with pytest.raises(AttackInputError, match="training wrapper"):
+        plain.fit(x, y, epochs=1, verbose=0, callbacks=[callbacks.EpsilonSchedule(lambda epoch: 0.01)])
 
 
 def test_free_at_perturbation_stays_in_the_ball():
     x, y = toy_data(32)
-    model = training.FreeAdversarialModel(models.simple_cnn(), 0.02, replays=3, batch_size=16)
+    model = training.FreeAdversarialModel(models.simple_cnn(), attacks.FGSM(0.02), replays=3, batch_size=16)
     model.compile("adam", LOSS)
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     delta = model.delta.numpy()

@@ -144,13 +144,13 @@ def test_dlfuzz_keeps_budget_and_raises_coverage():
     model = models.simple_cnn()
     x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
     for strategy in ("rare", "frequent", "weights", "near_threshold"):
-        report = analysis.DLFuzz(model, strategy=strategy, steps=3, l2_budget=0.5).fuzz(x)
+        report = analysis.DLFuzz(strategy=strategy, steps=3, eps=0.5).run(model, x)
         assert report["coverage_after"] >= report["coverage_before"]
         assert report["l2"].max() <= 0.5 + 1e-5
         changed = model(report["x_adv"]).numpy().argmax(1) != model(x).numpy().argmax(1)
         np.testing.assert_array_equal(changed, report["adversarial"])
     with pytest.raises(ValueError, match="strategy must be one of"):
-        analysis.DLFuzz(model, strategy="best")
+        analysis.DLFuzz(strategy="best")
 
 
 @pytest.mark.slow

@@ -79,7 +79,7 @@ def test_iterative_fgs_stops_per_example():
     predicted = np.argmax(model(x), 1)
     y = predicted.copy()
     y[:4] = (predicted[:4] + 1) % 4  # already misclassified: no step taken
-    out = attacks.IterativeFGS(step_size=0.01, max_steps=50).run(model, x, y)
+    out = attacks.IterativeFGS(step_size=0.01, steps=50).run(model, x, y)
     steps, success = out["steps"].numpy(), out["success"].numpy()
     assert np.all(steps[:4] == 0) and np.all(success[:4])
     assert np.all(steps[4:] >= 1) and steps.max() <= 50
@@ -91,7 +91,7 @@ def test_iterative_fgs_stops_per_example():
 
 def test_iterative_fgs_respects_step_budget():
     model, x = tiny_model(), images(8)
-    out = attacks.IterativeFGS(step_size=0.001, max_steps=2).run(model, x, np.argmax(model(x), 1))
+    out = attacks.IterativeFGS(step_size=0.001, steps=2).run(model, x, np.argmax(model(x), 1))
     assert out["steps"].numpy().max() <= 2
 
 
@@ -118,7 +118,7 @@ def test_attacks_leave_batchnorm_statistics_alone():
     model, x, y = tiny_model(batchnorm=True), images(), np.arange(8) % 4
     before = [w.numpy().copy() for w in model.non_trainable_weights]
     attacks.PGD(0.03, steps=3, seed=0)(model, x, y)
-    attacks.IterativeFGS(max_steps=3)(model, x, y)
+    attacks.IterativeFGS(steps=3)(model, x, y)
     for old, new in zip(before, model.non_trainable_weights):
         np.testing.assert_array_equal(old, new.numpy())
     assert model.trainable
@@ -168,7 +168,7 @@ def test_one_pixel_attack_changes_one_pixel_and_succeeds():
     kernel[[(r * 6 + c) * 3 for r in range(1, 5) for c in range(6)], 1] = 10.0
     dense.set_weights([kernel, np.array([5.0, 0.0], np.float32)])
     x = np.zeros((2, 6, 6, 3), np.float32)
-    out = attacks.OnePixel(max_iter=20, popsize=10, seed=0).run(model, x, np.zeros(2, int))
+    out = attacks.OnePixel(steps=20, popsize=10, seed=0).run(model, x, np.zeros(2, int))
     changed = (np.abs(out["x_adv"].numpy() - x).max(-1) > 0).sum(axis=(1, 2))
     assert np.all(changed <= 1) and np.all(out["success"].numpy())
     assert np.all(np.argmax(model(out["x_adv"]), 1) == 1) and out["seconds"].shape == (2,)

@@ -24,7 +24,7 @@ def test_spec_errors_are_raised_before_anything_runs(tmp_path):
         Step(name="a", n="3")
     with pytest.raises(SpecError, match="missing required parameter 'name'"):
         Step()
-    from components.trainer import Trainer
+    from kerasadv.components.trainer import Trainer
     with pytest.raises(SpecError, match="missing input 'examples'"):
         Trainer(model="simple_cnn")
     with pytest.raises(SpecError, match="must be a Examples channel"):

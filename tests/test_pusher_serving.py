@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from components import pusher
-from components.pusher import PusherExecutor
+from kerasadv.components import pusher
+from kerasadv.components.pusher import PusherExecutor
 from kerasadv import models, serving
 from kerasadv.orchestration import Artifact
 
@@ -77,27 +77,49 @@ def test_check_servable_reports_a_mismatch(tmp_path, small_model):
     assert not serving.check_servable(str(tmp_path / "sm"), other, images)["passed"]
 
 
+TARGETED_L2_PGD = {"class_name": "PGD", "config": {"eps": 0.5, "norm": "l2", "steps": 5, "step_size": 0.2,
+                                                   "targeted": True, "target": "least_likely"}}
+
+
 @pytest.mark.slow
 def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
-    import sys
+    from kerasadv.data import tfrecords
+    from kerasadv.orchestration import MetadataStore
+    from kerasadv.orchestration.lineage import format_lineage
+    from kerasadv.pipelines.quickstart import create_pipeline
 
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pipelines"))
-    from quickstart import create_pipeline
+    def build(attack):
+        attack = attack if isinstance(attack, str) else json.dumps(attack)  # as the --attack flag takes it
+        return create_pipeline(f"tar:{cifar_tar}", "simple_cnn", "ci", None, attack, 0.03,
+                               str(tmp_path / "root"), str(tmp_path / "serving"), "qs")
 
-    def build(eps=0.03):
-        return create_pipeline(f"tar:{cifar_tar}", "simple_cnn", "ci", 1, "fgsm", eps, str(tmp_path / "root"),
-                               str(tmp_path / "serving"), "qs")
-
-    result = build().run(progress=False)
+    result = build("fgsm").run(progress=False)  # the main job: FGSM examples, retraining, push
     assert set(result.summary.state) == {"complete"}
+    baseline = result.outputs["BaselineTrainer"]["model"].properties
+    assert baseline["eval_accuracy"] > 0.25  # learned: chance is 0.1 (class-sorted data gave exactly 0.1)
+    blessing = result.outputs["EvaluateRetrained"]["blessing"].properties
+    assert blessing["blessed"], blessing["checks"]
     pushed = result.outputs["Pusher"]["pushed_model"].properties
+    assert pushed["pushed"] and os.path.isfile(os.path.join(pushed["path"], "saved_model.pb"))
+    retrained = keras.saving.load_model(result.outputs["AdversarialRetrainer"]["model"].path("model.keras"))
+    images = next(iter(tfrecords.read_split(result.outputs["ImageExampleGen"]["examples"].uri, "eval", 8)))[0]
+    assert serving.check_servable(pushed["path"], retrained, images.numpy())["passed"]  # answers, fresh process
+    assert set(build("fgsm").run(progress=False).summary.state) == {"cached"}
+
+    # A targeted L2 PGD config from the command line: its full config reaches the artifact,
+    # the report and the lineage; changing only its step_size re-runs exactly AttackGen and after.
+    result = build(TARGETED_L2_PGD).run(progress=False)
+    generated = result.outputs["AttackGen"]["adversarial_examples"].properties["attack"]
+    assert generated["config"]["norm"] == "l2" and generated["config"]["target"] == "least_likely"
     report = result.outputs["Report"]["report"]
+    with open(report.path("report.md")) as f:
+        assert '"target": "least_likely"' in f.read()
     assert os.path.isfile(report.path("report.html")) and os.path.isfile(report.path("accuracy.png"))
-    if pushed["pushed"]:
-        assert os.path.isfile(os.path.join(pushed["path"], "saved_model.pb"))
-    again = build().run(progress=False)
-    assert set(again.summary.state) == {"cached"}
-    summary = build(eps=0.02).run(progress=False).summary
-    changed = dict(zip(summary.component, summary.state))
-    assert changed["ImageExampleGen"] == changed["BaselineTrainer"] == "cached"
-    assert changed["AttackGen"] == changed["Report"] == "complete"
+    store = MetadataStore(str(tmp_path / "root" / "metadata.sqlite"))
+    assert '"least_likely"' in format_lineage(store, store.latest_artifact("PushedModel"))
+    changed = {**TARGETED_L2_PGD, "config": {**TARGETED_L2_PGD["config"], "step_size": 0.1}}
+    summary = build(changed).run(progress=False).summary
+    states = dict(zip(summary.component, summary.state))
+    assert states == {"ImageExampleGen": "cached", "BaselineTrainer": "cached", "AttackGen": "complete",
+                      "AdversarialRetrainer": "complete", "Filter": "complete", "EvaluateBaseline": "complete",
+                      "EvaluateRetrained": "complete", "Pusher": "complete", "Report": "complete"}

@@ -1,6 +1,9 @@
-"""Attacks, one protocol: `attack(model, x, y) -> x_adv` (see `kerasadv.attacks.base`)."""
+"""Attacks, one protocol: `attack(model, x, y) -> x_adv` (see `kerasadv.attacks.base`).
 
-from kerasadv.attacks.base import Attack
+Attacks are values: `get(name | config | instance)`, `serialize`, `deserialize`.
+"""
+
+from kerasadv.attacks.base import Attack, GradientAttack
 from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.iterative_fgs import IterativeFGS
@@ -8,10 +11,11 @@ from kerasadv.attacks.metrics import clean_accuracy, evaluate_attack, predict_la
 from kerasadv.attacks.noise import STRENGTHS, GaussianNoise, matched_noise
 from kerasadv.attacks.one_pixel import OnePixel
 from kerasadv.attacks.pgd import BIM, PGD, project
-from kerasadv.attacks.registry import ATTACK_NAMES, make_attack
+from kerasadv.attacks.registry import ATTACK_NAMES, attack_classes, deserialize, get, serialize
 from kerasadv.attacks.stream import as_batches, stream
 from kerasadv.attacks.sweep import eps_sweep
 
-__all__ = ["Attack", "FGSM", "PGD", "BIM", "IterativeFGS", "GaussianNoise", "OnePixel",
+__all__ = ["Attack", "GradientAttack", "FGSM", "PGD", "BIM", "IterativeFGS", "GaussianNoise", "OnePixel",
            "matched_noise", "STRENGTHS", "input_gradient", "project", "stream", "as_batches",
-           "evaluate_attack", "clean_accuracy", "predict_labels", "eps_sweep", "make_attack", "ATTACK_NAMES"]
+           "evaluate_attack", "clean_accuracy", "predict_labels", "eps_sweep", "get", "serialize",
+           "deserialize", "attack_classes", "ATTACK_NAMES"]

@@ -1,20 +1,20 @@
-"""`Attack`: the one protocol every kerasadv attack follows.
+"""`Attack`: the one protocol every kerasadv attack follows, and `GradientAttack`.
 
-An attack is a configured object called as `attack(model, x, y) -> x_adv`:
+An attack is a configured value, called as `attack(model, x, y) -> x_adv`; `attack.run(...)`
+returns a dict with `x_adv` and what else the attack reports per example (steps, success,
+targets). Like a Keras optimizer or loss it serialises: `get_config()` is complete and
+JSON-safe, `from_config(config)` rebuilds an equal attack, and every attack class is
+registered with `keras.saving`, so an attack inside any saved config round-trips.
 
-* eagerly, inputs are validated (pixel range, label shape and range, eps) and the work runs
-  in a `tf.function` compiled once per model; eps travels as a tensor, so sweeping eps does
-  not retrace;
-* inside a `tf.function` or a `train_step`, the same call is pure TensorFlow (no checks).
-
-`attack.run(...)` returns a dict with `x_adv`, the `targets` of a targeted attack, and what
-else the attack reports (e.g. per-example steps).
-The model always runs with `training=False` unless the attack is built with `training=True`:
-attacks never update BatchNorm statistics.
+`GradientAttack` adds what white-box attacks share: a radius `eps` and its `norm`,
+targeting, a seed, the model's mode, and a `tf.function` compiled once per model. Eagerly
+its inputs are validated; inside a `tf.function` or a `train_step` the call is pure
+TensorFlow. eps travels as a tensor, so sweeping or scheduling it does not retrace.
 """
 
 import weakref
 
+import keras
 import tensorflow as tf
 
 from kerasadv.attacks import validation
@@ -22,12 +22,79 @@ from kerasadv.attacks.targets import TARGET_MODES, select_targets
 from kerasadv.errors import AttackInputError
 from kerasadv.models.logits import check_logits
 
+NORMS = ("linf", "l2")
 
+
+def register(cls):
+    """Registers an attack class with `keras.saving` (package "kerasadv")."""
+    return keras.saving.register_keras_serializable(package="kerasadv", name=cls.__name__)(cls)
+
+
+@register
 class Attack:
-    """Base class: subclasses implement `perturb(model, x, labels, eps) -> dict`.
+    """Abstract base: subclasses implement `run` and `get_config`.
+
+    Example:
+    >>> import kerasadv
+    >>> attack = kerasadv.attacks.PGD(eps=0.03, steps=20, seed=0)
+    >>> type(attack).from_config(attack.get_config()).get_config() == attack.get_config()
+    True
+    """
+
+    norm = None
+    traceable = True  # False: runs eagerly only (a search in NumPy / SciPy)
+
+    def __call__(self, model, x, y=None, eps=None):
+        """Returns adversarial images for `x` (labels `y`; None uses the model's predictions)."""
+        return self.run(model, x, y, eps)["x_adv"]
+
+    def run(self, model, x, y=None, eps=None):
+        """Returns a dict with `x_adv` and per-example extras."""
+        raise NotImplementedError(f"{type(self).__name__} must implement run().")
+
+    def get_config(self):
+        """The constructor arguments, complete and JSON-safe."""
+        raise NotImplementedError(f"{type(self).__name__} must implement get_config().")
+
+    @classmethod
+    def from_config(cls, config):
+        """Rebuilds the attack from `get_config()`'s dict."""
+        return cls(**config)
+
+    def _require_eager(self):
+        if not tf.executing_eagerly():
+            raise AttackInputError(f"{type(self).__name__} runs eagerly (its search is NumPy / SciPy code) and "
+                                   "cannot be traced into a tf.function or train_step; call it outside one.")
+
+    def _no_eps(self, eps):
+        if eps is not None:
+            raise AttackInputError(f"{type(self).__name__} has no radius to override; got eps={eps!r}.")
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def seeded_generator(seed):
+    """A `tf.random.Generator` from `seed` (None: non-deterministic)."""
+    return (tf.random.Generator.from_seed(seed) if seed is not None
+            else tf.random.Generator.from_non_deterministic_state())
+
+
+@register
+class GradientAttack(Attack):
+    """Base of white-box attacks: subclasses implement `perturb(model, x, labels, eps) -> dict`.
 
     Args:
-        eps: attack radius in [0, 1] pixel units (Linf) or L2 units.
+        eps: radius of the ball, [0, 1] pixel units for Linf (L2: Euclidean norm of the
+            perturbation in the same units).
+        norm: "linf" or "l2".
         targeted: move towards target classes instead of away from the true class.
         target: how targets are chosen when `targeted`: "given" (y are the targets),
             "random" (a random other class) or "least_likely" (the clean argmin).
@@ -37,25 +104,21 @@ class Attack:
         jit_compile: compile with XLA (opt-in: slower than plain tf.function on CPU).
     """
 
-    norm = "linf"
-
-    def __init__(self, eps, targeted=False, target="given", seed=None, training=False,
+    def __init__(self, eps, norm="linf", targeted=False, target="given", seed=None, training=False,
                  jit_compile=False):
-        self.eps = validation.check_eps(eps, self.norm)
+        if norm not in NORMS:
+            raise AttackInputError(f"norm must be one of {NORMS}, got {norm!r}.")
+        self.norm = norm
+        self.eps = validation.check_eps(eps, norm)
         if target not in TARGET_MODES:
             raise AttackInputError(f"target must be one of {TARGET_MODES}, got {target!r}.")
         self.targeted, self.target, self.seed = bool(targeted), target, seed
-        self.training, self.jit_compile = training, jit_compile
-        self._rng = (tf.random.Generator.from_seed(seed) if seed is not None
-                     else tf.random.Generator.from_non_deterministic_state())
+        self.training, self.jit_compile = bool(training), bool(jit_compile)
+        self._rng = seeded_generator(seed)
         self._compiled = weakref.WeakKeyDictionary()
 
-    def __call__(self, model, x, y=None, eps=None):
-        """Returns adversarial images for `x` (labels `y`; None uses the model's predictions)."""
-        return self.run(model, x, y, eps)["x_adv"]
-
     def run(self, model, x, y=None, eps=None):
-        """Like `__call__`, returning a dict of `x_adv` and per-example extras."""
+        """`x_adv` and per-example extras; `eps` (float or tensor) overrides the radius."""
         eps = self.eps if eps is None else eps
         if not tf.executing_eagerly():
             return self._run_graph(model, x, y, eps)
@@ -99,9 +162,6 @@ class Attack:
         raise NotImplementedError
 
     def get_config(self):
-        return {"eps": self.eps, "targeted": self.targeted, "target": self.target,
-                "seed": self.seed, "training": self.training}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return {"eps": float(self.eps), "norm": self.norm, "targeted": self.targeted,
+                "target": self.target, "seed": self.seed, "training": self.training,
+                "jit_compile": self.jit_compile}

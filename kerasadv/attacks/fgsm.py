@@ -2,19 +2,24 @@
 
 import tensorflow as tf
 
-from kerasadv.attacks.base import Attack
+from kerasadv.attacks.base import GradientAttack, register
 from kerasadv.attacks.gradients import input_gradient
+from kerasadv.attacks.pgd import ascent_direction
+from kerasadv.constants import DEFAULT_LINF_EPS
 
 
-class FGSM(Attack):
-    """Fast gradient sign method (Goodfellow et al., 2015).
+@register
+class FGSM(GradientAttack):
+    """Fast gradient sign method (Goodfellow et al., 2015); the fast gradient method for L2.
 
     Untargeted, it increases the loss of the true label; targeted, it decreases the loss of
-    the target label (`x - eps * sign(grad)`).
+    the target label (`x - eps * sign(grad)`). With `norm="l2"` the step is
+    `eps * grad / ||grad||_2`.
 
     Args:
-        eps: Linf radius in [0, 1] pixel units.
-        **kwargs: `targeted`, `target`, `seed`, `training`, `jit_compile` (see `Attack`).
+        eps: radius ([0, 1] pixel units).
+        norm: "linf" (sign of the gradient) or "l2".
+        **kwargs: `targeted`, `target`, `seed`, `training`, `jit_compile` (see `GradientAttack`).
 
     Example:
     >>> import numpy as np, kerasadv
@@ -25,6 +30,9 @@ class FGSM(Attack):
     True
     """
 
+    def __init__(self, eps=DEFAULT_LINF_EPS, norm="linf", **kwargs):
+        super().__init__(eps, norm, **kwargs)
+
     def perturb(self, model, x, labels, eps):
         grad, _ = input_gradient(model, x, labels, self.targeted, self.training)
-        return {"x_adv": tf.clip_by_value(x + eps * tf.sign(grad), 0.0, 1.0)}
+        return {"x_adv": tf.clip_by_value(x + eps * ascent_direction(grad, self.norm), 0.0, 1.0)}

@@ -8,7 +8,7 @@ standard deviation of that example's adversarial perturbation, scaled by a stren
 import tensorflow as tf
 
 from kerasadv.attacks import validation
-from kerasadv.attacks.base import Attack
+from kerasadv.attacks.base import Attack, register, seeded_generator
 from kerasadv.attacks.validation import check_eps
 from kerasadv.errors import AttackInputError
 
@@ -42,16 +42,17 @@ def matched_noise(x, x_adv, strength=1.0, seed=(0, 0)):
     return tf.clip_by_value(x + strength * noise, 0.0, 1.0)
 
 
+@register
 class GaussianNoise(Attack):
     """Zero-mean Gaussian noise of std `stddev * strength` (a non-adversarial control).
 
     Follows the attack protocol so evaluation helpers treat it like any attack; the model
-    is not used. `eps` is the noise std.
+    is not used. It has no radius: `stddev` is the noise's standard deviation.
 
     Args:
         stddev: noise standard deviation in [0, 1] pixel units.
         strength: factor on the std.
-        seed: seed of the noise.
+        seed: seed of the noise (None: non-deterministic).
 
     Example:
     >>> noisy = GaussianNoise(0.1, seed=0)(None, tf.zeros((1, 8, 8, 3)) + 0.5, [0])
@@ -59,15 +60,18 @@ class GaussianNoise(Attack):
     True
     """
 
-    def __init__(self, stddev, strength=1.0, seed=None):
-        super().__init__(stddev, seed=seed)
+    def __init__(self, stddev=0.03, strength=1.0, seed=None):
+        self.stddev = check_eps(stddev, name="stddev")
         self.strength = check_eps(strength, norm="l2", name="strength")
+        self.seed = seed
+        self._rng = seeded_generator(seed)
 
     def run(self, model, x, y=None, eps=None):
-        stddev = self.eps if eps is None else check_eps(eps)
+        self._no_eps(eps)
         x = validation.check_images(x) if tf.executing_eagerly() else tf.cast(x, tf.float32)
-        noise = tf.random.stateless_normal(tf.shape(x), self._seed()) * stddev * self.strength
+        seed = self._rng.make_seeds(1)[:, 0]
+        noise = tf.random.stateless_normal(tf.shape(x), seed) * self.stddev * self.strength
         return {"x_adv": tf.clip_by_value(x + noise, 0.0, 1.0)}
 
     def get_config(self):
-        return {"stddev": self.eps, "strength": self.strength, "seed": self.seed}
+        return {"stddev": self.stddev, "strength": self.strength, "seed": self.seed}

@@ -12,19 +12,21 @@ import scipy.optimize
 import tensorflow as tf
 
 from kerasadv.attacks import validation
+from kerasadv.attacks.base import Attack, register
 from kerasadv.attacks.metrics import predict_labels
 from kerasadv.models.logits import check_logits
 
 
-class OnePixel:
+@register
+class OnePixel(Attack):
     """Changes `pixels` pixels per image to make the model misclassify it (or hit a target).
 
     Not traceable inside `tf.function` (the search runs in scipy); it follows the protocol
     otherwise: `attack(model, x, y) -> x_adv`, and `run` adds `success` and `seconds` per image.
 
     Args:
-        pixels: pixels changed per image.
-        max_iter: generations of differential evolution.
+        pixels: pixels changed per image (its L0 budget).
+        steps: generations of differential evolution (the iteration budget).
         popsize: population size multiplier (scipy's; the population is popsize x 5 per pixel
             for RGB images).
         targeted: `y` are targets to reach instead of labels to leave.
@@ -34,21 +36,19 @@ class OnePixel:
     >>> import numpy as np, kerasadv
     >>> model = kerasadv.models.simple_cnn()
     >>> x = np.random.default_rng(0).random((1, 32, 32, 3), dtype=np.float32)
-    >>> out = OnePixel(max_iter=2, popsize=4, seed=0).run(model, x, np.array([3]))
+    >>> out = OnePixel(steps=2, popsize=4, seed=0).run(model, x, np.array([3]))
     >>> int((np.abs(out["x_adv"] - x).max(axis=-1) > 0).sum()) <= 1
     True
     """
 
     norm = "l0"
+    traceable = False
 
-    def __init__(self, pixels=1, max_iter=100, popsize=80, targeted=False, seed=None):
+    def __init__(self, pixels=1, steps=100, popsize=80, targeted=False, seed=None):
         self.pixels = validation.check_positive_int(pixels, "pixels")
-        self.max_iter = validation.check_positive_int(max_iter, "max_iter")
+        self.steps = validation.check_positive_int(steps, "steps")
         self.popsize = validation.check_positive_int(popsize, "popsize")
         self.targeted, self.seed = bool(targeted), seed
-
-    def __call__(self, model, x, y=None, eps=None):
-        return self.run(model, x, y)["x_adv"]
 
     @staticmethod
     def _apply(image, candidates):
@@ -79,7 +79,7 @@ class OnePixel:
             return predicted == label if self.targeted else predicted != label
 
         result = scipy.optimize.differential_evolution(
-            objective, bounds * self.pixels, maxiter=self.max_iter, popsize=self.popsize,
+            objective, bounds * self.pixels, maxiter=self.steps, popsize=self.popsize,
             recombination=1.0, polish=False, vectorized=True, updating="deferred", seed=self.seed,
             callback=lambda intermediate_result: fooled(intermediate_result.x))
         adversarial = self._apply(image, result.x[None])[0]
@@ -87,6 +87,8 @@ class OnePixel:
 
     def run(self, model, x, y=None, eps=None):
         """Attacks each image of `x`; returns dict of `x_adv`, `success`, `seconds` per image."""
+        self._require_eager()
+        self._no_eps(eps)
         check_logits(model)
         x = validation.check_images(x).numpy()
         labels = (predict_labels(model, x).numpy() if y is None
@@ -99,5 +101,5 @@ class OnePixel:
         return {"x_adv": tf.constant(x_adv), "success": tf.constant(success), "seconds": tf.constant(seconds)}
 
     def get_config(self):
-        return {"pixels": self.pixels, "max_iter": self.max_iter, "popsize": self.popsize,
+        return {"pixels": self.pixels, "steps": self.steps, "popsize": self.popsize,
                 "targeted": self.targeted, "seed": self.seed}

@@ -3,16 +3,16 @@
 import tensorflow as tf
 
 from kerasadv.attacks import validation
-from kerasadv.attacks.base import Attack
+from kerasadv.attacks.base import GradientAttack, register
 from kerasadv.attacks.gradients import input_gradient
+from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
 
-NORMS = ("linf", "l2")
-_TINY = 1e-12
+DEFAULT_REL_STEP_SIZE = 2.5  # step = 2.5 * eps / steps (Madry et al.)
 
 
 def _l2(v):
-    return tf.sqrt(tf.reduce_sum(tf.square(v), axis=[1, 2, 3], keepdims=True) + _TINY)
+    return tf.sqrt(tf.reduce_sum(tf.square(v), axis=[1, 2, 3], keepdims=True) + TINY)
 
 
 def project(delta, eps, norm):
@@ -39,20 +39,34 @@ def random_start(x, eps, norm, seed):
     return tf.clip_by_value(x + delta, 0.0, 1.0)
 
 
-class PGD(Attack):
+def check_step_size(step_size, rel_step_size):
+    """At most one of an absolute and a relative step size, each > 0 when given."""
+    for name, value in (("step_size", step_size), ("rel_step_size", rel_step_size)):
+        if value is not None and not float(value) > 0:
+            raise AttackInputError(f"{name} must be > 0 or None, got {value!r}.")
+    if step_size is not None and rel_step_size is not None:
+        raise AttackInputError(f"give step_size (absolute) or rel_step_size (times eps), not both; got "
+                               f"step_size={step_size!r} and rel_step_size={rel_step_size!r}.")
+    return (None if step_size is None else float(step_size),
+            None if rel_step_size is None else float(rel_step_size))
+
+
+@register
+class PGD(GradientAttack):
     """Projected gradient descent (Madry et al., 2018); BIM when `random_start=False`.
 
-    Each step moves by `step_size` along the steepest-ascent direction of the norm, then
+    Each step moves by the step size along the steepest-ascent direction of the norm, then
     projects onto the eps-ball around `x` and onto [0, 1].
 
     Args:
         eps: radius of the ball ([0, 1] pixel units for Linf).
         steps: number of gradient steps (>= 1).
-        step_size: size of each step; None uses `2.5 * eps / steps`, relative to eps so an
-            eps sweep keeps the schedule.
+        step_size: absolute size of each step.
+        rel_step_size: size of each step as a multiple of eps (so an eps sweep or schedule
+            keeps the schedule). When neither is given: `2.5 / steps` (2.5 eps over the run).
         norm: "linf" or "l2".
         random_start: start from a uniform point of the ball instead of `x`.
-        **kwargs: `targeted`, `target`, `seed`, `training`, `jit_compile` (see `Attack`).
+        **kwargs: `targeted`, `target`, `seed`, `training`, `jit_compile` (see `GradientAttack`).
 
     Example:
     >>> import numpy as np, kerasadv
@@ -63,18 +77,22 @@ class PGD(Attack):
     True
     """
 
-    def __init__(self, eps, steps=10, step_size=None, norm="linf", random_start=True, **kwargs):
-        if norm not in NORMS:
-            raise AttackInputError(f"norm must be one of {NORMS}, got {norm!r}.")
-        self.norm = norm
-        super().__init__(eps, **kwargs)
+    def __init__(self, eps=DEFAULT_LINF_EPS, steps=10, step_size=None, rel_step_size=None, norm="linf",
+                 random_start=True, **kwargs):
+        super().__init__(eps, norm, **kwargs)
         self.steps = validation.check_positive_int(steps, "steps")
-        if step_size is not None and not float(step_size) > 0:
-            raise AttackInputError(f"step_size must be > 0 or None, got {step_size!r}.")
-        self.step_size, self.random_start = step_size, bool(random_start)
+        self.step_size, self.rel_step_size = check_step_size(step_size, rel_step_size)
+        self.random_start = bool(random_start)
+
+    def step_length(self, eps):
+        """The absolute step for radius `eps` (a tensor)."""
+        if self.step_size is not None:
+            return tf.constant(self.step_size, tf.float32)
+        relative = DEFAULT_REL_STEP_SIZE / self.steps if self.rel_step_size is None else self.rel_step_size
+        return relative * eps
 
     def perturb(self, model, x, labels, eps):
-        step = 2.5 * eps / self.steps if self.step_size is None else tf.constant(self.step_size, tf.float32)
+        step = self.step_length(eps)
         x_adv = random_start(x, eps, self.norm, self._seed()) if self.random_start else x
 
         def step_once(i, x_adv):
@@ -90,17 +108,22 @@ class PGD(Attack):
 
     def get_config(self):
         return {**super().get_config(), "steps": self.steps, "step_size": self.step_size,
-                "norm": self.norm, "random_start": self.random_start}
+                "rel_step_size": self.rel_step_size, "random_start": self.random_start}
 
 
+@register
 class BIM(PGD):
     """Basic iterative method (Kurakin et al., 2017): PGD from `x`, no random start.
 
     Args as `PGD` (without `random_start`).
+
+    Example:
+    >>> BIM(eps=0.03, steps=10).random_start
+    False
     """
 
-    def __init__(self, eps, steps=10, step_size=None, norm="linf", **kwargs):
-        super().__init__(eps, steps, step_size, norm, random_start=False, **kwargs)
+    def __init__(self, eps=DEFAULT_LINF_EPS, steps=10, step_size=None, rel_step_size=None, norm="linf", **kwargs):
+        super().__init__(eps, steps, step_size, rel_step_size, norm, random_start=False, **kwargs)
 
     def get_config(self):
         config = super().get_config()

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasadv import attacks
 from kerasadv.callbacks.robust_accuracy import classifier_of
 
 
@@ -22,7 +23,7 @@ class AdversarialExamples(keras.callbacks.Callback):
     """Logs a grid of clean, adversarial and (amplified) perturbation images to TensorBoard.
 
     Args:
-        attack: any `kerasadv.attacks.Attack`.
+        attack: any kerasadv attack, or an identifier for `kerasadv.attacks.get`.
         images: a few clean images (n, h, w, c) in [0, 1].
         labels: their labels.
         log_dir: TensorBoard log directory (the grid goes to `log_dir/adversarial`).
@@ -34,7 +35,7 @@ class AdversarialExamples(keras.callbacks.Callback):
 
     def __init__(self, attack, images, labels, log_dir, every=1):
         super().__init__()
-        self.attack, self.images, self.labels = attack, np.asarray(images), np.asarray(labels)
+        self.attack, self.images, self.labels = attacks.get(attack), np.asarray(images), np.asarray(labels)
         self.every = max(int(every), 1)
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "adversarial"))
 

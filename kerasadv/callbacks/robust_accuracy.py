@@ -2,6 +2,7 @@
 
 import keras
 
+from kerasadv import attacks
 from kerasadv.attacks.metrics import evaluate_attack
 
 
@@ -18,7 +19,7 @@ class RobustAccuracy(keras.callbacks.Callback):
     ReduceLROnPlateau, TensorBoard) can monitor and record them.
 
     Args:
-        attack: any `kerasadv.attacks.Attack`.
+        attack: any kerasadv attack, or an identifier for `kerasadv.attacks.get`.
         validation_data: batched `(images, labels)` data set or an `(x, y)` pair.
         every: evaluate every this many epochs (logs hold the last value in between).
         prefix: key prefix of the logs.
@@ -31,7 +32,7 @@ class RobustAccuracy(keras.callbacks.Callback):
 
     def __init__(self, attack, validation_data, every=1, prefix="val_"):
         super().__init__()
-        self.attack, self.validation_data = attack, validation_data
+        self.attack, self.validation_data = attacks.get(attack), validation_data
         self.every, self.prefix = max(int(every), 1), prefix
         self.last = None
 

@@ -15,6 +15,7 @@ from kerasadv import io
 from kerasadv.errors import DataSourceError
 
 SCHEMA = "schema.json"
+MAX_SHUFFLE_RECORDS = 100_000  # shuffle buffer cap (serialized records): ~300 MB of uint8 CIFAR
 
 
 def _feature(value):
@@ -61,10 +62,15 @@ def write_split(batches, directory, split, image_dtype="uint8", shard_size=10000
     return count, extras
 
 
-def write_schema(directory, image_shape, image_dtype, class_names, split_counts, extras=()):
+def write_schema(directory, image_shape, image_dtype, class_names, split_counts, extras=(), order=None):
+    """Writes `schema.json`: image shape and dtype, class names, split sizes, extras, order.
+
+    `order` records how the examples were ordered when written (e.g. `{"shuffled": True,
+    "seed": 0}` at ingest); None means "as the producer streamed them".
+    """
     io.write_json({"image_shape": list(image_shape), "image_dtype": image_dtype,
-                   "class_names": list(class_names), "splits": split_counts, "extras": list(extras)},
-                  os.path.join(directory, SCHEMA))
+                   "class_names": list(class_names), "splits": split_counts, "extras": list(extras),
+                   "order": order}, os.path.join(directory, SCHEMA))
 
 
 def read_schema(directory):
@@ -75,7 +81,7 @@ def read_schema(directory):
         return json.load(f)
 
 
-def read_split(directory, split, batch_size=128, with_extras=False):
+def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed=None):
     """Reads a split back as batches of `(float32 images in [0, 1], int32 labels)`.
 
     Args:
@@ -83,9 +89,23 @@ def read_split(directory, split, batch_size=128, with_extras=False):
         split: split name.
         batch_size: batch size.
         with_extras: also yield a dict of the extra features as a third element.
+        shuffle_seed: None reads in the written order; an int shuffles **examples** (not
+            batches) with a buffer that covers the split (up to `MAX_SHUFFLE_RECORDS`
+            serialized records), seeded and reshuffled every epoch.
 
     Returns:
-        A `tf.data.Dataset`, in the order the examples were written.
+        A `tf.data.Dataset` of `ceil(n / batch_size)` batches.
+
+    Example:
+    >>> import tempfile, numpy as np
+    >>> d = tempfile.mkdtemp()
+    >>> batch = {"image": np.zeros((6, 2, 2, 1)), "label": np.arange(6)}
+    >>> count, _ = write_split([batch], d, "train")
+    >>> write_schema(d, (2, 2, 1), "uint8", list("abcdef"), {"train": count})
+    >>> [int(y) for _, y in read_split(d, "train", batch_size=6).unbatch()]
+    [0, 1, 2, 3, 4, 5]
+    >>> sorted(int(y) for _, y in read_split(d, "train", shuffle_seed=0).unbatch())
+    [0, 1, 2, 3, 4, 5]
     """
     schema = read_schema(directory)
     if split not in schema["splits"]:
@@ -105,6 +125,10 @@ def read_split(directory, split, batch_size=128, with_extras=False):
             return images, labels, {k: parsed[k] for k in schema["extras"]}
         return images, labels
 
+    count = schema["splits"][split]
     records = tf.data.TFRecordDataset(files).apply(
-        tf.data.experimental.assert_cardinality(schema["splits"][split]))  # progress bars know the length
+        tf.data.experimental.assert_cardinality(count))  # progress bars know the length
+    if shuffle_seed is not None:
+        records = records.shuffle(max(1, min(count, MAX_SHUFFLE_RECORDS)), seed=shuffle_seed,
+                                  reshuffle_each_iteration=True)
     return records.batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)

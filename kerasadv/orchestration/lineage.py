@@ -42,6 +42,11 @@ def main(argv):
     print(format_lineage(store, artifact_id))
 
 
-if __name__ == "__main__":
+def run():
+    """Console-script entry point."""
     define_flags()
     app.run(main)
+
+
+if __name__ == "__main__":
+    run()

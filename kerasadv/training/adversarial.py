@@ -13,11 +13,13 @@ import keras
 import tensorflow as tf
 
 from kerasadv.attacks import PGD
+from kerasadv.constants import DEFAULT_LINF_EPS
 from kerasadv.errors import AttackInputError
-from kerasadv.models.logits import check_logits
+from kerasadv.training.wrapper import TrainingWrapper
 
 
-class AdversarialModel(keras.Model):
+@keras.saving.register_keras_serializable(package="kerasadv")
+class AdversarialModel(TrainingWrapper):
     """Trains `classifier` on batches in which a fraction is replaced by adversarial examples.
 
     Each training batch of n examples becomes `round(adv_ratio * n)` adversarial examples
@@ -27,7 +29,7 @@ class AdversarialModel(keras.Model):
 
     Args:
         classifier: a Keras logits classifier (its weights are the ones trained).
-        attack: any `kerasadv.attacks.Attack` (traced into the train step).
+        attack: any kerasadv attack or identifier (traced into the train step).
         adv_ratio: fraction of each batch replaced by adversarial examples, in [0, 1].
         adversarial_training_mode: the `training` flag of the classifier's forward pass on
             the mixed batch (True: BatchNorm and dropout as in normal training).
@@ -42,16 +44,10 @@ class AdversarialModel(keras.Model):
     """
 
     def __init__(self, classifier, attack, adv_ratio=0.5, adversarial_training_mode=True, **kwargs):
-        super().__init__(name=kwargs.pop("name", f"adversarial_{classifier.name}"), **kwargs)
-        check_logits(classifier)
+        super().__init__(classifier, attack, adversarial_training_mode, **kwargs)
         if not 0.0 <= float(adv_ratio) <= 1.0:
             raise AttackInputError(f"adv_ratio must be in [0, 1], got {adv_ratio}.")
-        self.classifier, self.attack = classifier, attack
-        self.adv_ratio, self.adversarial_training_mode = float(adv_ratio), adversarial_training_mode
-        self.built = True  # all weights live in the (built) classifier
-
-    def call(self, inputs, training=None):
-        return self.classifier(inputs, training=training)
+        self.adv_ratio = float(adv_ratio)
 
     def adversarial_batch(self, x, y):
         """The mixed batch: adversarial versions of the first `adv_ratio` part, then clean."""
@@ -59,8 +55,7 @@ class AdversarialModel(keras.Model):
         if self.adv_ratio == 0.0:
             return x
         count = tf.cast(tf.round(self.adv_ratio * tf.cast(tf.shape(x)[0], tf.float32)), tf.int32)
-        x_adv = tf.stop_gradient(self.attack(self.classifier, x[:count], y[:count]))
-        return tf.concat([x_adv, x[count:]], axis=0)
+        return tf.concat([self.adversarial(self.classifier, x[:count], y[:count]), x[count:]], axis=0)
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -68,30 +63,18 @@ class AdversarialModel(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self.classifier(x_mixed, training=self.adversarial_training_mode)
             loss = self.compute_loss(x=x_mixed, y=y, y_pred=y_pred, sample_weight=sample_weight)
-            scaled = self.optimizer.scale_loss(loss)
-        weights = self.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
-        return self.update_logs(loss, y, y_pred, sample_weight)
+        self.apply_loss_gradients(tape, loss)
+        return self.update_logs(loss, x_mixed, y, y_pred, sample_weight)
 
-    def update_logs(self, loss, y, y_pred, sample_weight=None):
-        """Updates the loss tracker and compiled metrics; returns the logs of the step."""
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(y, y_pred, sample_weight=sample_weight)
-        return {m.name: m.result() for m in self.metrics}
-
-    def save(self, filepath, *args, **kwargs):
-        """Saves the plain classifier (servable; no wrapper, no attack)."""
-        return self.classifier.save(filepath, *args, **kwargs)
+    def recipe_config(self):
+        return {**super().recipe_config(), "adv_ratio": self.adv_ratio}
 
 
-def pgd_at_attack(eps=8 / 255, steps=7, seed=None):
+def pgd_at_attack(eps=DEFAULT_LINF_EPS, steps=7, seed=None):
     """The attack of PGD adversarial training (Madry et al.): Linf PGD, random start, 2.5 eps / steps."""
     return PGD(eps, steps=steps, random_start=True, seed=seed)
 
 
-def fast_at_attack(eps=8 / 255, alpha=1.25, seed=None):
+def fast_at_attack(eps=DEFAULT_LINF_EPS, alpha=1.25, seed=None):
     """The attack of "fast" AT (Wong et al., 2020): FGSM from a random start, step alpha * eps."""
-    return PGD(eps, steps=1, step_size=alpha * eps, random_start=True, seed=seed)
+    return PGD(eps, steps=1, rel_step_size=alpha, random_start=True, seed=seed)

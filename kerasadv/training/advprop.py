@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 
 from kerasadv.errors import ModelError
-from kerasadv.training.adversarial import AdversarialModel
+from kerasadv.training.wrapper import TrainingWrapper
 
 
 def _auxiliary_twin(classifier):
@@ -28,7 +28,8 @@ def _auxiliary_twin(classifier):
     return twin
 
 
-class AdvPropModel(AdversarialModel):
+@keras.saving.register_keras_serializable(package="kerasadv")
+class AdvPropModel(TrainingWrapper):
     """Trains on clean examples (main BN) plus their adversarial versions (auxiliary BN).
 
     The loss is the mean of the clean loss and the adversarial loss; the attack runs against
@@ -36,7 +37,7 @@ class AdvPropModel(AdversarialModel):
 
     Args:
         classifier: a functional Keras logits classifier with BatchNormalization layers.
-        attack: any `kerasadv.attacks.Attack`.
+        attack: any kerasadv attack or identifier.
 
     Example:
     >>> import numpy as np, kerasadv
@@ -48,20 +49,24 @@ class AdvPropModel(AdversarialModel):
     """
 
     def __init__(self, classifier, attack, **kwargs):
-        super().__init__(classifier, attack, adv_ratio=1.0, **kwargs)
+        kwargs.pop("adversarial_training_mode", None)  # both graphs train in training mode
+        super().__init__(classifier, attack, **kwargs)
         self.auxiliary = _auxiliary_twin(classifier)
+
+    def recipe_config(self):
+        config = super().recipe_config()
+        config.pop("adversarial_training_mode")  # both graphs always train in training mode
+        return config
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x = tf.cast(x, tf.float32)
-        x_adv = tf.stop_gradient(self.attack(self.auxiliary, x, y))
+        x_adv = self.adversarial(self.auxiliary, x, y)
         with tf.GradientTape() as tape:
             y_pred = self.classifier(x, training=True)
             clean_loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
             adv_pred = self.auxiliary(x_adv, training=True)
             adv_loss = self.compute_loss(x=x_adv, y=y, y_pred=adv_pred, sample_weight=sample_weight)
             loss = 0.5 * (clean_loss + adv_loss)
-            scaled = self.optimizer.scale_loss(loss)
-        weights = self.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
-        return self.update_logs(loss, y, y_pred, sample_weight)
+        self.apply_loss_gradients(tape, loss)
+        return self.update_logs(loss, x, y, y_pred, sample_weight)

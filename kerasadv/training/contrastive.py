@@ -7,10 +7,11 @@ import tensorflow as tf
 
 from kerasadv.attacks.stream import as_batches
 from kerasadv.layers.contrastive import ContrastiveHead, NearestPrototypes, pairwise_contrastive_loss
-from kerasadv.models.logits import check_logits
+from kerasadv.training.wrapper import TrainingWrapper
 
 
-class ContrastiveModel(keras.Model):
+@keras.saving.register_keras_serializable(package="kerasadv")
+class ContrastiveModel(TrainingWrapper):
     """Trains `classifier` with cross-entropy plus the pairwise contrastive loss of a latent head.
 
     The head projects the features of `feature_layer` (default: the classifier's penultimate
@@ -27,6 +28,8 @@ class ContrastiveModel(keras.Model):
         margin: alpha of the contrastive loss.
         weight: weight of the contrastive loss against cross-entropy.
         per_class: prototypes per class.
+        attack: optional attack or identifier; when given, the first half of each batch is
+            replaced by its adversarial examples (contrastive adversarial training).
 
     Example:
     >>> import kerasadv
@@ -36,19 +39,15 @@ class ContrastiveModel(keras.Model):
     """
 
     def __init__(self, classifier, feature_layer=None, latent_dim=2, margin=2.0, weight=1.0,
-                 per_class=5, **kwargs):
-        super().__init__(name=kwargs.pop("name", f"contrastive_{classifier.name}"), **kwargs)
-        check_logits(classifier)
+                 per_class=5, attack=None, **kwargs):
+        super().__init__(classifier, attack, **kwargs)
         layer = classifier.get_layer(feature_layer) if feature_layer else classifier.layers[-2]
-        self.classifier, self.margin, self.weight, self.per_class = classifier, margin, weight, per_class
+        self.feature_layer, self.latent_dim = layer.name, int(latent_dim)
+        self.margin, self.weight, self.per_class = float(margin), float(weight), int(per_class)
         self.encoder = keras.Model(classifier.input, layer.output, name="encoder")
         self.head = ContrastiveHead(latent_dim, name="contrastive_head")
         self.joint = keras.Model(classifier.input, [classifier.outputs[0], layer.output])
         self.head.build(layer.output.shape)
-        self.built = True
-
-    def call(self, inputs, training=None):
-        return self.classifier(inputs, training=training)
 
     def latent(self, x, training=False):
         """Latent codes of images `x`."""
@@ -56,17 +55,23 @@ class ContrastiveModel(keras.Model):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = tf.cast(x, tf.float32)
+        if self.attack is not None:
+            half = tf.shape(x)[0] // 2
+            x = tf.concat([self.adversarial(self.classifier, x[:half], y[:half]), x[half:]], axis=0)
         with tf.GradientTape() as tape:
             logits, features = self.joint(x, training=True)
             latent = self.head(features)
             loss = self.compute_loss(x=x, y=y, y_pred=logits, sample_weight=sample_weight)
             loss += self.weight * pairwise_contrastive_loss(latent, y, self.margin)
-            scaled = self.optimizer.scale_loss(loss)
-        weights = self.trainable_weights
-        self.optimizer.apply_gradients(zip(tape.gradient(scaled, weights), weights))
-        for metric in self.metrics:
-            metric.update_state(loss) if metric.name == "loss" else metric.update_state(y, logits)
-        return {m.name: m.result() for m in self.metrics}
+        self.apply_loss_gradients(tape, loss)
+        return self.update_logs(loss, x, y, logits, sample_weight)
+
+    def recipe_config(self):
+        config = super().recipe_config()
+        config.pop("adversarial_training_mode")  # the joint graph always trains in training mode
+        return {**config, "feature_layer": self.feature_layer, "latent_dim": self.latent_dim,
+                "margin": self.margin, "weight": self.weight, "per_class": self.per_class}
 
     def fit_prototypes(self, data, batch_size=256, seed=0):
         """k-means (`per_class` centres) of the latent codes of each class of `data`.
@@ -95,10 +100,6 @@ class ContrastiveModel(keras.Model):
         outputs = nearest(self.head(self.encoder(self.classifier.input)))
         nearest.set_prototypes(self.prototypes)
         return keras.Model(self.classifier.input, outputs, name=f"{self.classifier.name}_prototypes")
-
-    def save(self, filepath, *args, **kwargs):
-        """Saves the plain classifier."""
-        return self.classifier.save(filepath, *args, **kwargs)
 
 
 def plot_latent_space(latent_clean, latent_attacked, labels, path, title="Latent space"):

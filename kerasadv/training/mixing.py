@@ -3,11 +3,17 @@
 import tensorflow as tf
 
 
-def mix_datasets(clean, adversarial, batch_size=128, adversarial_fraction=None, seed=0):
+MAX_SHUFFLE_EXAMPLES = 20_000  # per input: ~240 MB of float32 32x32x3 images
+
+
+def mix_datasets(clean, adversarial, batch_size=128, adversarial_fraction=None, seed=0, sizes=None):
     """Interleaves a clean and an adversarial data set into one shuffled, batched data set.
 
     The "retrained network" of the EfficientNet setup is then a plain
-    `model.fit(mix_datasets(clean_ds, adv_ds), epochs=...)`.
+    `model.fit(mix_datasets(clean_ds, adv_ds), epochs=...)`. Each input is shuffled on its
+    own (a buffer that covers it, up to `MAX_SHUFFLE_EXAMPLES` examples) before the draw, so
+    the batches mix classes and both sets whatever order the inputs come in (a class-sorted
+    folder, an attack output in input order); the order changes every epoch.
 
     Args:
         clean: batched `(images, labels)` data set.
@@ -16,10 +22,14 @@ def mix_datasets(clean, adversarial, batch_size=128, adversarial_fraction=None, 
         batch_size: batch size of the result.
         adversarial_fraction: expected fraction of adversarial examples per batch; None
             draws in proportion to the two data sets' sizes (when known), else 0.5.
-        seed: seed of the draw and of the shuffle.
+        seed: seed of the draw and of the shuffles.
+        sizes: `(clean, adversarial)` example counts when known (tf.data cannot count a
+            batched set's examples): they size the shuffle buffers, the default fraction and
+            the result's cardinality (so progress bars and `fit` know the epoch's length).
 
     Returns:
-        A batched `(images, labels)` data set that draws from both until both are exhausted.
+        A batched `(images, labels)` data set that draws from both until both are exhausted
+        (its cardinality is set when both sizes are known).
 
     Example:
     >>> a = tf.data.Dataset.from_tensors((tf.zeros((4, 2, 2, 1)), tf.zeros(4, tf.int32)))
@@ -28,10 +38,15 @@ def mix_datasets(clean, adversarial, batch_size=128, adversarial_fraction=None, 
     >>> int(tf.reduce_sum(y))
     4
     """
-    clean, adversarial = clean.unbatch(), adversarial.unbatch()
     if adversarial_fraction is None:
-        sizes = [int(clean.cardinality()), int(adversarial.cardinality())]
-        adversarial_fraction = sizes[1] / sum(sizes) if min(sizes) > 0 else 0.5
+        adversarial_fraction = sizes[1] / sum(sizes) if sizes and min(sizes) > 0 else 0.5
+    buffers = [max(1, min(n, MAX_SHUFFLE_EXAMPLES)) for n in sizes] if sizes else [MAX_SHUFFLE_EXAMPLES] * 2
+    clean, adversarial = (
+        part.unbatch().shuffle(buffer, seed=seed + i, reshuffle_each_iteration=True)
+        for i, (part, buffer) in enumerate(zip((clean, adversarial), buffers)))
     mixed = tf.data.Dataset.sample_from_datasets(
         [clean, adversarial], [1.0 - adversarial_fraction, adversarial_fraction], seed=seed)
-    return mixed.shuffle(10 * batch_size, seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    mixed = mixed.batch(batch_size)
+    if sizes:
+        mixed = mixed.apply(tf.data.experimental.assert_cardinality(-(-sum(sizes) // batch_size)))
+    return mixed.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,46 @@
+"""Attack and training-recipe parameters of components: normalised to full configs at construction.
+
+A component given `attack="pgd"`, a config dict or its JSON text stores the complete,
+JSON-safe config, so the cache key, the artifact properties, the lineage and the report all
+hold every hyper-parameter, and a bad config fails before anything runs.
+"""
+
+from kerasadv import attacks, training
+from kerasadv.errors import KerasAdvError
+from kerasadv.orchestration import SpecError
+
+
+def attack_config(component_id, identifier, seed=None):
+    """`{"class_name", "config"}` of an attack identifier, or a SpecError naming the component.
+
+    `seed` (the component's) fills the attack's seed when the identifier leaves it unset, so
+    a seeded pipeline is deterministic.
+    """
+    try:
+        config = attacks.serialize(attacks.get(identifier))
+    except KerasAdvError as error:
+        raise SpecError(f"{component_id}: bad attack {identifier!r}: {error}") from None
+    if seed is not None and "seed" in config["config"] and config["config"]["seed"] is None:
+        config["config"]["seed"] = seed
+    return config
+
+
+def recipe_config(component_id, identifier, seed):
+    """The complete training-recipe config (None: plain training), or a SpecError."""
+    try:
+        return training.get_recipe(identifier, seed=seed)
+    except KerasAdvError as error:
+        raise SpecError(f"{component_id}: bad adversarial_training recipe {identifier!r}: {error}") from None
+
+
+def attack_label(config):
+    """Short label of an attack config for tables: class name, norm and eps ("PGD-linf-0.031")."""
+    inner = config["config"]
+    parts = [config["class_name"]]
+    if "norm" in inner and inner["norm"] != "linf":
+        parts.append(inner["norm"])
+    if "eps" in inner:
+        parts.append(f"{inner['eps']:.3g}")
+    if inner.get("targeted"):
+        parts.append(f"targeted-{inner.get('target', 'given')}")
+    return "-".join(parts)

@@ -1,0 +1,94 @@
+"""`TrainingWrapper`: the one base of kerasadv's training recipes inside `model.fit`.
+
+A wrapper holds a plain Keras classifier (whose weights are the ones trained) and, for
+adversarial recipes, an attack. It forwards `call` to the classifier, ends every
+`train_step` with the same apply-gradients tail and metric update (Keras's public
+`compute_metrics`), saves the plain, servable classifier, and serialises like any Keras
+object: `get_config()` holds the classifier, the attack's config and the recipe's
+hyper-parameters; `recipe_config()` the same without the classifier.
+
+The attack's radius lives in `attack_eps`, a non-trainable variable of the wrapper read by
+the compiled train step, so `callbacks.EpsilonSchedule` changes it without retracing and
+without touching the user's attack object.
+"""
+
+import keras
+import tensorflow as tf
+
+from kerasadv import attacks
+from kerasadv.models.logits import check_logits
+
+
+class TrainingWrapper(keras.Model):
+    """Base of the training recipes; subclasses implement `train_step`.
+
+    Args:
+        classifier: a Keras logits classifier.
+        attack: an attack, or an identifier for `kerasadv.attacks.get`; None for recipes
+            without one.
+        adversarial_training_mode: the `training` flag of the classifier's forward pass on
+            adversarial examples (True: BatchNorm and dropout as in normal training).
+
+    Example:
+    >>> import kerasadv
+    >>> from kerasadv.training import AdversarialModel
+    >>> wrapper = AdversarialModel(kerasadv.models.simple_cnn(), "fgsm")
+    >>> wrapper.recipe_config()["attack"]["class_name"]
+    'FGSM'
+    """
+
+    def __init__(self, classifier, attack=None, adversarial_training_mode=True, **kwargs):
+        super().__init__(name=kwargs.pop("name", f"{type(self).__name__.lower()}_{classifier.name}"), **kwargs)
+        check_logits(classifier)
+        self.classifier = classifier
+        self.attack = None if attack is None else attacks.get(attack)
+        self.adversarial_training_mode = bool(adversarial_training_mode)
+        radius = getattr(self.attack, "eps", None)
+        self.attack_eps = None if radius is None else tf.Variable(
+            float(radius), trainable=False, dtype=tf.float32, name="attack_eps")
+        self.built = True  # all weights live in the (built) classifier
+
+    def call(self, inputs, training=None):
+        return self.classifier(inputs, training=training)
+
+    def adversarial(self, model, x, y):
+        """Adversarial versions of `x` against `model` at the current `attack_eps` (no gradient)."""
+        return tf.stop_gradient(self.attack.run(model, x, y, self.attack_eps)["x_adv"])
+
+    def apply_loss_gradients(self, tape, loss, extra_sources=()):
+        """The tail of every step: scaled loss gradients applied to the trainable weights.
+
+        Gradients with respect to `extra_sources` (e.g. the input, for free AT) come from the
+        same backward pass and are returned.
+        """
+        weights = self.trainable_weights
+        with tape:  # record the loss scaling (mixed precision) on the step's tape
+            scaled = self.optimizer.scale_loss(loss)
+        *gradients, = tape.gradient(scaled, [*weights, *extra_sources])
+        self.optimizer.apply_gradients(zip(gradients[: len(weights)], weights))
+        return gradients[len(weights):]
+
+    def update_logs(self, loss, x, y, y_pred, sample_weight=None):
+        """Updates the loss tracker and the compiled metrics; returns the step's logs."""
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def save(self, filepath, *args, **kwargs):
+        """Saves the plain classifier (servable; no wrapper, no attack)."""
+        return self.classifier.save(filepath, *args, **kwargs)
+
+    def recipe_config(self):
+        """The recipe without the classifier: what a pipeline parameter or a report holds."""
+        return {"attack": None if self.attack is None else attacks.serialize(self.attack),
+                "adversarial_training_mode": self.adversarial_training_mode}
+
+    def get_config(self):
+        return {"classifier": keras.saving.serialize_keras_object(self.classifier), **self.recipe_config()}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        classifier = keras.saving.deserialize_keras_object(config.pop("classifier"))
+        return cls(classifier, **config)
