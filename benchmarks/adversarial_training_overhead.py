@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 from common import print_ratios, print_table, random_batch  # noqa: E402
+
 from kerasadv import attacks, data, models, training  # noqa: E402
 
 EPS, REPLAYS = 8 / 255, 4
@@ -85,8 +85,10 @@ def main():
     base = seconds["standard"]
     ratios = {f"{name}_vs_standard": s / base for name, s in seconds.items() if name != "standard"}
     ratios["free_at_vs_standard"] = seconds["free_at"] / (REPLAYS * base)
-    print_table([{"variant": k, "epoch_seconds": v, "examples": num_examples} for k, v in seconds.items()],
-                ["variant", "examples", "epoch_seconds"])
+    print_table(
+        [{"variant": k, "epoch_seconds": v, "examples": num_examples} for k, v in seconds.items()],
+        ["variant", "examples", "epoch_seconds"],
+    )
     print(f"(free_at: {REPLAYS} replays per batch; its ratio is over {REPLAYS} standard epochs)")
     print_ratios(ratios)
 

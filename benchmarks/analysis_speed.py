@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
-
 from common import median_seconds, print_ratios, print_table, random_batch  # noqa: E402
+
 from kerasadv import analysis, data, models  # noqa: E402
 
 
@@ -37,10 +37,13 @@ def gradcam_seconds(batch, reps):
     classes = np.arange(batch) % 10
     layers = analysis.conv_layer_names(model)
     fast = analysis.AllLayerGradcam(model, layers)
-    seconds = median_seconds({
-        "fast_all_layers": lambda: fast(x, classes),
-        "tfkerasvis_per_layer": lambda: [analysis.gradcam_tfkerasvis(model, x, classes, n) for n in layers],
-    }, reps)
+    seconds = median_seconds(
+        {
+            "fast_all_layers": lambda: fast(x, classes),
+            "tfkerasvis_per_layer": lambda: [analysis.gradcam_tfkerasvis(model, x, classes, n) for n in layers],
+        },
+        reps,
+    )
     return seconds, len(layers)
 
 
@@ -66,13 +69,27 @@ def main():
     num_images = 500 if args.quick else 1000
     streaming, kde, neurons = kde_seconds(num_images)
     per_1000 = streaming * 1000 / num_images + kde
-    print_table([{"task": f"Grad-CAM, {num_layers} VGG-16 conv layers, batch {args.batch}", "method": k, "seconds": v}
-                 for k, v in seconds.items()]
-                + [{"task": f"ResNet-18 statistics, {num_images} images", "method": "2 streaming passes", "seconds": streaming},
-                   {"task": f"ResNet-18 KDE thresholds, {neurons} neurons", "method": "binned KDE (FFT)", "seconds": kde}],
-                ["task", "method", "seconds"])
-    print_ratios({"gradcam_all_layers_vs_tfkerasvis": seconds["tfkerasvis_per_layer"] / seconds["fast_all_layers"],
-                  "kde_thresholds_seconds_per_1000_images": per_1000})
+    print_table(
+        [
+            {"task": f"Grad-CAM, {num_layers} VGG-16 conv layers, batch {args.batch}", "method": k, "seconds": v}
+            for k, v in seconds.items()
+        ]
+        + [
+            {
+                "task": f"ResNet-18 statistics, {num_images} images",
+                "method": "2 streaming passes",
+                "seconds": streaming,
+            },
+            {"task": f"ResNet-18 KDE thresholds, {neurons} neurons", "method": "binned KDE (FFT)", "seconds": kde},
+        ],
+        ["task", "method", "seconds"],
+    )
+    print_ratios(
+        {
+            "gradcam_all_layers_vs_tfkerasvis": seconds["tfkerasvis_per_layer"] / seconds["fast_all_layers"],
+            "kde_thresholds_seconds_per_1000_images": per_1000,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-
 from common import median_seconds, print_ratios, print_table, random_batch  # noqa: E402
+
 from kerasadv import attacks, models  # noqa: E402
 
 EPS, STEPS = 0.03, 10
@@ -32,6 +32,7 @@ def floor_fn(model):
             tape.watch(x)
             loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=False)))
         return tape.gradient(loss, x)
+
     return floor
 
 
@@ -55,29 +56,46 @@ def peer_fns(model, x, y):
     try:
         from cleverhans.tf2.attacks.fast_gradient_method import fast_gradient_method
         from cleverhans.tf2.attacks.projected_gradient_descent import projected_gradient_descent
+
         xt, yt = tf.constant(x), tf.constant(y)
-        fns["cleverhans_fgsm"] = lambda: fast_gradient_method(
-            model, xt, EPS, np.inf, clip_min=0.0, clip_max=1.0, y=yt)
+        fns["cleverhans_fgsm"] = lambda: fast_gradient_method(model, xt, EPS, np.inf, clip_min=0.0, clip_max=1.0, y=yt)
         fns["cleverhans_pgd10"] = lambda: projected_gradient_descent(
-            model, xt, EPS, 2.5 * EPS / STEPS, STEPS, np.inf, clip_min=0.0, clip_max=1.0, y=yt, rand_init=False,
-            sanity_checks=False)
+            model,
+            xt,
+            EPS,
+            2.5 * EPS / STEPS,
+            STEPS,
+            np.inf,
+            clip_min=0.0,
+            clip_max=1.0,
+            y=yt,
+            rand_init=False,
+            sanity_checks=False,
+        )
     except ImportError:
         pass
     try:
         from art.attacks.evasion import FastGradientMethod, ProjectedGradientDescent
         from art.estimators.classification import TensorFlowV2Classifier
+
         classifier = TensorFlowV2Classifier(
-            model, num_classes, x.shape[1:], clip_values=(0.0, 1.0),
-            loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            model,
+            num_classes,
+            x.shape[1:],
+            clip_values=(0.0, 1.0),
+            loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
         art_fgsm = FastGradientMethod(classifier, eps=EPS, batch_size=len(x))
-        art_pgd = ProjectedGradientDescent(classifier, eps=EPS, eps_step=2.5 * EPS / STEPS,
-                                           max_iter=STEPS, batch_size=len(x), verbose=False)
+        art_pgd = ProjectedGradientDescent(
+            classifier, eps=EPS, eps_step=2.5 * EPS / STEPS, max_iter=STEPS, batch_size=len(x), verbose=False
+        )
         fns["art_fgsm"] = lambda: art_fgsm.generate(x, y)
         fns["art_pgd10"] = lambda: art_pgd.generate(x, y)
     except ImportError:
         pass
     try:
         import foolbox
+
         fmodel = foolbox.TensorFlowModel(model, bounds=(0.0, 1.0))
         # int64 labels: eagerpy's mixed-dtype path calls a function NumPy 2 removed.
         xt, yt = tf.constant(x), tf.constant(y, tf.int64)
@@ -114,8 +132,9 @@ def measure(name, batch, reps, peers, bfloat16=False):
         fns.update(bfloat16_fns(model, x, y))
     seconds = median_seconds(fns, reps)
     ips = {key: batch / s for key, s in seconds.items()}
-    rows = [{"model": name, "batch": batch, "method": k, "seconds": seconds[k], "images_per_s": ips[k]}
-            for k in seconds]
+    rows = [
+        {"model": name, "batch": batch, "method": k, "seconds": seconds[k], "images_per_s": ips[k]} for k in seconds
+    ]
     ratios = {
         "fgsm_vs_floor": ips["fgsm"] / ips["floor"],
         "pgd10_step_vs_floor": ips["pgd10"] * STEPS / ips["floor"],
@@ -137,8 +156,11 @@ def main():
     parser.add_argument("--batch", type=int, default=256, help="simple CNN batch size")
     parser.add_argument("--resnet_batch", type=int, default=None, help="ResNet-18 batch (default: 32 quick, 256 full)")
     parser.add_argument("--no_peers", action="store_true", help="skip ART / CleverHans / Foolbox")
-    parser.add_argument("--mixed_bfloat16", action="store_true",
-                        help="also time FGSM / PGD-10 on a mixed_bfloat16 copy of the simple CNN")
+    parser.add_argument(
+        "--mixed_bfloat16",
+        action="store_true",
+        help="also time FGSM / PGD-10 on a mixed_bfloat16 copy of the simple CNN",
+    )
     args = parser.parse_args()
     reps = 3 if args.quick else 9
     resnet_batch = args.resnet_batch or (32 if args.quick else args.batch)

@@ -17,8 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
-
 from common import print_ratios, print_table  # noqa: E402
+
 from kerasadv import attacks, data, models, training  # noqa: E402
 
 
@@ -39,21 +39,34 @@ def main():
     x, y = x[correct][:num_images], y[correct][:num_images]
     rows = []
     one_pixel = attacks.OnePixel(pixels=1, steps=generations, popsize=80, seed=0).run(model, x, y)
-    rows.append({"attack": f"one-pixel (DE, {generations} generations, population 400)",
-                 "success_rate": float(one_pixel["success"].numpy().mean()),
-                 "seconds_per_image": float(one_pixel["seconds"].numpy().mean())})
+    rows.append(
+        {
+            "attack": f"one-pixel (DE, {generations} generations, population 400)",
+            "success_rate": float(one_pixel["success"].numpy().mean()),
+            "seconds_per_image": float(one_pixel["seconds"].numpy().mean()),
+        }
+    )
     fgs = attacks.IterativeFGS(step_size=0.01, steps=100)
     fgs.run(model, x[:1], y[:1])  # trace once
     start = time.perf_counter()
     out = fgs.run(model, x, y)
     seconds = (time.perf_counter() - start) / len(x)
-    rows.append({"attack": "iterative FGS (0.01 per step, until misclassified)",
-                 "success_rate": float(out["success"].numpy().mean()), "seconds_per_image": seconds,
-                 "mean_steps": float(out["steps"].numpy().mean())})
+    rows.append(
+        {
+            "attack": "iterative FGS (0.01 per step, until misclassified)",
+            "success_rate": float(out["success"].numpy().mean()),
+            "seconds_per_image": seconds,
+            "mean_steps": float(out["steps"].numpy().mean()),
+        }
+    )
     print_table(rows, ["attack", "success_rate", "seconds_per_image", "mean_steps"])
-    print_ratios({"one_pixel_seconds_per_image": rows[0]["seconds_per_image"],
-                  "iterative_fgs_seconds_per_image": rows[1]["seconds_per_image"],
-                  "one_pixel_vs_iterative_fgs_time": rows[0]["seconds_per_image"] / seconds})
+    print_ratios(
+        {
+            "one_pixel_seconds_per_image": rows[0]["seconds_per_image"],
+            "iterative_fgs_seconds_per_image": rows[1]["seconds_per_image"],
+            "one_pixel_vs_iterative_fgs_time": rows[0]["seconds_per_image"] / seconds,
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
-
 from common import print_table  # noqa: E402
+
 from kerasadv import attacks, data, models, training  # noqa: E402
 
 VARIANTS = {
@@ -47,11 +47,19 @@ def main():
         model.fit(train_ds, epochs=epochs // 4 if name.startswith("free") else epochs, verbose=0)
         fgsm = attacks.evaluate_attack(attacks.FGSM(args.eps), classifier, test, progress=False)
         pgd = attacks.evaluate_attack(attacks.PGD(args.eps, steps=10, seed=0), classifier, test, progress=False)
-        rows.append({"variant": name, "clean_accuracy": fgsm["clean_accuracy"],
-                     "fgsm_accuracy": fgsm["adversarial_accuracy"], "pgd10_accuracy": pgd["adversarial_accuracy"]})
+        rows.append(
+            {
+                "variant": name,
+                "clean_accuracy": fgsm["clean_accuracy"],
+                "fgsm_accuracy": fgsm["adversarial_accuracy"],
+                "pgd10_accuracy": pgd["adversarial_accuracy"],
+            }
+        )
         print_table(rows[-1:], list(rows[-1]))
-    print(f"\n{num_train} train images, {epochs} epochs (free AT: {epochs // 4} x 4 replays), "
-          f"{num_test} test images, eps {args.eps}")
+    print(
+        f"\n{num_train} train images, {epochs} epochs (free AT: {epochs // 4} x 4 replays), "
+        f"{num_test} test images, eps {args.eps}"
+    )
     print_table(rows, ["variant", "clean_accuracy", "fgsm_accuracy", "pgd10_accuracy"])
 
 

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasadv.components.configs import attack_config, attack_label
 from kerasadv import attacks
+from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
@@ -14,6 +14,27 @@ from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Paramete
 def attack_steps(attack):
     """Gradient steps per example of a fixed-step attack (1 for FGSM and noise)."""
     return getattr(attack, "steps", 1)
+
+
+def adversarial_batches(attack, model, dataset, successes):
+    """Streams the attack over `dataset`, yielding records with per-example facts.
+
+    Appends each batch's success flags to `successes`.
+    """
+    for batch in attacks.stream(attack, model, dataset, progress=True):
+        x_adv, y = batch["x_adv"], tf.cast(batch["y"], tf.int32)
+        fooled = attacks.predict_labels(model, x_adv) != y
+        delta = tf.reshape(x_adv - batch["x"], [tf.shape(y)[0], -1])
+        steps = batch.get("steps", tf.fill(tf.shape(y), attack_steps(attack)))
+        successes.append(fooled.numpy())
+        yield {
+            "image": x_adv.numpy(),
+            "label": y.numpy(),
+            "success": fooled.numpy().astype(np.float32),
+            "steps": np.asarray(steps, np.float32),
+            "linf": tf.reduce_max(tf.abs(delta), 1).numpy(),
+            "l2": tf.norm(delta, axis=1).numpy(),
+        }
 
 
 class AttackGenExecutor:
@@ -28,23 +49,17 @@ class AttackGenExecutor:
             print(f"  {attack!r} on split {split!r}:")
             ds = tfrecords.read_split(examples.uri, split, p["batch_size"])
             successes = []
-
-            def batches():
-                for batch in attacks.stream(attack, model, ds, progress=True):
-                    x_adv, y = batch["x_adv"], tf.cast(batch["y"], tf.int32)
-                    fooled = attacks.predict_labels(model, x_adv) != y
-                    delta = tf.reshape(x_adv - batch["x"], [tf.shape(y)[0], -1])
-                    successes.append(fooled.numpy())
-                    yield {"image": x_adv.numpy(), "label": y.numpy(),
-                           "success": fooled.numpy().astype(np.float32),
-                           "steps": np.asarray(batch.get("steps", tf.fill(tf.shape(y), attack_steps(attack))), np.float32),
-                           "linf": tf.reduce_max(tf.abs(delta), 1).numpy(), "l2": tf.norm(delta, axis=1).numpy()}
-
-            counts[split], extras = tfrecords.write_split(batches(), out.uri, split, "float32")
+            batches = adversarial_batches(attack, model, ds, successes)
+            counts[split], extras = tfrecords.write_split(batches, out.uri, split, "float32")
             success_rates[split] = float(np.concatenate(successes).mean()) if successes else 0.0
         tfrecords.write_schema(out.uri, schema["image_shape"], "float32", schema["class_names"], counts, extras)
-        out.properties.update(attack=p["attack"], attack_label=attack_label(p["attack"]),
-                              eps=p["attack"]["config"].get("eps"), splits=counts, success_rate=success_rates)
+        out.properties.update(
+            attack=p["attack"],
+            attack_label=attack_label(p["attack"]),
+            eps=p["attack"]["config"].get("eps"),
+            splits=counts,
+            success_rate=success_rates,
+        )
 
 
 class AttackGen(BaseComponent):
@@ -64,8 +79,13 @@ class AttackGen(BaseComponent):
     SPEC = ComponentSpec(
         inputs={"model": Input("Model"), "examples": Input("Examples")},
         outputs={"adversarial_examples": "AdversarialExamples"},
-        parameters={"attack": Parameter((str, dict), "fgsm"), "splits": Parameter(str, "train,eval"),
-                    "batch_size": Parameter(int, DEFAULT_BATCH_SIZE), "seed": Parameter(int, 0)})
+        parameters={
+            "attack": Parameter((str, dict), "fgsm"),
+            "splits": Parameter(str, "train,eval"),
+            "batch_size": Parameter(int, DEFAULT_BATCH_SIZE),
+            "seed": Parameter(int, 0),
+        },
+    )
     EXECUTOR = AttackGenExecutor
 
     def __init__(self, **kwargs):

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from kerasadv.components.configs import attack_config, attack_label
 from kerasadv import attacks, io
+from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
@@ -32,8 +32,10 @@ def attack_labels(configs):
 
 def _robust_accuracy(model, directory, split, configs):
     ds = tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE)
-    return {label: attacks.evaluate_attack(attacks.get(config), model, ds, progress=False)["adversarial_accuracy"]
-            for label, config in zip(attack_labels(configs), configs)}
+    return {
+        label: attacks.evaluate_attack(attacks.get(config), model, ds, progress=False)["adversarial_accuracy"]
+        for label, config in zip(attack_labels(configs), configs)
+    }
 
 
 class EvaluatorExecutor:
@@ -47,36 +49,64 @@ class EvaluatorExecutor:
                 metrics[f"{name}_accuracy"], per_class[name] = _accuracy(model, input_dict[name].uri, split)
         robust = _robust_accuracy(model, input_dict["examples"].uri, split, p["attacks"])
         metrics.update({f"robust_accuracy_{n}": v for n, v in robust.items()})
-        sweep = attacks.eps_sweep(attacks.FGSM(0.0), model,
-                                  tfrecords.read_split(input_dict["examples"].uri, split, DEFAULT_BATCH_SIZE),
-                                  [float(e) for e in p["eps_sweep"].split(",")])
+        sweep = attacks.eps_sweep(
+            attacks.FGSM(0.0),
+            model,
+            tfrecords.read_split(input_dict["examples"].uri, split, DEFAULT_BATCH_SIZE),
+            [float(e) for e in p["eps_sweep"].split(",")],
+        )
         sweep.to_csv(evaluation.path("fgsm_eps_sweep.csv"), index=False)
         pd.DataFrame(per_class).rename_axis("class").to_csv(evaluation.path("per_class_accuracy.csv"))
         checks = self._checks(metrics, robust, p, input_dict)
         blessed = all(c["passed"] for c in checks)
-        generated_by = (input_dict["adversarial_examples"].properties.get("attack")
-                        if "adversarial_examples" in input_dict else None)
-        io.write_json({"metrics": metrics, "checks": checks, "blessed": blessed,
-                       "attacks": dict(zip(attack_labels(p["attacks"]), p["attacks"])),
-                       "adversarial_examples_attack": generated_by}, evaluation.path("evaluation.json"))
+        generated_by = (
+            input_dict["adversarial_examples"].properties.get("attack")
+            if "adversarial_examples" in input_dict
+            else None
+        )
+        io.write_json(
+            {
+                "metrics": metrics,
+                "checks": checks,
+                "blessed": blessed,
+                "attacks": dict(zip(attack_labels(p["attacks"]), p["attacks"])),
+                "adversarial_examples_attack": generated_by,
+            },
+            evaluation.path("evaluation.json"),
+        )
         open(blessing.path("BLESSED" if blessed else "NOT_BLESSED"), "w").close()
         evaluation.properties.update(metrics=metrics, model_uri=input_dict["model"].uri)
         blessing.properties.update(blessed=blessed, checks=checks)
 
     @staticmethod
     def _checks(metrics, robust, p, input_dict):
-        checks = [{"check": f"clean accuracy >= {p['min_accuracy']}", "value": metrics["examples_accuracy"],
-                   "passed": metrics["examples_accuracy"] >= p["min_accuracy"]}]
+        checks = [
+            {
+                "check": f"clean accuracy >= {p['min_accuracy']}",
+                "value": metrics["examples_accuracy"],
+                "passed": metrics["examples_accuracy"] >= p["min_accuracy"],
+            }
+        ]
         worst = min(robust.values()) if robust else None
         if worst is not None:
-            checks.append({"check": f"robust accuracy >= {p['min_robust_accuracy']}", "value": worst,
-                           "passed": worst >= p["min_robust_accuracy"]})
+            checks.append(
+                {
+                    "check": f"robust accuracy >= {p['min_robust_accuracy']}",
+                    "value": worst,
+                    "passed": worst >= p["min_robust_accuracy"],
+                }
+            )
         if "baseline_model" in input_dict and worst is not None:
             baseline = keras.saving.load_model(input_dict["baseline_model"].path("model.keras"))
-            base_robust = min(_robust_accuracy(baseline, input_dict["examples"].uri, p["split"],
-                                               p["attacks"]).values())
-            checks.append({"check": "robust accuracy >= baseline's", "value": worst, "baseline": base_robust,
-                           "passed": worst >= base_robust})
+            base_robust = min(_robust_accuracy(baseline, input_dict["examples"].uri, p["split"], p["attacks"]).values())
+            checks.append(
+                {
+                    "check": "robust accuracy >= baseline's",
+                    "value": worst,
+                    "baseline": base_robust,
+                    "passed": worst >= base_robust,
+                }
+            )
         return checks
 
 
@@ -97,18 +127,27 @@ class Evaluator(BaseComponent):
     """
 
     SPEC = ComponentSpec(
-        inputs={"model": Input("Model"), "examples": Input("Examples"),
-                "adversarial_examples": Input("AdversarialExamples", optional=True),
-                "filtered_examples": Input("Examples", optional=True),
-                "baseline_model": Input("Model", optional=True)},
+        inputs={
+            "model": Input("Model"),
+            "examples": Input("Examples"),
+            "adversarial_examples": Input("AdversarialExamples", optional=True),
+            "filtered_examples": Input("Examples", optional=True),
+            "baseline_model": Input("Model", optional=True),
+        },
         outputs={"evaluation": "ModelEvaluation", "blessing": "ModelBlessing"},
-        parameters={"attacks": Parameter(list, ["fgsm", "pgd"]),
-                    "eps_sweep": Parameter(str, "0.0,0.005,0.01,0.02,0.03,0.05,0.1"),
-                    "min_accuracy": Parameter(float, 0.0), "min_robust_accuracy": Parameter(float, 0.0),
-                    "split": Parameter(str, "eval"), "seed": Parameter(int, 0)})
+        parameters={
+            "attacks": Parameter(list, ["fgsm", "pgd"]),
+            "eps_sweep": Parameter(str, "0.0,0.005,0.01,0.02,0.03,0.05,0.1"),
+            "min_accuracy": Parameter(float, 0.0),
+            "min_robust_accuracy": Parameter(float, 0.0),
+            "split": Parameter(str, "eval"),
+            "seed": Parameter(int, 0),
+        },
+    )
     EXECUTOR = EvaluatorExecutor
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.parameters["attacks"] = [attack_config(self.id, a, self.parameters["seed"])
-                                      for a in self.parameters["attacks"]]
+        self.parameters["attacks"] = [
+            attack_config(self.id, a, self.parameters["seed"]) for a in self.parameters["attacks"]
+        ]

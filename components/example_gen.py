@@ -8,6 +8,16 @@ from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Parameter
 
 
+def _observed(dataset, seen):
+    """Yields records of `dataset`, keeping labels and the pixel range / sum in `seen`."""
+    for x, y in dataset:
+        x = x.numpy()
+        seen["low"], seen["high"] = min(seen["low"], x.min()), max(seen["high"], x.max())
+        seen["total"] += x.sum()
+        seen["labels"].append(y.numpy())
+        yield {"image": x, "label": y.numpy()}
+
+
 class ImageExampleGenExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         examples = output_dict["examples"]
@@ -17,26 +27,33 @@ class ImageExampleGenExecutor:
         for split, source_split, num in (("train", "train", p["num_train"]), ("eval", p["eval_split"], p["num_eval"])):
             # Seeded random order whatever the source's (image folders are sorted by class).
             ds, info = data.load(p["source"], source_split, num, batch_size=512, shuffle=True, seed=p["seed"])
-            labels, low, high, total = [], 1.0, 0.0, 0.0
-
-            def batches():
-                nonlocal low, high, total
-                for x, y in ds:
-                    x = x.numpy()
-                    low, high, total = min(low, x.min()), max(high, x.max()), total + x.sum()
-                    labels.append(y.numpy())
-                    yield {"image": x, "label": y.numpy()}
-
-            counts[split], _ = tfrecords.write_split(batches(), examples.uri, split, "uint8")
-            per_class = np.bincount(np.concatenate(labels), minlength=info.num_classes)
-            stats[split] = {"num_examples": counts[split], "per_class": per_class.tolist(),
-                            "pixel_min": float(low), "pixel_max": float(high),
-                            "pixel_mean": float(total / (counts[split] * np.prod(info.image_shape)))}
-        tfrecords.write_schema(examples.uri, info.image_shape, "uint8", info.class_names, counts,
-                               order={"shuffled": True, "seed": p["seed"]})
+            seen = {"labels": [], "low": 1.0, "high": 0.0, "total": 0.0}
+            counts[split], _ = tfrecords.write_split(_observed(ds, seen), examples.uri, split, "uint8")
+            per_class = np.bincount(np.concatenate(seen["labels"]), minlength=info.num_classes)
+            stats[split] = {
+                "num_examples": counts[split],
+                "per_class": per_class.tolist(),
+                "pixel_min": float(seen["low"]),
+                "pixel_max": float(seen["high"]),
+                "pixel_mean": float(seen["total"] / (counts[split] * np.prod(info.image_shape))),
+            }
+        tfrecords.write_schema(
+            examples.uri,
+            info.image_shape,
+            "uint8",
+            info.class_names,
+            counts,
+            order={"shuffled": True, "seed": p["seed"]},
+        )
         io.write_json(stats, examples.path("statistics.json"))
-        examples.properties.update(source=p["source"], splits=counts, num_classes=info.num_classes,
-                                   image_shape=list(info.image_shape), order="shuffled", shuffle_seed=p["seed"])
+        examples.properties.update(
+            source=p["source"],
+            splits=counts,
+            num_classes=info.num_classes,
+            image_shape=list(info.image_shape),
+            order="shuffled",
+            shuffle_seed=p["seed"],
+        )
 
 
 class ImageExampleGen(BaseComponent):
@@ -54,7 +71,12 @@ class ImageExampleGen(BaseComponent):
     SPEC = ComponentSpec(
         inputs={},
         outputs={"examples": "Examples"},
-        parameters={"source": Parameter(str), "num_train": Parameter(int, None),
-                    "num_eval": Parameter(int, None), "eval_split": Parameter(str, "test"),
-                    "seed": Parameter(int, 0)})
+        parameters={
+            "source": Parameter(str),
+            "num_train": Parameter(int, None),
+            "num_eval": Parameter(int, None),
+            "eval_split": Parameter(str, "test"),
+            "seed": Parameter(int, 0),
+        },
+    )
     EXECUTOR = ImageExampleGenExecutor

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from kerasadv import attacks
+from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.layers import gaussian_filter
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
@@ -11,35 +12,42 @@ from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Paramete
 KEEP = ("all", "correct", "successful")
 
 
+def _filtered(dataset, model, keep_rule, classes, sigma):
+    """Yields the kept records of `dataset`, Gaussian-filtered with std `sigma`."""
+    for x, y, extras in dataset:
+        x, y = x.numpy(), y.numpy()
+        keep = np.ones(len(y), bool)
+        if keep_rule == "correct":
+            keep &= attacks.predict_labels(model, x).numpy() == y
+        if keep_rule == "successful":
+            keep &= extras["success"].numpy() > 0.5
+        if classes is not None:
+            keep &= np.isin(y, list(classes))
+        images = gaussian_filter(x[keep], sigma)
+        yield {"image": images, "label": y[keep], **{k: v.numpy()[keep] for k, v in extras.items()}}
+
+
 class FilterExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p, examples, out = exec_properties, input_dict["examples"], output_dict["examples"]
         schema = tfrecords.read_schema(examples.uri)
-        model = (keras.saving.load_model(input_dict["model"].path("model.keras"))
-                 if "model" in input_dict else None)
+        model = keras.saving.load_model(input_dict["model"].path("model.keras")) if "model" in input_dict else None
         classes = None if p["classes"] is None else {int(c) for c in p["classes"].split(",")}
         counts = {}
         for split in schema["splits"]:
-            ds = tfrecords.read_split(examples.uri, split, 256, with_extras=True)
-
-            def batches():
-                for x, y, extras in ds:
-                    x, y = x.numpy(), y.numpy()
-                    keep = np.ones(len(y), bool)
-                    if p["keep"] == "correct":
-                        keep &= attacks.predict_labels(model, x).numpy() == y
-                    if p["keep"] == "successful":
-                        keep &= extras["success"].numpy() > 0.5
-                    if classes is not None:
-                        keep &= np.isin(y, list(classes))
-                    images = gaussian_filter(x[keep], p["gaussian_sigma"])
-                    yield {"image": images, "label": y[keep], **{k: v.numpy()[keep] for k, v in extras.items()}}
-
-            counts[split], _ = tfrecords.write_split(batches(), out.uri, split, schema["image_dtype"])
-        tfrecords.write_schema(out.uri, schema["image_shape"], schema["image_dtype"], schema["class_names"],
-                               counts, schema["extras"])
-        out.properties.update(gaussian_sigma=p["gaussian_sigma"], keep=p["keep"], classes=p["classes"],
-                              splits=counts, source_type=examples.type_name)
+            ds = tfrecords.read_split(examples.uri, split, DEFAULT_BATCH_SIZE, with_extras=True)
+            batches = _filtered(ds, model, p["keep"], classes, p["gaussian_sigma"])
+            counts[split], _ = tfrecords.write_split(batches, out.uri, split, schema["image_dtype"])
+        tfrecords.write_schema(
+            out.uri, schema["image_shape"], schema["image_dtype"], schema["class_names"], counts, schema["extras"]
+        )
+        out.properties.update(
+            gaussian_sigma=p["gaussian_sigma"],
+            keep=p["keep"],
+            classes=p["classes"],
+            splits=counts,
+            source_type=examples.type_name,
+        )
 
 
 class Filter(BaseComponent):
@@ -57,8 +65,12 @@ class Filter(BaseComponent):
     SPEC = ComponentSpec(
         inputs={"examples": Input(("Examples", "AdversarialExamples")), "model": Input("Model", optional=True)},
         outputs={"examples": "Examples"},
-        parameters={"gaussian_sigma": Parameter(float, 0.0), "keep": Parameter(str, "all"),
-                    "classes": Parameter(str, None)})
+        parameters={
+            "gaussian_sigma": Parameter(float, 0.0),
+            "keep": Parameter(str, "all"),
+            "classes": Parameter(str, None),
+        },
+    )
     EXECUTOR = FilterExecutor
 
     def __init__(self, **kwargs):

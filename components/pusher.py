@@ -6,6 +6,7 @@ never overwritten; `saved_model.pb` is written last, so TF Serving never loads a
 
 import glob
 import os
+import re
 import shutil
 import uuid
 
@@ -16,15 +17,31 @@ from kerasadv import io, serving
 from kerasadv.data import tfrecords
 from kerasadv.errors import KerasAdvError
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration.lock import directory_lock
 
-MODELS_CONFIG = """model_config_list {{
-  config {{
+MODEL_ENTRY = """  config {{
     name: '{name}'
     base_path: '{base_path}'
     model_platform: 'tensorflow'
   }}
-}}
 """
+
+
+def models_config(path, name, base_path):
+    """The text of `models.config` with `name` served from `base_path`, other models kept.
+
+    Example:
+    >>> text = models_config("/nonexistent/models.config", "a", "/m/a")
+    >>> "name: 'a'" in text and text.startswith("model_config_list {")
+    True
+    """
+    entries = {}
+    if os.path.isfile(path):
+        with open(path) as f:
+            entries = dict(re.findall(r"name:\s*'([^']*)'\s*base_path:\s*'([^']*)'", f.read()))
+    entries[name] = base_path
+    body = "".join(MODEL_ENTRY.format(name=n, base_path=b) for n, b in sorted(entries.items()))
+    return "model_config_list {\n" + body + "}\n"
 
 
 def next_version(model_dir):
@@ -56,23 +73,34 @@ class PusherExecutor:
             return
         model = keras.saving.load_model(input_dict["model"].path("model.keras"))
         model_dir = os.path.abspath(os.path.join(p["serving_dir"], p["model_name"]))
-        os.makedirs(model_dir, exist_ok=True)
-        for stale in glob.glob(os.path.join(model_dir, ".staging-*")):
-            shutil.rmtree(stale, ignore_errors=True)
-        staging = os.path.join(model_dir, f".staging-{uuid.uuid4().hex[:8]}")
-        serving.export_for_serving(model, staging)
-        images = self._sample_images(input_dict, model)
-        warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
-        check = serving.check_servable(staging, model, images)
-        if not check["passed"]:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise KerasAdvError(f"Exported model failed the servability check: {check}")
-        version, target = publish_version(staging, model_dir)
-        config_path = os.path.join(os.path.abspath(p["serving_dir"]), "models.config")
-        with io.atomic_path(config_path) as tmp, open(tmp, "w") as f:
-            f.write(MODELS_CONFIG.format(name=p["model_name"], base_path=model_dir))
-        record = {"pushed": True, "version": version, "path": target, "model_name": p["model_name"],
-                  "warmup_requests": warmup, "check": {k: v for k, v in check.items() if k != "saved_model_cli"}}
+        serving_dir = os.path.abspath(p["serving_dir"])
+        # One push at a time per serving directory: staging clean-up, version number, models.config.
+        with directory_lock(serving_dir, "serving directory", timeout=600):
+            os.makedirs(model_dir, exist_ok=True)
+            for stale in glob.glob(os.path.join(model_dir, ".staging-*")):
+                shutil.rmtree(stale, ignore_errors=True)  # left by a killed push (the lock says none is live)
+            staging = os.path.join(model_dir, f".staging-{uuid.uuid4().hex[:8]}")
+            serving.export_for_serving(model, staging)
+            images = self._sample_images(input_dict, model)
+            warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
+            check = serving.check_servable(staging, model, images)
+            if not check["passed"]:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise KerasAdvError(f"Exported model failed the servability check: {check}")
+            version, target = publish_version(staging, model_dir)
+            config_path = os.path.join(serving_dir, "models.config")
+            text = models_config(config_path, p["model_name"], model_dir)
+            with io.atomic_path(config_path) as tmp, open(tmp, "w") as f:
+                f.write(text)
+        record = {
+            "pushed": True,
+            "version": version,
+            "path": target,
+            "model_name": p["model_name"],
+            "external_files": [os.path.join(target, "saved_model.pb")],
+            "warmup_requests": warmup,
+            "check": {k: v for k, v in check.items() if k != "saved_model_cli"},
+        }
         io.write_json(record, pushed.path("push.json"))
         with open(pushed.path("saved_model_cli.txt"), "w") as f:
             f.write(check.get("saved_model_cli", "saved_model_cli not on PATH\n"))
@@ -99,8 +127,12 @@ class Pusher(BaseComponent):
     """
 
     SPEC = ComponentSpec(
-        inputs={"model": Input("Model"), "blessing": Input("ModelBlessing"),
-                "examples": Input("Examples", optional=True)},
+        inputs={
+            "model": Input("Model"),
+            "blessing": Input("ModelBlessing"),
+            "examples": Input("Examples", optional=True),
+        },
         outputs={"pushed_model": "PushedModel"},
-        parameters={"serving_dir": Parameter(str, "saved_models"), "model_name": Parameter(str, "kerasadv")})
+        parameters={"serving_dir": Parameter(str, "saved_models"), "model_name": Parameter(str, "kerasadv")},
+    )
     EXECUTOR = PusherExecutor

@@ -69,39 +69,69 @@ class ReportExecutor:
         if "pushed_model" in input_dict:
             with open(input_dict["pushed_model"].path("push.json")) as f:
                 pushed = json.load(f)
-        lines = [f"# {exec_properties['title']}", "", "## Accuracy", "", table.round(4).to_markdown(),
-                 "", "![accuracy](accuracy.png)", "", "## FGSM eps sweep (accuracy)", "",
-                 sweep_table.round(4).to_markdown(), "", "![sweep](fgsm_eps_sweep.png)", "",
-                 *_attack_lines(attack_configs), "## Blessing", ""]
+        lines = [
+            f"# {exec_properties['title']}",
+            "",
+            "## Accuracy",
+            "",
+            table.round(4).to_markdown(),
+            "",
+            "![accuracy](accuracy.png)",
+            "",
+            "## FGSM eps sweep (accuracy)",
+            "",
+            sweep_table.round(4).to_markdown(),
+            "",
+            "![sweep](fgsm_eps_sweep.png)",
+            "",
+            *_attack_lines(attack_configs),
+            "## Blessing",
+            "",
+        ]
         for label, items in checks.items():
-            lines += [f"- {label}: " + "; ".join(f"{c['check']}: {c['value']:.4f} "
-                                                 f"{'passed' if c['passed'] else 'FAILED'}" for c in items)]
+            lines += [
+                f"- {label}: "
+                + "; ".join(f"{c['check']}: {c['value']:.4f} {'passed' if c['passed'] else 'FAILED'}" for c in items)
+            ]
         if pushed is not None:
-            lines += ["", "## Push", "", f"- pushed: {pushed['pushed']}"
-                      + (f", version {pushed['version']} at `{pushed['path']}`" if pushed["pushed"] else "")]
+            lines += [
+                "",
+                "## Push",
+                "",
+                f"- pushed: {pushed['pushed']}"
+                + (f", version {pushed['version']} at `{pushed['path']}`" if pushed["pushed"] else ""),
+            ]
         markdown = "\n".join(lines) + "\n"
         with io.atomic_path(report.path("report.md")) as tmp, open(tmp, "w") as f:
             f.write(markdown)
-        page = (f"<html><head><meta charset='utf-8'><title>{html.escape(exec_properties['title'])}</title></head>"
-                f"<body><h1>{html.escape(exec_properties['title'])}</h1><h2>Accuracy</h2>{table.round(4).to_html()}"
-                f"<img src='accuracy.png'><h2>FGSM eps sweep</h2>{sweep_table.round(4).to_html()}"
-                f"<img src='fgsm_eps_sweep.png'><h2>Attack configurations</h2><ul>"
-                + "".join(f"<li>{html.escape(where)}: <code>{html.escape(json.dumps(config, sort_keys=True))}</code></li>"
-                          for where, config in attack_configs.items())
-                + "</ul></body></html>")
+        page = (
+            f"<html><head><meta charset='utf-8'><title>{html.escape(exec_properties['title'])}</title></head>"
+            f"<body><h1>{html.escape(exec_properties['title'])}</h1><h2>Accuracy</h2>{table.round(4).to_html()}"
+            f"<img src='accuracy.png'><h2>FGSM eps sweep</h2>{sweep_table.round(4).to_html()}"
+            f"<img src='fgsm_eps_sweep.png'><h2>Attack configurations</h2><ul>"
+            + "".join(
+                f"<li>{html.escape(where)}: <code>{html.escape(json.dumps(config, sort_keys=True))}</code></li>"
+                for where, config in attack_configs.items()
+            )
+            + "</ul></body></html>"
+        )
         with io.atomic_path(report.path("report.html")) as tmp, open(tmp, "w") as f:
             f.write(page)
-        report.properties.update(files=["report.md", "report.html", "metrics.csv", "fgsm_eps_sweep.csv", *plots],
-                                 metrics=metrics)
+        report.properties.update(
+            files=["report.md", "report.html", "metrics.csv", "fgsm_eps_sweep.csv", *plots], metrics=metrics
+        )
 
 
 class Report(BaseComponent):
     """Collects one or two evaluations (baseline, candidate) and the push record into a report."""
 
     SPEC = ComponentSpec(
-        inputs={"baseline_evaluation": Input("ModelEvaluation"),
-                "candidate_evaluation": Input("ModelEvaluation", optional=True),
-                "pushed_model": Input("PushedModel", optional=True)},
+        inputs={
+            "baseline_evaluation": Input("ModelEvaluation"),
+            "candidate_evaluation": Input("ModelEvaluation", optional=True),
+            "pushed_model": Input("PushedModel", optional=True),
+        },
         outputs={"report": "Report"},
-        parameters={"title": Parameter(str, "kerasadv robustness report")})
+        parameters={"title": Parameter(str, "kerasadv robustness report")},
+    )
     EXECUTOR = ReportExecutor

@@ -2,8 +2,8 @@
 
 import keras
 
-from kerasadv.components.configs import recipe_config
 from kerasadv import models, training
+from kerasadv.components.configs import recipe_config
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
 
@@ -35,11 +35,13 @@ class TrainerExecutor:
         p, examples = exec_properties, input_dict["examples"]
         keras.utils.set_random_seed(p["seed"])
         schema = tfrecords.read_schema(examples.uri)
-        config = training.training_defaults(p["model"], epochs=p["epochs"], batch_size=p["batch_size"],
-                                            learning_rate=p["learning_rate"])
+        config = training.training_defaults(
+            p["model"], epochs=p["epochs"], batch_size=p["batch_size"], learning_rate=p["learning_rate"]
+        )
         adversarial = input_dict.get("adversarial_examples")  # retraining on clean + pre-generated
-        train_ds, num_train = train_dataset(examples.uri, config.batch_size, p["seed"],
-                                            adversarial.uri if adversarial is not None else None)
+        train_ds, num_train = train_dataset(
+            examples.uri, config.batch_size, p["seed"], adversarial.uri if adversarial is not None else None
+        )
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size)
         if "base_model" in input_dict:
             classifier = keras.saving.load_model(input_dict["base_model"].path("model.keras"))
@@ -49,11 +51,24 @@ class TrainerExecutor:
         steps = -(-num_train // config.batch_size) * config.epochs
         training.compile_classifier(model, config.make_optimizer(steps))
         out = output_dict["model"]
-        metrics = training.fit_classifier(model, train_ds, eval_ds, config, out.uri, num_train, p["seed"],
-                                          verbose=2, extra_metrics={"model": p["model"]})
-        out.properties.update(model=p["model"], eval_accuracy=metrics["test_accuracy"],
-                              adversarial_training=p["adversarial_training"], retrained=adversarial is not None,
-                              file="model.keras")
+        metrics = training.fit_classifier(
+            model,
+            train_ds,
+            eval_ds,
+            config,
+            out.uri,
+            num_train,
+            p["seed"],
+            verbose=2,
+            extra_metrics={"model": p["model"]},
+        )
+        out.properties.update(
+            model=p["model"],
+            eval_accuracy=metrics["test_accuracy"],
+            adversarial_training=p["adversarial_training"],
+            retrained=adversarial is not None,
+            file="model.keras",
+        )
 
 
 class Trainer(BaseComponent):
@@ -73,18 +88,29 @@ class Trainer(BaseComponent):
     """
 
     SPEC = ComponentSpec(
-        inputs={"examples": Input("Examples"),
-                "adversarial_examples": Input("AdversarialExamples", optional=True),
-                "base_model": Input("Model", optional=True)},
+        inputs={
+            "examples": Input("Examples"),
+            "adversarial_examples": Input("AdversarialExamples", optional=True),
+            "base_model": Input("Model", optional=True),
+        },
         outputs={"model": "Model"},
-        parameters={"model": Parameter(str, "simple_cnn"), "epochs": Parameter(int, 1),
-                    "batch_size": Parameter(int, None), "learning_rate": Parameter(float, None),
-                    "adversarial_training": Parameter((str, dict), "none"), "seed": Parameter(int, 0)})
+        parameters={
+            "model": Parameter(str, "simple_cnn"),
+            "epochs": Parameter(int, 1),
+            "batch_size": Parameter(int, None),
+            "learning_rate": Parameter(float, None),
+            "adversarial_training": Parameter((str, dict), "none"),
+            "seed": Parameter(int, 0),
+        },
+    )
     EXECUTOR = TrainerExecutor
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.parameters["adversarial_training"] = recipe_config(
-            self.id, self.parameters["adversarial_training"], self.parameters["seed"])
+            self.id, self.parameters["adversarial_training"], self.parameters["seed"]
+        )
         if self.parameters["model"] not in models.BUILDERS:
-            raise SpecError(f"{self.id}: unknown model {self.parameters['model']!r}; expected one of {sorted(models.BUILDERS)}.")
+            raise SpecError(
+                f"{self.id}: unknown model {self.parameters['model']!r}; expected one of {sorted(models.BUILDERS)}."
+            )

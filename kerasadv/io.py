@@ -11,7 +11,9 @@ def atomic_path(path):
     """Yields a temporary path beside `path`; on success it replaces `path` in one rename.
 
     The temporary name keeps `path`'s extension (Keras checks `.keras`). On error the
-    temporary file is removed and `path` is left as it was.
+    temporary file is removed and `path` is left as it was. The file gets the mode a plain
+    `open` would give it (0666 minus the umask), not `mkstemp`'s 0600, so other users (a TF
+    Serving process) can read it.
 
     Example:
     >>> with atomic_path("/tmp/kerasadv-doc.txt") as tmp:
@@ -24,10 +26,17 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(obj, path):

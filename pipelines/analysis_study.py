@@ -42,17 +42,23 @@ def toggle_study(model, x, y, directory):
     sizes = [s for s in (5, 10, 50, 100, 500, 1000) if s <= len(x)]
     by_size = analysis.toggle_vs_size(probe, thresholds, x, x_adv, sizes)
     equal = analysis.toggle_equal_size(probe, thresholds, x, x_adv, size=min(100, len(x)), draws=5)
-    by_eps = analysis.toggle_vs_eps(probe, thresholds, x[:100],
-                                    lambda e: attacks.FGSM(e)(model, x[:100], y[:100]).numpy())
+    by_eps = analysis.toggle_vs_eps(
+        probe, thresholds, x[:100], lambda e: attacks.FGSM(e)(model, x[:100], y[:100]).numpy()
+    )
     write_table(by_size[["size", "dataset", "total", "gain"]], directory, "toggle_vs_size")
     write_table(equal, directory, "toggle_equal_size")
     write_table(by_eps[["eps", "total"]], directory, "toggle_vs_eps")
     analysis.plot_toggle(by_size, by_eps, directory)
     layers = [n for n in probe.output if n != "logits"]
-    for name, images in (("ranking_clean", x[:200]), ("ranking_clean_adversarial", np.concatenate([x[:200], x_adv[:200]]))):
+    for name, images in (
+        ("ranking_clean", x[:200]),
+        ("ranking_clean_adversarial", np.concatenate([x[:200], x_adv[:200]])),
+    ):
         ranking = analysis.neural_ranking(probe, images, int(model.output_shape[-1]), top=20)
         write_table(ranking.astype({"index": str}), directory, name)
-        write_table(analysis.layer_histogram(ranking, layers).rename("top20").reset_index(), directory, f"{name}_layers")
+        write_table(
+            analysis.layer_histogram(ranking, layers).rename("top20").reset_index(), directory, f"{name}_layers"
+        )
 
 
 def gradcam_study(model, x, y, directory):
@@ -73,8 +79,14 @@ def main(argv):
     if FLAGS.model_file:
         model = keras.saving.load_model(FLAGS.model_file)
     else:
-        model, metrics = train(name, FLAGS.data, os.path.join(directory, "model"), epochs=FLAGS.epochs,
-                               num_examples=FLAGS.num_train, num_test_examples=1000)
+        model, metrics = train(
+            name,
+            FLAGS.data,
+            os.path.join(directory, "model"),
+            epochs=FLAGS.epochs,
+            num_examples=FLAGS.num_train,
+            num_test_examples=1000,
+        )
         print(f"{name}: test accuracy {metrics['test_accuracy']:.4f}")
     x, y = data.to_arrays(data.load(FLAGS.data, "test", num_examples=FLAGS.num_images, seed=1)[0])
     (toggle_study if FLAGS.study == "toggle" else gradcam_study)(model, x, y, directory)

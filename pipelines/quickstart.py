@@ -39,17 +39,27 @@ def define_flags():
     flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR or fashion_mnist).")
     flags.DEFINE_string("model", "simple_cnn", "Model builder name.")
     flags.DEFINE_integer("epochs", None, "Baseline training epochs (default: the profile's).")
-    flags.DEFINE_string("attack", "fgsm", "Attack of AttackGen: a name (fgsm, pgd, pgd_l2, bim, iterative_fgs, "
-                        "noise, one_pixel, dlfuzz) or a JSON config, e.g. "
-                        '\'{"class_name": "PGD", "config": {"eps": 0.5, "norm": "l2", "steps": 20}}\'.')
-    flags.DEFINE_float("eps", 0.03, "Radius of the attacks given by name (AttackGen's and the Evaluator's FGSM "
-                       "and PGD), [0, 1] pixel units; a JSON config carries its own.")
+    flags.DEFINE_string(
+        "attack",
+        "fgsm",
+        "Attack of AttackGen: a name (fgsm, pgd, pgd_l2, bim, iterative_fgs, "
+        "noise, one_pixel, dlfuzz) or a JSON config, e.g. "
+        '\'{"class_name": "PGD", "config": {"eps": 0.5, "norm": "l2", "steps": 20}}\'.',
+    )
+    flags.DEFINE_float(
+        "eps",
+        0.03,
+        "Radius of the attacks given by name (AttackGen's and the Evaluator's FGSM "
+        "and PGD), [0, 1] pixel units; a JSON config carries its own.",
+    )
     flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes and epochs.")
     flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Artifacts and metadata.sqlite go here.")
     flags.DEFINE_string("serving_dir", "saved_models", "TF Serving base directory for the pushed model.")
     flags.DEFINE_string("model_name", "quickstart", "Name of the served model.")
     flags.DEFINE_bool("no_cache", False, "Re-run every component.")
-    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached (their descendants follow only if their inputs change).")
+    flags.DEFINE_list(
+        "rerun", [], "Component ids to re-run even when cached (their descendants follow only if their inputs change)."
+    )
     flags.DEFINE_integer("seed", 0, "Random seed.")
 
 
@@ -68,8 +78,20 @@ def named_attack(identifier, eps):
     return identifier
 
 
-def create_pipeline(source, model, profile, epochs, attack, eps, pipeline_root, serving_dir,
-                    model_name, seed=0, rerun=(), enable_cache=True):
+def create_pipeline(
+    source,
+    model,
+    profile,
+    epochs,
+    attack,
+    eps,
+    pipeline_root,
+    serving_dir,
+    model_name,
+    seed=0,
+    rerun=(),
+    enable_cache=True,
+):
     """Builds the quick-start pipeline (see the module docstring).
 
     `attack` is AttackGen's attack (a name, which gets radius `eps`, or a config / JSON text);
@@ -77,29 +99,69 @@ def create_pipeline(source, model, profile, epochs, attack, eps, pipeline_root, 
     """
     num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
     cache = lambda cid: cid not in rerun  # noqa: E731
-    gen = ImageExampleGen(source=source, num_train=num_train, num_eval=num_eval, seed=seed,
-                          enable_cache=cache("ImageExampleGen"))
+    gen = ImageExampleGen(
+        source=source, num_train=num_train, num_eval=num_eval, seed=seed, enable_cache=cache("ImageExampleGen")
+    )
     examples = gen.outputs["examples"]
-    base = Trainer(component_id="BaselineTrainer", examples=examples, model=model,
-                   epochs=epochs or default_epochs, seed=seed, enable_cache=cache("BaselineTrainer"))
-    adversarial = AttackGen(model=base.outputs["model"], examples=examples, attack=named_attack(attack, eps),
-                            seed=seed, enable_cache=cache("AttackGen"))
+    base = Trainer(
+        component_id="BaselineTrainer",
+        examples=examples,
+        model=model,
+        epochs=epochs or default_epochs,
+        seed=seed,
+        enable_cache=cache("BaselineTrainer"),
+    )
+    adversarial = AttackGen(
+        model=base.outputs["model"],
+        examples=examples,
+        attack=named_attack(attack, eps),
+        seed=seed,
+        enable_cache=cache("AttackGen"),
+    )
     adv_examples = adversarial.outputs["adversarial_examples"]
-    robust = Trainer(component_id="AdversarialRetrainer", examples=examples, adversarial_examples=adv_examples,
-                     base_model=base.outputs["model"], model=model, epochs=retrain_epochs, seed=seed,
-                     enable_cache=cache("AdversarialRetrainer"))
+    robust = Trainer(
+        component_id="AdversarialRetrainer",
+        examples=examples,
+        adversarial_examples=adv_examples,
+        base_model=base.outputs["model"],
+        model=model,
+        epochs=retrain_epochs,
+        seed=seed,
+        enable_cache=cache("AdversarialRetrainer"),
+    )
     filtered = Filter(examples=adv_examples, gaussian_sigma=0.5, enable_cache=cache("Filter"))
-    sets = dict(examples=examples, adversarial_examples=adv_examples, filtered_examples=filtered.outputs["examples"],
-                attacks=[named_attack("fgsm", eps), named_attack("pgd", eps)], seed=seed, min_accuracy=min_accuracy)
-    evaluate_base = Evaluator(component_id="EvaluateBaseline", model=base.outputs["model"],
-                              enable_cache=cache("EvaluateBaseline"), **sets)
-    evaluate_robust = Evaluator(component_id="EvaluateRetrained", model=robust.outputs["model"],
-                                baseline_model=base.outputs["model"], enable_cache=cache("EvaluateRetrained"), **sets)
-    push = Pusher(model=robust.outputs["model"], blessing=evaluate_robust.outputs["blessing"], examples=examples,
-                  serving_dir=serving_dir, model_name=model_name, enable_cache=cache("Pusher"))
-    report = Report(baseline_evaluation=evaluate_base.outputs["evaluation"],
-                    candidate_evaluation=evaluate_robust.outputs["evaluation"],
-                    pushed_model=push.outputs["pushed_model"], enable_cache=cache("Report"))
+    sets = dict(
+        examples=examples,
+        adversarial_examples=adv_examples,
+        filtered_examples=filtered.outputs["examples"],
+        attacks=[named_attack("fgsm", eps), named_attack("pgd", eps)],
+        seed=seed,
+        min_accuracy=min_accuracy,
+    )
+    evaluate_base = Evaluator(
+        component_id="EvaluateBaseline", model=base.outputs["model"], enable_cache=cache("EvaluateBaseline"), **sets
+    )
+    evaluate_robust = Evaluator(
+        component_id="EvaluateRetrained",
+        model=robust.outputs["model"],
+        baseline_model=base.outputs["model"],
+        enable_cache=cache("EvaluateRetrained"),
+        **sets,
+    )
+    push = Pusher(
+        model=robust.outputs["model"],
+        blessing=evaluate_robust.outputs["blessing"],
+        examples=examples,
+        serving_dir=serving_dir,
+        model_name=model_name,
+        enable_cache=cache("Pusher"),
+    )
+    report = Report(
+        baseline_evaluation=evaluate_base.outputs["evaluation"],
+        candidate_evaluation=evaluate_robust.outputs["evaluation"],
+        pushed_model=push.outputs["pushed_model"],
+        enable_cache=cache("Report"),
+    )
     components = [gen, base, adversarial, robust, filtered, evaluate_base, evaluate_robust, push, report]
     return Pipeline("quickstart", pipeline_root, components, enable_cache=enable_cache)
 
@@ -108,9 +170,20 @@ def main(argv):
     del argv
     source = FLAGS.data or default_source()
     start = time.perf_counter()
-    pipeline = create_pipeline(source, FLAGS.model, FLAGS.profile, FLAGS.epochs, FLAGS.attack, FLAGS.eps,
-                               FLAGS.pipeline_root, FLAGS.serving_dir, FLAGS.model_name, FLAGS.seed,
-                               FLAGS.rerun, not FLAGS.no_cache)
+    pipeline = create_pipeline(
+        source,
+        FLAGS.model,
+        FLAGS.profile,
+        FLAGS.epochs,
+        FLAGS.attack,
+        FLAGS.eps,
+        FLAGS.pipeline_root,
+        FLAGS.serving_dir,
+        FLAGS.model_name,
+        FLAGS.seed,
+        FLAGS.rerun,
+        not FLAGS.no_cache,
+    )
     result = pipeline.run()
     report = result.outputs["Report"]["report"]
     pushed = result.outputs["Pusher"]["pushed_model"].properties

@@ -15,8 +15,10 @@ def cifar_tar():
     """Path of the CIFAR-10 JPEG archive; skips the test when it is not available."""
     path = os.environ.get(CIFAR_ENV, "")
     if not os.path.isfile(path):
-        pytest.skip(f"real CIFAR-10 not available: set {CIFAR_ENV} to cifar10-jpeg.tar.gz "
-                    "(../shared/data/ in the project's checkout)")
+        pytest.skip(
+            f"real CIFAR-10 not available: set {CIFAR_ENV} to cifar10-jpeg.tar.gz "
+            "(../shared/data/ in the project's checkout)"
+        )
     return path
 
 

@@ -28,7 +28,8 @@ class Step(BaseComponent):
     SPEC = ComponentSpec(
         inputs={"examples": Input("Examples", optional=True)},
         outputs={"examples": "Examples"},
-        parameters={"name": Parameter(str), "n": Parameter(int, 1), "rate": Parameter(float, 0.5)})
+        parameters={"name": Parameter(str), "n": Parameter(int, 1), "rate": Parameter(float, 0.5)},
+    )
     EXECUTOR = WriteExecutor
 
 

@@ -22,8 +22,7 @@ def toy_data(n=48, seed=0):
 def standard_callbacks(tmp_path, monitor="val_robust_accuracy"):
     return [
         keras.callbacks.EarlyStopping(monitor, mode="max", patience=5),
-        keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor=monitor, mode="max",
-                                        save_best_only=True),
+        keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor=monitor, mode="max", save_best_only=True),
         keras.callbacks.TensorBoard(str(tmp_path / "logs")),
         keras.callbacks.ReduceLROnPlateau(monitor, mode="max", patience=1),
         keras.callbacks.BackupAndRestore(str(tmp_path / "backup")),
@@ -46,17 +45,26 @@ def test_variant_trains_in_fit_with_standard_callbacks(variant, tmp_path):
     model = VARIANTS[variant]()
     model.compile(keras.optimizers.Adam(1e-3), LOSS, metrics=["accuracy"])
     robust = callbacks.RobustAccuracy(attacks.FGSM(0.03), (x[:16], y[:16]))
-    history = model.fit(x, y, batch_size=16, epochs=2, validation_data=(x[:16], y[:16]),
-                        callbacks=[robust, *standard_callbacks(tmp_path)], verbose=0)
+    history = model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=2,
+        validation_data=(x[:16], y[:16]),
+        callbacks=[robust, *standard_callbacks(tmp_path)],
+        verbose=0,
+    )
     assert len(history.history["val_robust_accuracy"]) == 2
     assert np.isfinite(history.history["loss"]).all() and "learning_rate" in history.history
     best = keras.saving.load_model(tmp_path / "best.keras", safe_mode=True)
     assert best.name == model.classifier.name  # the checkpoint is the plain classifier
     assert not any("_aux" in layer.name for layer in best.layers)
     assert os.listdir(tmp_path / "logs")
-    np.testing.assert_allclose(model.evaluate(x, y, verbose=0)[0],
-                               model.classifier.compile(loss=LOSS) or model.classifier.evaluate(x, y, verbose=0),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        model.evaluate(x, y, verbose=0)[0],
+        model.classifier.compile(loss=LOSS) or model.classifier.evaluate(x, y, verbose=0),
+        rtol=1e-5,
+    )
 
 
 def test_adversarial_batch_mixes_the_requested_fraction():
@@ -123,8 +131,9 @@ def test_epsilon_schedule_drives_free_at_and_validates():
     x, y = toy_data(16)
     model = training.FreeAdversarialModel(models.simple_cnn(), attacks.FGSM(0.03), replays=2, batch_size=16)
     model.compile("adam", LOSS)
-    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0,
-                        callbacks=[callbacks.EpsilonSchedule(lambda epoch, eps: eps / 2)])
+    history = model.fit(
+        x, y, batch_size=16, epochs=2, verbose=0, callbacks=[callbacks.EpsilonSchedule(lambda epoch, eps: eps / 2)]
+    )
     np.testing.assert_allclose(history.history["eps"], [0.015, 0.0075], atol=1e-6)
     assert np.abs(model.delta.numpy()).max() <= 0.0075 + 1e-6
     with pytest.raises(AttackInputError, match=r"schedule\(0\) returned"):
@@ -152,8 +161,9 @@ def test_advprop_keeps_main_batchnorm_for_inference():
     aux = model.auxiliary.get_layer("stem_bn_aux").moving_mean.numpy()
     assert not np.allclose(main, aux)
     classifier_weights = {id(w) for w in model.classifier.weights}
-    assert all(id(w) in classifier_weights for l in model.auxiliary.layers if "_aux" not in l.name
-               for w in l.weights)  # everything but BatchNorm is shared
+    assert all(
+        id(w) in classifier_weights for l in model.auxiliary.layers if "_aux" not in l.name for w in l.weights
+    )  # everything but BatchNorm is shared
 
 
 def test_retraining_on_a_pre_generated_adversarial_set():

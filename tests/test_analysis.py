@@ -60,15 +60,16 @@ def test_kde_thresholds_match_scipy_on_a_bimodal_sample():
         assert np.abs(reference - density[j]).max() < 0.01 * reference.max()
         peaks, props = scipy.signal.find_peaks(reference, prominence=0)
         a, b = np.sort(peaks[np.argsort(-props["prominences"])[:2]])
-        expected = grid[j][a + np.argmin(reference[a:b + 1])]
+        expected = grid[j][a + np.argmin(reference[a : b + 1])]
         assert thresholds[j] == pytest.approx(expected, abs=2 * (high[j] - low[j]) / bins)
         assert 0.5 * [1, 2, 0.5][j] < thresholds[j] < 2.5 * [1, 2, 0.5][j]
 
 
 def test_unimodal_neurons_fall_back_to_the_mean():
     samples = np.random.default_rng(1).normal(1.0, 0.2, (500, 1))
-    histogram = np.bincount(np.clip(((samples[:, 0] - samples.min()) / np.ptp(samples) * 64).astype(int), 0, 63),
-                            minlength=64)[None]
+    histogram = np.bincount(
+        np.clip(((samples[:, 0] - samples.min()) / np.ptp(samples) * 64).astype(int), 0, 63), minlength=64
+    )[None]
     density, grid = analysis.binned_kde(histogram, samples.min(0), samples.max(0), samples.std(0), 500)
     assert analysis.valley_thresholds(density, grid, np.array([1.234]))[0] == pytest.approx(1.234)
 
@@ -113,16 +114,23 @@ def test_neural_ranking_by_hand():
 
 
 def test_compromised_layer_logic_on_constructed_similarities():
-    similarities = pd.DataFrame({
-        "strength": [1.0] * 6, "image": [0, 1, 2, 0, 1, 2], "layer": ["a"] * 3 + ["b"] * 3,
-        "adversarial_similarity": [0.5, 0.85, 0.79, 0.9, 0.9, 0.1],
-        "noise_similarity": [0.9, 0.8, 0.7, 0.95, 0.2, 0.5]})
+    similarities = pd.DataFrame(
+        {
+            "strength": [1.0] * 6,
+            "image": [0, 1, 2, 0, 1, 2],
+            "layer": ["a"] * 3 + ["b"] * 3,
+            "adversarial_similarity": [0.5, 0.85, 0.79, 0.9, 0.9, 0.1],
+            "noise_similarity": [0.9, 0.8, 0.7, 0.95, 0.2, 0.5],
+        }
+    )
     marked = analysis.mark_compromised(similarities)
     assert marked["compromised"].tolist() == [True, False, True, False, False, True]
     probability, distribution = analysis.summarize(marked)
     assert probability.loc[1.0].tolist() == pytest.approx([2 / 3, 1 / 3])
     # per image: 0 -> a only, 1 -> none, 2 -> a and b
-    assert dict(zip(distribution.compromised_layers, distribution.fraction)) == pytest.approx({0: 1 / 3, 1: 1 / 3, 2: 1 / 3})
+    assert dict(zip(distribution.compromised_layers, distribution.fraction)) == pytest.approx(
+        {0: 1 / 3, 1: 1 / 3, 2: 1 / 3}
+    )
 
 
 def test_fast_gradcam_equals_tf_keras_vis():
@@ -163,14 +171,16 @@ def test_small_real_run_on_cifar(trained_simple_cnn, cifar_small, tmp_path):
     by_size = analysis.toggle_vs_size(probe, thresholds, x, x_adv, sizes=(5, 50, 100))
     assert (by_size[by_size.dataset == "clean+adversarial"].gain >= 0).all()
     equal = analysis.toggle_equal_size(probe, thresholds, x, x_adv, size=20, draws=3)
-    by_eps = analysis.toggle_vs_eps(probe, thresholds, x[:20],
-                                    lambda e: attacks.FGSM(e)(model, x[:20], y[:20]), (0.0, 0.1, 1.0))
+    by_eps = analysis.toggle_vs_eps(
+        probe, thresholds, x[:20], lambda e: attacks.FGSM(e)(model, x[:20], y[:20]), (0.0, 0.1, 1.0)
+    )
     assert len(equal) == 2 and by_eps.total.iloc[-1] >= by_eps.total.iloc[0]
     assert len(analysis.plot_toggle(by_size, by_eps, str(tmp_path))) == 4
     ranking = analysis.neural_ranking(probe, np.concatenate([x[:50], x_adv[:50]]), 10, top=10)
     assert len(ranking) == 10 and ranking.value.is_monotonic_decreasing
     sims, probability, distribution = analysis.layer_vulnerability(
-        model, (x[:16], y[:16]), attacks.FGSM(0.03), strengths=(0.5, 1.0), progress=False)
+        model, (x[:16], y[:16]), attacks.FGSM(0.03), strengths=(0.5, 1.0), progress=False
+    )
     assert len(sims) == 16 * 2 * 4 and probability.values.min() >= 0 and probability.values.max() <= 1
     cams = analysis.AllLayerGradcam(model)(x[:3], y[:3])
     assert len(analysis.plot_vulnerability(sims, probability, distribution, str(tmp_path), cams, x[:3])) == 4
@@ -182,6 +192,5 @@ def test_toggle_activity_monitor_writes_logs():
     model = models.simple_cnn()
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.default_rng(0).random((32, 32, 32, 3), dtype=np.float32)
-    history = model.fit(x, np.arange(32) % 10, epochs=1, verbose=0,
-                        callbacks=[callbacks.ToggleActivityMonitor(x[:16])])
+    history = model.fit(x, np.arange(32) % 10, epochs=1, verbose=0, callbacks=[callbacks.ToggleActivityMonitor(x[:16])])
     assert 0.0 <= history.history["toggle_activity"][0] <= 1.0

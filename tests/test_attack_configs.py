@@ -55,6 +55,7 @@ def test_config_round_trip_is_complete_and_json_safe(name):
     rebuilt = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(attack))
     assert type(rebuilt) is type(attack) and rebuilt.get_config() == config
     import inspect
+
     parameters = set(inspect.signature(type(attack).__init__).parameters) - {"self", "kwargs"}
     assert parameters <= set(config), f"get_config drops {parameters - set(config)}"
 
@@ -99,15 +100,18 @@ def test_get_accepts_names_configs_json_and_instances():
     assert attacks.get("BIM").random_start is False
 
 
-@pytest.mark.parametrize("identifier, message", [
-    ("pgdd", "Unknown attack 'pgdd'"),
-    ('{"class_name": "PGD", "config": {"epsilon": 0.1}}', "bad config for PGD"),
-    ('{"class_name": "PGD", "conf": {}}', r"unknown key\(s\) \['conf'\]"),
-    ("{not json", "not valid JSON"),
-    ({"class_name": "PGD", "config": {"eps": -0.1}}, "eps must be in"),
-    ({"class_name": "PGD", "config": {"step_size": 0.1, "rel_step_size": 0.5}}, "not both"),
-    (3.0, "an attack identifier is"),
-])
+@pytest.mark.parametrize(
+    "identifier, message",
+    [
+        ("pgdd", "Unknown attack 'pgdd'"),
+        ('{"class_name": "PGD", "config": {"epsilon": 0.1}}', "bad config for PGD"),
+        ('{"class_name": "PGD", "conf": {}}', r"unknown key\(s\) \['conf'\]"),
+        ("{not json", "not valid JSON"),
+        ({"class_name": "PGD", "config": {"eps": -0.1}}, "eps must be in"),
+        ({"class_name": "PGD", "config": {"step_size": 0.1, "rel_step_size": 0.5}}, "not both"),
+        (3.0, "an attack identifier is"),
+    ],
+)
 def test_bad_identifiers_name_the_value(identifier, message):
     with pytest.raises(AttackInputError, match=message):
         attacks.get(identifier)

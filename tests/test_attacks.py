@@ -174,13 +174,16 @@ def test_one_pixel_attack_changes_one_pixel_and_succeeds():
     assert np.all(np.argmax(model(out["x_adv"]), 1) == 1) and out["seconds"].shape == (2,)
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: attacks.FGSM(-0.1), r"eps must be in \[0, 1\].*-0.1"),
-    (lambda: attacks.FGSM(1.5), r"eps must be in \[0, 1\].*1.5"),
-    (lambda: attacks.PGD(0.1, steps=0), "steps must be an integer >= 1, got 0"),
-    (lambda: attacks.PGD(0.1, norm="l1"), "norm must be one of"),
-    (lambda: attacks.FGSM(0.1, target="best"), "target must be one of"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: attacks.FGSM(-0.1), r"eps must be in \[0, 1\].*-0.1"),
+        (lambda: attacks.FGSM(1.5), r"eps must be in \[0, 1\].*1.5"),
+        (lambda: attacks.PGD(0.1, steps=0), "steps must be an integer >= 1, got 0"),
+        (lambda: attacks.PGD(0.1, norm="l1"), "norm must be one of"),
+        (lambda: attacks.FGSM(0.1, target="best"), "target must be one of"),
+    ],
+)
 def test_bad_hyper_parameters(make, match):
     with pytest.raises(AttackInputError, match=match):
         make()
@@ -222,8 +225,7 @@ def test_attacks_lower_accuracy_of_a_trained_cnn(trained_simple_cnn, cifar_small
     data = (cifar_small["x_test"], cifar_small["y_test"])
     clean = attacks.clean_accuracy(trained_simple_cnn, data)
     fgsm = attacks.evaluate_attack(attacks.FGSM(0.03), trained_simple_cnn, data, progress=False)
-    pgd = attacks.evaluate_attack(attacks.PGD(0.03, steps=10, seed=0), trained_simple_cnn, data,
-                                  progress=False)
+    pgd = attacks.evaluate_attack(attacks.PGD(0.03, steps=10, seed=0), trained_simple_cnn, data, progress=False)
     assert clean > 0.4
     assert fgsm["adversarial_accuracy"] < 0.5 * clean
     assert pgd["adversarial_accuracy"] < fgsm["adversarial_accuracy"]

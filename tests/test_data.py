@@ -56,8 +56,13 @@ def test_dir_source_resizes_on_request(cifar_tar):
 def test_npz_source(cifar_small, tmp_path):
     path = tmp_path / "small.npz"
     x8 = np.round(cifar_small["x_test"] * 255).astype(np.uint8)
-    np.savez(path, x_train=x8[:60], y_train=cifar_small["y_test"][:60],
-             x_test=x8[60:100], y_test=cifar_small["y_test"][60:100, None])
+    np.savez(
+        path,
+        x_train=x8[:60],
+        y_train=cifar_small["y_test"][:60],
+        x_test=x8[60:100],
+        y_test=cifar_small["y_test"][60:100, None],
+    )
     ds, info = data.load(f"npz:{path}", "test", batch_size=16)
     x, y = data.to_arrays(ds)
     np.testing.assert_allclose(x, x8[60:100] / 255.0, atol=1e-6)
@@ -100,13 +105,16 @@ def test_unreachable_host_is_detected_quickly():
     assert time.perf_counter() - start < 5
 
 
-@pytest.mark.parametrize("source, match", [
-    ("imagenet", "Unknown data source 'imagenet'"),
-    ("dir:/no/such/folder", "does not exist"),
-    ("tar:/no/such/archive.tar.gz", "does not exist"),
-    ("npz:/no/such/file.npz", "does not exist"),
-    ("tfds:no_such_dataset_xyz", "Unknown tfds data set"),
-])
+@pytest.mark.parametrize(
+    "source, match",
+    [
+        ("imagenet", "Unknown data source 'imagenet'"),
+        ("dir:/no/such/folder", "does not exist"),
+        ("tar:/no/such/archive.tar.gz", "does not exist"),
+        ("npz:/no/such/file.npz", "does not exist"),
+        ("tfds:no_such_dataset_xyz", "Unknown tfds data set"),
+    ],
+)
 def test_bad_sources_raise_clear_errors(source, match):
     with pytest.raises(DataSourceError, match=match):
         data.load(source)

@@ -57,7 +57,7 @@ def test_contrastive_loss_by_hand():
     y = np.array([0, 0, 1, 1])
     # pairs: (0,1) same d2=1; (0,2) diff d=1 -> 1; (0,3) diff d=.5 -> 2.25;
     # (1,2) diff d=sqrt2 -> (2-1.414)^2; (1,3) diff d=sqrt(1.25) -> (2-1.118)^2; (2,3) same d2=.25
-    expected = (1 + 1 + 2.25 + (2 - 2 ** 0.5) ** 2 + (2 - 1.25 ** 0.5) ** 2 + 0.25) / 6
+    expected = (1 + 1 + 2.25 + (2 - 2**0.5) ** 2 + (2 - 1.25**0.5) ** 2 + 0.25) / 6
     assert float(layers.pairwise_contrastive_loss(z, y, margin=2.0)) == pytest.approx(expected, rel=1e-5)
 
 

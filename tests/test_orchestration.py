@@ -8,6 +8,7 @@ import pytest
 
 from kerasadv.orchestration import MetadataStore, Pipeline, SpecError
 from kerasadv.orchestration.lineage import format_lineage
+from kerasadv.orchestration.lock import LockedError
 
 sys.path.insert(0, os.path.dirname(__file__))
 from pipeline_helpers import Step, chain  # noqa: E402
@@ -25,6 +26,7 @@ def test_spec_errors_are_raised_before_anything_runs(tmp_path):
     with pytest.raises(SpecError, match="missing required parameter 'name'"):
         Step()
     from kerasadv.components.trainer import Trainer
+
     with pytest.raises(SpecError, match="missing input 'examples'"):
         Trainer(model="simple_cnn")
     with pytest.raises(SpecError, match="must be a Examples channel"):
@@ -55,9 +57,17 @@ def test_second_run_executes_nothing(tmp_path):
 def test_changed_parameter_reruns_exactly_the_downstream_set(tmp_path):
     chain(tmp_path).run(progress=False)
     assert states(chain(tmp_path, n_b=2).run(progress=False)) == {
-        "a": "cached", "d": "cached", "b": "complete", "c": "complete"}
+        "a": "cached",
+        "d": "cached",
+        "b": "complete",
+        "c": "complete",
+    }
     assert states(chain(tmp_path, n_a=5).run(progress=False)) == {
-        "a": "complete", "d": "complete", "b": "complete", "c": "complete"}
+        "a": "complete",
+        "d": "complete",
+        "b": "complete",
+        "c": "complete",
+    }
 
 
 def test_no_cache_reruns_everything(tmp_path):
@@ -75,8 +85,10 @@ def test_per_component_cache_override(tmp_path):
 
 
 def test_sigkill_mid_component_leaves_nothing_and_rerun_completes(tmp_path):
-    script = (f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r});"
-              f"from pipeline_helpers import chain; chain({str(tmp_path)!r}).run(progress=False)")
+    script = (
+        f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r});"
+        f"from pipeline_helpers import chain; chain({str(tmp_path)!r}).run(progress=False)"
+    )
     env = {**os.environ, "KERASADV_TEST_HANG": "b"}
     process = subprocess.Popen([sys.executable, "-c", script], env=env)
     staging = tmp_path / "b" / "examples"
@@ -84,14 +96,36 @@ def test_sigkill_mid_component_leaves_nothing_and_rerun_completes(tmp_path):
     while not any((p / "partial.txt").exists() for p in staging.glob(".staging-*")) if staging.exists() else True:
         assert time.time() < deadline and process.poll() is None
         time.sleep(0.1)
+    # A second run on the same root is refused while the first is live; its staging survives.
+    with pytest.raises(LockedError, match=r"pipeline root .* is in use by another process \(pid"):
+        chain(tmp_path).run(progress=False)
+    assert list(staging.glob(".staging-*"))
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not [p for p in staging.iterdir() if not p.name.startswith(".staging")]  # nothing published
     store = MetadataStore(str(tmp_path / "metadata.sqlite"))
     assert store.db.execute("SELECT state FROM executions WHERE component_id = 'b'").fetchall() == [("running",)]
-    result = chain(tmp_path).run(progress=False)
+    result = chain(tmp_path).run(progress=False)  # the kill released the lock
     assert states(result) == {"a": "cached", "d": "cached", "b": "complete", "c": "complete"}
     assert not list(staging.glob(".staging-*"))
+    assert store.db.execute("SELECT state FROM executions WHERE component_id = 'b' ORDER BY id").fetchall() == [
+        ("abandoned",),
+        ("complete",),
+    ]
+    assert store.db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_changed_or_deleted_artifact_is_not_served_from_cache(tmp_path):
+    first = chain(tmp_path).run(progress=False)
+    with open(first.outputs["b"]["examples"].path("value.txt"), "a") as f:
+        f.write("tampered")  # e.g. a truncated or rewritten shard
+    result = chain(tmp_path).run(progress=False)  # b is rebuilt (same key: c's own output stays valid)
+    assert states(result) == {"a": "cached", "d": "cached", "b": "complete", "c": "cached"}
+    assert "changed since it was written" in result.store.cache_misses[0]
+    import shutil
+
+    shutil.rmtree(result.outputs["c"]["examples"].uri)
+    assert states(chain(tmp_path).run(progress=False))["c"] == "complete"
 
 
 def test_failed_component_publishes_nothing(tmp_path, monkeypatch):

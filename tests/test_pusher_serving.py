@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pytest
 
+from kerasadv import models, serving
 from kerasadv.components import pusher
 from kerasadv.components.pusher import PusherExecutor
-from kerasadv import models, serving
 from kerasadv.orchestration import Artifact
 
 
@@ -27,9 +27,9 @@ def artifacts(tmp_path, model, blessed, tag):
     return inputs, {"pushed_model": Artifact("PushedModel", str(out_dir))}
 
 
-def push(tmp_path, model, blessed, tag):
+def push(tmp_path, model, blessed, tag, model_name="demo"):
     inputs, outputs = artifacts(tmp_path, model, blessed, tag)
-    params = {"serving_dir": str(tmp_path / "serving"), "model_name": "demo"}
+    params = {"serving_dir": str(tmp_path / "serving"), "model_name": model_name}
     PusherExecutor().Do(inputs, outputs, params)
     with open(outputs["pushed_model"].path("push.json")) as f:
         return json.load(f)
@@ -56,6 +56,22 @@ def test_push_versions_and_signatures_in_a_fresh_process(tmp_path, small_model, 
     config = (tmp_path / "serving" / "models.config").read_text()
     assert "name: 'demo'" in config and str(tmp_path / "serving" / "demo") in config
     assert not [p for p in os.listdir(tmp_path / "serving" / "demo") if p.startswith(".staging")]
+    other = push(tmp_path, small_model, blessed=True, tag="c", model_name="other")
+    config = (tmp_path / "serving" / "models.config").read_text()  # both models stay served
+    assert other["pushed"] and "name: 'demo'" in config and "name: 'other'" in config
+    assert config.count("config {") == 2
+    assert (tmp_path / "serving" / "models.config").stat().st_mode & 0o044 == 0o044  # readable by others
+
+
+def test_atomic_writes_get_the_umask_mode_not_0600(tmp_path):
+    from kerasadv import io
+
+    old = os.umask(0o022)
+    try:
+        io.write_json({"a": 1}, str(tmp_path / "a.json"))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
 
 
 def test_existing_version_is_never_overwritten(tmp_path):
@@ -77,8 +93,10 @@ def test_check_servable_reports_a_mismatch(tmp_path, small_model):
     assert not serving.check_servable(str(tmp_path / "sm"), other, images)["passed"]
 
 
-TARGETED_L2_PGD = {"class_name": "PGD", "config": {"eps": 0.5, "norm": "l2", "steps": 5, "step_size": 0.2,
-                                                   "targeted": True, "target": "least_likely"}}
+TARGETED_L2_PGD = {
+    "class_name": "PGD",
+    "config": {"eps": 0.5, "norm": "l2", "steps": 5, "step_size": 0.2, "targeted": True, "target": "least_likely"},
+}
 
 
 @pytest.mark.slow
@@ -90,8 +108,17 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
 
     def build(attack):
         attack = attack if isinstance(attack, str) else json.dumps(attack)  # as the --attack flag takes it
-        return create_pipeline(f"tar:{cifar_tar}", "simple_cnn", "ci", None, attack, 0.03,
-                               str(tmp_path / "root"), str(tmp_path / "serving"), "qs")
+        return create_pipeline(
+            f"tar:{cifar_tar}",
+            "simple_cnn",
+            "ci",
+            None,
+            attack,
+            0.03,
+            str(tmp_path / "root"),
+            str(tmp_path / "serving"),
+            "qs",
+        )
 
     result = build("fgsm").run(progress=False)  # the main job: FGSM examples, retraining, push
     assert set(result.summary.state) == {"complete"}
@@ -120,6 +147,14 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
     changed = {**TARGETED_L2_PGD, "config": {**TARGETED_L2_PGD["config"], "step_size": 0.1}}
     summary = build(changed).run(progress=False).summary
     states = dict(zip(summary.component, summary.state))
-    assert states == {"ImageExampleGen": "cached", "BaselineTrainer": "cached", "AttackGen": "complete",
-                      "AdversarialRetrainer": "complete", "Filter": "complete", "EvaluateBaseline": "complete",
-                      "EvaluateRetrained": "complete", "Pusher": "complete", "Report": "complete"}
+    assert states == {
+        "ImageExampleGen": "cached",
+        "BaselineTrainer": "cached",
+        "AttackGen": "complete",
+        "AdversarialRetrainer": "complete",
+        "Filter": "complete",
+        "EvaluateBaseline": "complete",
+        "EvaluateRetrained": "complete",
+        "Pusher": "complete",
+        "Report": "complete",
+    }

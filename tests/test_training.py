@@ -12,8 +12,9 @@ from kerasadv.training import augment, train, training_defaults
 
 
 def test_train_writes_model_and_metrics(cifar_tar, tmp_path):
-    model, metrics = train("simple_cnn", f"tar:{cifar_tar}", str(tmp_path), epochs=1,
-                           num_examples=512, num_test_examples=200, verbose=0)
+    model, metrics = train(
+        "simple_cnn", f"tar:{cifar_tar}", str(tmp_path), epochs=1, num_examples=512, num_test_examples=200, verbose=0
+    )
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
     assert saved["train_examples"] == 512 and len(saved["history"]["epoch_seconds"]) == 1
@@ -25,8 +26,19 @@ def test_train_writes_model_and_metrics(cifar_tar, tmp_path):
 def test_training_is_deterministic_when_seeded(tmp_path):
     if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
         pytest.skip("Fashion-MNIST not installed: apt-get install dataset-fashion-mnist")
-    runs = [train("simple_cnn", "fashion_mnist", str(tmp_path / str(i)), epochs=1, num_examples=256,
-                  num_test_examples=100, seed=3, verbose=0)[1] for i in range(2)]
+    runs = [
+        train(
+            "simple_cnn",
+            "fashion_mnist",
+            str(tmp_path / str(i)),
+            epochs=1,
+            num_examples=256,
+            num_test_examples=100,
+            seed=3,
+            verbose=0,
+        )[1]
+        for i in range(2)
+    ]
     assert runs[0]["test_loss"] == pytest.approx(runs[1]["test_loss"], abs=1e-6)
 
 

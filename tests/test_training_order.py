@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from kerasadv import training
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.trainer import train_dataset
-from kerasadv import training
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import Pipeline
 

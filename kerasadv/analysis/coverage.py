@@ -10,6 +10,7 @@ data, into k sections and counts the (neuron, section) pairs hit.
 import numpy as np
 
 from kerasadv.analysis.probes import image_batches, probe_outputs
+from kerasadv.constants import TINY
 
 
 def neuron_values(outputs, layers):
@@ -47,7 +48,7 @@ class NeuronCoverage:
         scaled = {}
         for name, v in values.items():
             low, high = v.min(1, keepdims=True), v.max(1, keepdims=True)
-            scaled[name] = (v - low) / np.maximum(high - low, 1e-12)
+            scaled[name] = (v - low) / np.maximum(high - low, TINY)
         return scaled
 
     def newly_covered(self, images):
@@ -99,7 +100,7 @@ class MultisectionCoverage:
     def update(self, images, batch_size=128):
         for values in self._values(images, batch_size):
             for name, v in values.items():
-                width = np.maximum(self.high[name] - self.low[name], 1e-12)
+                width = np.maximum(self.high[name] - self.low[name], TINY)
                 section = np.minimum(np.floor((v - self.low[name]) / width * self.k).astype(int), self.k - 1)
                 inside = (v >= self.low[name]) & (v <= self.high[name])  # outside [low, high]: no section
                 rows, cols = np.nonzero(inside)

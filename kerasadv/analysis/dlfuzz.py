@@ -65,8 +65,18 @@ class DLFuzz(Attack):
     norm = "l2"
     traceable = False
 
-    def __init__(self, layer_names=None, strategy="rare", neurons=10, top_k=4, weight=0.5,
-                 step_size=0.2, steps=10, eps=1.0, threshold=0.5):
+    def __init__(
+        self,
+        layer_names=None,
+        strategy="rare",
+        neurons=10,
+        top_k=4,
+        weight=0.5,
+        step_size=0.2,
+        steps=10,
+        eps=1.0,
+        threshold=0.5,
+    ):
         if strategy not in STRATEGIES:
             raise AttackInputError(f"strategy must be one of {STRATEGIES}, got {strategy!r}.")
         self.layer_names = None if layer_names is None else list(layer_names)
@@ -96,9 +106,17 @@ class DLFuzz(Attack):
         return {**out, "x_adv": tf.constant(out["x_adv"])}
 
     def get_config(self):
-        return {"layer_names": self.layer_names, "strategy": self.strategy, "neurons": self.neurons,
-                "top_k": self.top_k, "weight": self.weight, "step_size": self.step_size,
-                "steps": self.steps, "eps": float(self.eps), "threshold": self.threshold}
+        return {
+            "layer_names": self.layer_names,
+            "strategy": self.strategy,
+            "neurons": self.neurons,
+            "top_k": self.top_k,
+            "weight": self.weight,
+            "step_size": self.step_size,
+            "steps": self.steps,
+            "eps": float(self.eps),
+            "threshold": self.threshold,
+        }
 
 
 class Fuzzer:
@@ -120,8 +138,11 @@ class Fuzzer:
         scaled = np.concatenate(list(self.coverage.scaled(images).values()), axis=1)
         total = self.seen + len(images)
         batch_mean = scaled.mean(0)
-        self.mean_scaled = batch_mean if self.mean_scaled is None else (
-            self.mean_scaled * self.seen + batch_mean * len(images)) / total
+        self.mean_scaled = (
+            batch_mean
+            if self.mean_scaled is None
+            else (self.mean_scaled * self.seen + batch_mean * len(images)) / total
+        )
         self.max_scaled = scaled.max(0) if self.max_scaled is None else np.maximum(self.max_scaled, scaled.max(0))
         self.seen = total
         self.coverage.update(images)
@@ -130,8 +151,12 @@ class Fuzzer:
         """Indices (over all layers' neurons) of the neurons targeted next."""
         covered = np.concatenate([self.coverage.covered[n] for n in self.layers])
         strategy, neurons = self.config.strategy, self.config.neurons
-        key = {"rare": self.mean_scaled, "frequent": -self.mean_scaled, "weights": -self.weights,
-               "near_threshold": -np.where(self.max_scaled < self.coverage.threshold, self.max_scaled, -np.inf)}[strategy]
+        key = {
+            "rare": self.mean_scaled,
+            "frequent": -self.mean_scaled,
+            "weights": -self.weights,
+            "near_threshold": -np.where(self.max_scaled < self.coverage.threshold, self.max_scaled, -np.inf),
+        }[strategy]
         candidates = np.flatnonzero(~covered)
         return candidates[np.argsort(key[candidates], kind="stable")[:neurons]]
 
@@ -142,8 +167,12 @@ class Fuzzer:
             logits = tf.cast(outputs["logits"], tf.float32)
             push = tf.reduce_sum(tf.gather(logits, others, axis=1, batch_dims=1), 1)
             objective = push - tf.gather(logits, original, axis=1, batch_dims=1)
-            values = [tf.reduce_mean(outputs[n], axis=list(range(1, len(outputs[n].shape) - 1)))
-                      if len(outputs[n].shape) > 2 else outputs[n] for n in self.layers]
+            values = [
+                tf.reduce_mean(outputs[n], axis=list(range(1, len(outputs[n].shape) - 1)))
+                if len(outputs[n].shape) > 2
+                else outputs[n]
+                for n in self.layers
+            ]
             neurons = tf.reduce_sum(tf.concat(values, axis=1) * mask, axis=1)
             total = tf.reduce_sum(objective + self.config.weight * neurons)
         grad = tape.gradient(total, x)
@@ -158,13 +187,14 @@ class Fuzzer:
         before = self.coverage.coverage()
         logits = self.model(seeds, training=False).numpy()
         original = logits.argmax(1)
-        others = np.argsort(-logits, axis=1)[:, 1: self.config.top_k + 1]
+        others = np.argsort(-logits, axis=1)[:, 1 : self.config.top_k + 1]
         current = seeds.copy()
         for _ in range(self.config.steps):
             mask = np.zeros(self.offsets[-1], np.float32)
             mask[self.select()] = 1.0
-            grad = self._gradient(tf.constant(current), tf.constant(original, tf.int32),
-                                  tf.constant(others, tf.int32), tf.constant(mask)).numpy()
+            grad = self._gradient(
+                tf.constant(current), tf.constant(original, tf.int32), tf.constant(others, tf.int32), tf.constant(mask)
+            ).numpy()
             candidate = np.clip(current + self.config.step_size * grad, 0.0, 1.0)
             distance = np.linalg.norm((candidate - seeds).reshape(len(seeds), -1), axis=1)
             keep = (distance <= l2_budget) & (self.coverage.newly_covered(candidate) > 0)
@@ -172,7 +202,11 @@ class Fuzzer:
             if keep.any():
                 self._observe(candidate[keep])
         adversarial = self.model(current, training=False).numpy().argmax(1) != original
-        return {"x_adv": current, "adversarial": adversarial, "coverage_before": before,
-                "coverage_after": self.coverage.coverage(),
-                "l2": np.linalg.norm((current - seeds).reshape(len(seeds), -1), axis=1),
-                "seconds": time.perf_counter() - start}
+        return {
+            "x_adv": current,
+            "adversarial": adversarial,
+            "coverage_before": before,
+            "coverage_after": self.coverage.coverage(),
+            "l2": np.linalg.norm((current - seeds).reshape(len(seeds), -1), axis=1),
+            "seconds": time.perf_counter() - start,
+        }

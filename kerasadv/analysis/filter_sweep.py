@@ -5,6 +5,7 @@ import pandas as pd
 
 from kerasadv.attacks.metrics import predict_labels
 from kerasadv.attacks.stream import as_batches
+from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.layers.gaussian_blur import gaussian_filter
 
 DEFAULT_SIGMAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
@@ -19,7 +20,7 @@ def _filtered_accuracy(model, data, sigma, batch_size):
     return correct / max(total, 1)
 
 
-def gaussian_filter_sweep(model, clean_data, adversarial_data, sigmas=DEFAULT_SIGMAS, batch_size=256):
+def gaussian_filter_sweep(model, clean_data, adversarial_data, sigmas=DEFAULT_SIGMAS, batch_size=DEFAULT_BATCH_SIZE):
     """Table of accuracy on clean and adversarial sets filtered with each std of `sigmas`.
 
     The defense of the EfficientNet setup: blurring removes part of the adversarial
@@ -37,10 +38,20 @@ def gaussian_filter_sweep(model, clean_data, adversarial_data, sigmas=DEFAULT_SI
         DataFrame with columns sigma, clean_accuracy, adversarial_accuracy.
 
     Example:
-    >>> gaussian_filter_sweep(model, (x, y), (x_adv, y), sigmas=[0.0, 0.5])  # doctest: +SKIP
+    >>> import kerasadv
+    >>> model = kerasadv.models.simple_cnn()
+    >>> x, y = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32), np.arange(4)
+    >>> x_adv = kerasadv.attacks.FGSM(0.03)(model, x, y).numpy()
+    >>> list(gaussian_filter_sweep(model, (x, y), (x_adv, y), sigmas=[0.0, 0.5]).columns)
+    ['sigma', 'clean_accuracy', 'adversarial_accuracy']
     """
-    return pd.DataFrame([
-        {"sigma": float(s),
-         "clean_accuracy": _filtered_accuracy(model, clean_data, s, batch_size),
-         "adversarial_accuracy": _filtered_accuracy(model, adversarial_data, s, batch_size)}
-        for s in sigmas])
+    return pd.DataFrame(
+        [
+            {
+                "sigma": float(s),
+                "clean_accuracy": _filtered_accuracy(model, clean_data, s, batch_size),
+                "adversarial_accuracy": _filtered_accuracy(model, adversarial_data, s, batch_size),
+            }
+            for s in sigmas
+        ]
+    )

@@ -31,8 +31,12 @@ def gradcam_tfkerasvis(model, images, classes, layer_name):
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.utils.scores import CategoricalScore
 
-    cams = Gradcam(model, clone=False)(CategoricalScore(list(np.asarray(classes))), np.asarray(images),
-                                       penultimate_layer=layer_name, seek_penultimate_conv_layer=False)
+    cams = Gradcam(model, clone=False)(
+        CategoricalScore(list(np.asarray(classes))),
+        np.asarray(images),
+        penultimate_layer=layer_name,
+        seek_penultimate_conv_layer=False,
+    )
     return np.asarray(cams, np.float32)
 
 
@@ -66,8 +70,9 @@ class AllLayerGradcam:
 
     def __call__(self, images, classes):
         """Returns `{layer: heatmaps (n, height, width) in [0, 1]}`."""
-        activations, grads = self._step(tf.convert_to_tensor(images, tf.float32),
-                                        tf.convert_to_tensor(classes, tf.int32))
+        activations, grads = self._step(
+            tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(classes, tf.int32)
+        )
         cams = {}
         for name, activation, grad in zip(self.layer_names, activations, grads):
             weights = tf.reduce_mean(grad, axis=(1, 2), keepdims=True)

@@ -17,8 +17,10 @@ def default_probe_layers(model):
     for layer in model.layers[:-1]:
         own = getattr(layer, "activation", None)
         if isinstance(layer, _ACTIVATION_LAYERS) or (
-                isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
-                and own is not None and getattr(own, "__name__", "") != "linear"):
+            isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+            and own is not None
+            and getattr(own, "__name__", "") != "linear"
+        ):
             names.append(layer.name)
     return names
 
@@ -65,4 +67,4 @@ def image_batches(data, batch_size=128):
             yield x
     else:
         for start in range(0, len(data), batch_size):
-            yield data[start:start + batch_size]
+            yield data[start : start + batch_size]

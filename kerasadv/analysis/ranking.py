@@ -53,12 +53,22 @@ def neural_ranking(probe, data, num_classes, top=20, class_names=None):
     """
     scores, _ = neuron_scores(probe, data, num_classes)
     shapes = {n: probe.output[n].shape[1:] for n in scores}
-    flat = [(layer, i, s[i].max(), int(s[i].argmax())) for layer, s in scores.items()
-            for i in np.argpartition(-s.max(1), min(top, len(s) - 1))[:top]]
+    flat = [
+        (layer, i, s[i].max(), int(s[i].argmax()))
+        for layer, s in scores.items()
+        for i in np.argpartition(-s.max(1), min(top, len(s) - 1))[:top]
+    ]
     flat.sort(key=lambda row: -row[2])
-    rows = [{"rank": r + 1, "layer": layer, "index": tuple(int(d) for d in np.unravel_index(i, shapes[layer])),
-             "value": float(value), "class": class_names[c] if class_names else c}
-            for r, (layer, i, value, c) in enumerate(flat[:top])]
+    rows = [
+        {
+            "rank": r + 1,
+            "layer": layer,
+            "index": tuple(int(d) for d in np.unravel_index(i, shapes[layer])),
+            "value": float(value),
+            "class": class_names[c] if class_names else c,
+        }
+        for r, (layer, i, value, c) in enumerate(flat[:top])
+    ]
     return pd.DataFrame(rows)
 
 

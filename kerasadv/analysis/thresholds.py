@@ -12,6 +12,7 @@ gets the mean of its outputs as threshold.
 import numpy as np
 
 from kerasadv.analysis.probes import image_batches, probe_outputs
+from kerasadv.constants import TINY
 
 
 def _flat(activation):
@@ -53,7 +54,7 @@ class ActivationStatistics:
             yield {name: _flat(outputs[name]) for name in self.layers}
 
     def _histogram(self, name, values):
-        width = np.maximum(self.high[name] - self.low[name], 1e-12)
+        width = np.maximum(self.high[name] - self.low[name], TINY)
         index = np.clip(((values - self.low[name]) / width * self.bins).astype(np.int64), 0, self.bins - 1)
         flat = index + np.arange(values.shape[1]) * self.bins
         return np.bincount(flat.ravel(), minlength=values.shape[1] * self.bins).reshape(-1, self.bins)
@@ -66,9 +67,9 @@ def binned_kde(histograms, low, high, std, count, chunk=32768):
         `(density, grid)`: arrays (neurons, bins); the density integrates to ~1 per neuron.
     """
     neurons, bins = histograms.shape
-    width = np.maximum(high - low, 1e-12) / bins
+    width = np.maximum(high - low, TINY) / bins
     grid = low[:, None] + (np.arange(bins) + 0.5) * width[:, None]
-    sigma_bins = (std * count ** -0.2) / width  # Scott's factor n^(-1/5), in bins
+    sigma_bins = (std * count**-0.2) / width  # Scott's factor n^(-1/5), in bins
     frequencies = np.fft.rfftfreq(2 * bins)
     density = np.empty((neurons, bins), np.float32)
     for start in range(0, neurons, chunk):
@@ -99,8 +100,9 @@ def binary_thresholds(stats):
     """Per-layer binary thresholds (flattened neuron order) from `ActivationStatistics`."""
     thresholds = {}
     for name in stats.layers:
-        density, grid = binned_kde(stats.histograms[name], stats.low[name], stats.high[name],
-                                   stats.std[name], stats.count)
+        density, grid = binned_kde(
+            stats.histograms[name], stats.low[name], stats.high[name], stats.std[name], stats.count
+        )
         thresholds[name] = valley_thresholds(density, grid, stats.mean[name])
     return thresholds
 

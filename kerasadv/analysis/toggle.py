@@ -24,8 +24,9 @@ class ToggleCounter:
 
     def __init__(self, probe, thresholds):
         self.probe, self.thresholds = probe, thresholds
-        self.seen = {name: np.zeros(np.size(t[0] if isinstance(t, tuple) else t), np.uint8)
-                     for name, t in thresholds.items()}
+        self.seen = {
+            name: np.zeros(np.size(t[0] if isinstance(t, tuple) else t), np.uint8) for name, t in thresholds.items()
+        }
 
     def states(self, name, values):
         threshold = self.thresholds[name]
@@ -65,8 +66,10 @@ def toggle_vs_size(probe, thresholds, x, x_adv, sizes=(5, 10, 50, 100, 500, 1000
     for n in [s for s in sizes if s <= len(x)]:
         clean = toggle_activity(probe, thresholds, x[:n])
         mixed = toggle_activity(probe, thresholds, np.concatenate([x[:n], x_adv[:n]]))
-        rows += [{"size": n, "dataset": "clean", **clean, "gain": 0.0},
-                 {"size": n, "dataset": "clean+adversarial", **mixed, "gain": mixed["total"] - clean["total"]}]
+        rows += [
+            {"size": n, "dataset": "clean", **clean, "gain": 0.0},
+            {"size": n, "dataset": "clean+adversarial", **mixed, "gain": mixed["total"] - clean["total"]},
+        ]
     return pd.DataFrame(rows)
 
 
@@ -84,8 +87,12 @@ def toggle_equal_size(probe, thresholds, x, x_adv, size, draws=5, seed=0):
         totals["clean"].append(toggle_activity(probe, thresholds, x[chosen])["total"])
         mixed = np.concatenate([x[half], x_adv[half]])
         totals["half adversarial"].append(toggle_activity(probe, thresholds, mixed)["total"])
-    return pd.DataFrame([{"dataset": k, "size": size, "draws": draws, "mean_total": np.mean(v),
-                          "std_total": np.std(v)} for k, v in totals.items()])
+    return pd.DataFrame(
+        [
+            {"dataset": k, "size": size, "draws": draws, "mean_total": np.mean(v), "std_total": np.std(v)}
+            for k, v in totals.items()
+        ]
+    )
 
 
 def toggle_vs_eps(probe, thresholds, x, attack_for_eps, eps_values=(0.0, 0.01, 0.05, 0.1, 0.3, 0.5, 1.0)):

@@ -15,7 +15,28 @@ from kerasadv.attacks.registry import ATTACK_NAMES, attack_classes, deserialize,
 from kerasadv.attacks.stream import as_batches, stream
 from kerasadv.attacks.sweep import eps_sweep
 
-__all__ = ["Attack", "GradientAttack", "FGSM", "PGD", "BIM", "IterativeFGS", "GaussianNoise", "OnePixel",
-           "matched_noise", "STRENGTHS", "input_gradient", "project", "stream", "as_batches",
-           "evaluate_attack", "clean_accuracy", "predict_labels", "eps_sweep", "get", "serialize",
-           "deserialize", "attack_classes", "ATTACK_NAMES"]
+__all__ = [
+    "Attack",
+    "GradientAttack",
+    "FGSM",
+    "PGD",
+    "BIM",
+    "IterativeFGS",
+    "GaussianNoise",
+    "OnePixel",
+    "matched_noise",
+    "STRENGTHS",
+    "input_gradient",
+    "project",
+    "stream",
+    "as_batches",
+    "evaluate_attack",
+    "clean_accuracy",
+    "predict_labels",
+    "eps_sweep",
+    "get",
+    "serialize",
+    "deserialize",
+    "attack_classes",
+    "ATTACK_NAMES",
+]

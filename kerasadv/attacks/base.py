@@ -63,8 +63,10 @@ class Attack:
 
     def _require_eager(self):
         if not tf.executing_eagerly():
-            raise AttackInputError(f"{type(self).__name__} runs eagerly (its search is NumPy / SciPy code) and "
-                                   "cannot be traced into a tf.function or train_step; call it outside one.")
+            raise AttackInputError(
+                f"{type(self).__name__} runs eagerly (its search is NumPy / SciPy code) and "
+                "cannot be traced into a tf.function or train_step; call it outside one."
+            )
 
     def _no_eps(self, eps):
         if eps is not None:
@@ -83,8 +85,9 @@ class Attack:
 
 def seeded_generator(seed):
     """A `tf.random.Generator` from `seed` (None: non-deterministic)."""
-    return (tf.random.Generator.from_seed(seed) if seed is not None
-            else tf.random.Generator.from_non_deterministic_state())
+    return (
+        tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+    )
 
 
 @register
@@ -104,8 +107,7 @@ class GradientAttack(Attack):
         jit_compile: compile with XLA (opt-in: slower than plain tf.function on CPU).
     """
 
-    def __init__(self, eps, norm="linf", targeted=False, target="given", seed=None, training=False,
-                 jit_compile=False):
+    def __init__(self, eps, norm="linf", targeted=False, target="given", seed=None, training=False, jit_compile=False):
         if norm not in NORMS:
             raise AttackInputError(f"norm must be one of {NORMS}, got {norm!r}.")
         self.norm = norm
@@ -136,8 +138,8 @@ class GradientAttack(Attack):
     def _compiled_for(self, model):
         if model not in self._compiled:
             self._compiled[model] = tf.function(
-                lambda x, y, eps: self._run_graph(model, x, y, eps),
-                jit_compile=self.jit_compile, reduce_retracing=True)
+                lambda x, y, eps: self._run_graph(model, x, y, eps), jit_compile=self.jit_compile, reduce_retracing=True
+            )
         return self._compiled[model]
 
     def _run_graph(self, model, x, y, eps):
@@ -162,6 +164,12 @@ class GradientAttack(Attack):
         raise NotImplementedError
 
     def get_config(self):
-        return {"eps": float(self.eps), "norm": self.norm, "targeted": self.targeted,
-                "target": self.target, "seed": self.seed, "training": self.training,
-                "jit_compile": self.jit_compile}
+        return {
+            "eps": float(self.eps),
+            "norm": self.norm,
+            "targeted": self.targeted,
+            "target": self.target,
+            "seed": self.seed,
+            "training": self.training,
+            "jit_compile": self.jit_compile,
+        }

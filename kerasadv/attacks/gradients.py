@@ -5,8 +5,7 @@ import tensorflow as tf
 
 def per_example_loss(logits, labels):
     """Sparse cross-entropy of `logits` (float32) against int `labels`, one value per example."""
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=labels, logits=tf.cast(logits, tf.float32))
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=tf.cast(logits, tf.float32))
 
 
 def input_gradient(model, x, labels, targeted=False, training=False):

@@ -53,14 +53,17 @@ class IterativeFGS(GradientAttack):
             # An example stops when fooled, or once its step budget is spent (that pass only
             # checks its last step).
             stop = fooled | (tf.gather(steps, active) >= self.steps)
-            moved = x_orig + project(x_act + self.step_size * ascent_direction(grad, self.norm) - x_orig,
-                                     eps, self.norm)
+            moved = x_orig + project(
+                x_act + self.step_size * ascent_direction(grad, self.norm) - x_orig, eps, self.norm
+            )
             x_new = tf.where(stop[:, None, None, None], x_act, tf.clip_by_value(moved, 0.0, 1.0))
-            return (i + 1,
-                    tf.tensor_scatter_nd_update(x_adv, index, x_new),
-                    tf.tensor_scatter_nd_add(steps, index, tf.cast(~stop, tf.int32)),
-                    tf.tensor_scatter_nd_update(done, index, stop),
-                    tf.tensor_scatter_nd_update(success, index, fooled))
+            return (
+                i + 1,
+                tf.tensor_scatter_nd_update(x_adv, index, x_new),
+                tf.tensor_scatter_nd_add(steps, index, tf.cast(~stop, tf.int32)),
+                tf.tensor_scatter_nd_update(done, index, stop),
+                tf.tensor_scatter_nd_update(success, index, fooled),
+            )
 
         def running(i, x_adv, steps, done, success):
             return tf.logical_and(i <= self.steps, tf.reduce_any(~done))

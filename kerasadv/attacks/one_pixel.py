@@ -79,9 +79,17 @@ class OnePixel(Attack):
             return predicted == label if self.targeted else predicted != label
 
         result = scipy.optimize.differential_evolution(
-            objective, bounds * self.pixels, maxiter=self.steps, popsize=self.popsize,
-            recombination=1.0, polish=False, vectorized=True, updating="deferred", seed=self.seed,
-            callback=lambda intermediate_result: fooled(intermediate_result.x))
+            objective,
+            bounds * self.pixels,
+            maxiter=self.steps,
+            popsize=self.popsize,
+            recombination=1.0,
+            polish=False,
+            vectorized=True,
+            updating="deferred",
+            seed=self.seed,
+            callback=lambda intermediate_result: fooled(intermediate_result.x),
+        )
         adversarial = self._apply(image, result.x[None])[0]
         return adversarial, fooled(result.x)
 
@@ -91,8 +99,11 @@ class OnePixel(Attack):
         self._no_eps(eps)
         check_logits(model)
         x = validation.check_images(x).numpy()
-        labels = (predict_labels(model, x).numpy() if y is None
-                  else validation.check_labels(y, len(x), model.output_shape[-1]).numpy())
+        labels = (
+            predict_labels(model, x).numpy()
+            if y is None
+            else validation.check_labels(y, len(x), model.output_shape[-1]).numpy()
+        )
         x_adv, success, seconds = np.empty_like(x), np.zeros(len(x), bool), np.zeros(len(x))
         for i in range(len(x)):
             start = time.perf_counter()
@@ -101,5 +112,10 @@ class OnePixel(Attack):
         return {"x_adv": tf.constant(x_adv), "success": tf.constant(success), "seconds": tf.constant(seconds)}
 
     def get_config(self):
-        return {"pixels": self.pixels, "steps": self.steps, "popsize": self.popsize,
-                "targeted": self.targeted, "seed": self.seed}
+        return {
+            "pixels": self.pixels,
+            "steps": self.steps,
+            "popsize": self.popsize,
+            "targeted": self.targeted,
+            "seed": self.seed,
+        }

@@ -45,10 +45,11 @@ def check_step_size(step_size, rel_step_size):
         if value is not None and not float(value) > 0:
             raise AttackInputError(f"{name} must be > 0 or None, got {value!r}.")
     if step_size is not None and rel_step_size is not None:
-        raise AttackInputError(f"give step_size (absolute) or rel_step_size (times eps), not both; got "
-                               f"step_size={step_size!r} and rel_step_size={rel_step_size!r}.")
-    return (None if step_size is None else float(step_size),
-            None if rel_step_size is None else float(rel_step_size))
+        raise AttackInputError(
+            f"give step_size (absolute) or rel_step_size (times eps), not both; got "
+            f"step_size={step_size!r} and rel_step_size={rel_step_size!r}."
+        )
+    return (None if step_size is None else float(step_size), None if rel_step_size is None else float(rel_step_size))
 
 
 @register
@@ -77,8 +78,16 @@ class PGD(GradientAttack):
     True
     """
 
-    def __init__(self, eps=DEFAULT_LINF_EPS, steps=10, step_size=None, rel_step_size=None, norm="linf",
-                 random_start=True, **kwargs):
+    def __init__(
+        self,
+        eps=DEFAULT_LINF_EPS,
+        steps=10,
+        step_size=None,
+        rel_step_size=None,
+        norm="linf",
+        random_start=True,
+        **kwargs,
+    ):
         super().__init__(eps, norm, **kwargs)
         self.steps = validation.check_positive_int(steps, "steps")
         self.step_size, self.rel_step_size = check_step_size(step_size, rel_step_size)
@@ -107,8 +116,13 @@ class PGD(GradientAttack):
         return {"x_adv": x_adv}
 
     def get_config(self):
-        return {**super().get_config(), "steps": self.steps, "step_size": self.step_size,
-                "rel_step_size": self.rel_step_size, "random_start": self.random_start}
+        return {
+            **super().get_config(),
+            "steps": self.steps,
+            "step_size": self.step_size,
+            "rel_step_size": self.rel_step_size,
+            "random_start": self.random_start,
+        }
 
 
 @register

@@ -43,8 +43,9 @@ def _resolve(name):
     classes = attack_classes()
     if name in classes:
         return classes[name], {}
-    raise AttackInputError(f"Unknown attack {name!r}: expected one of {ATTACK_NAMES} or a class name "
-                           f"of {sorted(classes)}.")
+    raise AttackInputError(
+        f"Unknown attack {name!r}: expected one of {ATTACK_NAMES} or a class name of {sorted(classes)}."
+    )
 
 
 def serialize(attack):
@@ -70,8 +71,9 @@ def deserialize(config):
         raise AttackInputError(f"an attack config is a dict with 'class_name' and 'config', got {config!r}.")
     unknown = set(config) - {"class_name", "config", "module", "registered_name"}
     if unknown:
-        raise AttackInputError(f"unknown key(s) {sorted(unknown)} in attack config {config!r}; "
-                               "expected 'class_name' and 'config'.")
+        raise AttackInputError(
+            f"unknown key(s) {sorted(unknown)} in attack config {config!r}; expected 'class_name' and 'config'."
+        )
     cls, defaults = _resolve(config["class_name"])
     arguments = {**defaults, **(config.get("config") or {})}
     try:
@@ -112,5 +114,7 @@ def get(identifier):
             except json.JSONDecodeError as error:
                 raise AttackInputError(f"attack config is not valid JSON ({error}): {identifier!r}.") from None
         return deserialize({"class_name": text, "config": {}})
-    raise AttackInputError(f"an attack identifier is a name, a config dict, JSON text or an Attack; "
-                           f"got {identifier!r} ({type(identifier).__name__}).")
+    raise AttackInputError(
+        f"an attack identifier is a name, a config dict, JSON text or an Attack; "
+        f"got {identifier!r} ({type(identifier).__name__})."
+    )

@@ -7,6 +7,7 @@ writes them) and never collected here.
 import keras
 import tensorflow as tf
 
+from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.errors import AttackInputError
 
 
@@ -23,17 +24,18 @@ class _ArrayBatches:
 
     def __iter__(self):
         for start in range(0, len(self.x), self.batch_size):
-            yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
+            yield self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
 
 
-def as_batches(data, batch_size=256):
+def as_batches(data, batch_size=DEFAULT_BATCH_SIZE):
     """Iterable of `(images, labels)` batches from a batched data set or an `(x, y)` pair."""
     if isinstance(data, tf.data.Dataset):
         return data
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return _ArrayBatches(data[0], data[1], batch_size)
     raise AttackInputError(
-        f"data must be a tf.data.Dataset of (images, labels) batches or an (x, y) pair, got {type(data).__name__}.")
+        f"data must be a tf.data.Dataset of (images, labels) batches or an (x, y) pair, got {type(data).__name__}."
+    )
 
 
 def _num_batches(batches):
@@ -41,7 +43,7 @@ def _num_batches(batches):
     return count if count >= 0 else None
 
 
-def stream(attack, model, data, eps=None, batch_size=256, progress=True):
+def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progress=True):
     """Yields, per batch, `{"x", "y", "x_adv", ...}` with the attack's extras (steps, targets).
 
     Args:

@@ -15,6 +15,8 @@ from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.metrics import evaluate_attack
 from kerasadv.attacks.stream import as_batches
+from kerasadv.constants import DEFAULT_BATCH_SIZE
+from kerasadv.models.logits import check_logits
 
 _SWEEPS = weakref.WeakKeyDictionary()
 
@@ -22,6 +24,7 @@ _SWEEPS = weakref.WeakKeyDictionary()
 def _fgsm_counts(model):
     """Compiled per model: counts of [clean correct, adv correct per eps, adv correct & clean]."""
     if model not in _SWEEPS:
+
         def counts(x, y, eps_values):
             grad, logits = input_gradient(model, x, y)
             clean = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y)
@@ -50,16 +53,18 @@ def _fgsm_sweep(attack, model, data, eps_values, batch_size):
         c, a, ac = counts(x, y, eps_t)
         n, clean = n + x.shape[0], clean + int(c)
         adv, adv_on_clean = adv + a.numpy(), adv_on_clean + ac.numpy()
-    return pd.DataFrame({
-        "eps": eps_values,
-        "clean_accuracy": clean / max(n, 1),
-        "adversarial_accuracy": adv / max(n, 1),
-        "accuracy_on_correct": adv_on_clean / max(clean, 1),
-        "success_rate": (clean - adv_on_clean) / max(clean, 1),
-    })
+    return pd.DataFrame(
+        {
+            "eps": eps_values,
+            "clean_accuracy": clean / max(n, 1),
+            "adversarial_accuracy": adv / max(n, 1),
+            "accuracy_on_correct": adv_on_clean / max(clean, 1),
+            "success_rate": (clean - adv_on_clean) / max(clean, 1),
+        }
+    )
 
 
-def eps_sweep(attack, model, data, eps_values, batch_size=256, progress=False):
+def eps_sweep(attack, model, data, eps_values, batch_size=DEFAULT_BATCH_SIZE, progress=False):
     """Accuracy of `model` under `attack` for each eps of `eps_values`, as a DataFrame.
 
     Untargeted FGSM takes the fast path (one gradient, E forward passes per batch); any
@@ -85,12 +90,20 @@ def eps_sweep(attack, model, data, eps_values, batch_size=256, progress=False):
     >>> list(table["eps"].round(2))
     [0.0, 0.01, 0.1]
     """
+    check_logits(model)  # the fast path does not go through the attack's own check
     eps_values = [validation.check_eps(e, attack.norm) for e in eps_values]
     if type(attack) is FGSM and not attack.targeted and not attack.training:
         return _fgsm_sweep(attack, model, data, eps_values, batch_size)
     rows = []
     for eps in eps_values:
         result = evaluate_attack(attack, model, data, eps, batch_size, progress)
-        rows.append({"eps": eps, **{k: result[k] for k in (
-            "clean_accuracy", "adversarial_accuracy", "accuracy_on_correct", "success_rate")}})
+        rows.append(
+            {
+                "eps": eps,
+                **{
+                    k: result[k]
+                    for k in ("clean_accuracy", "adversarial_accuracy", "accuracy_on_correct", "success_rate")
+                },
+            }
+        )
     return pd.DataFrame(rows)

@@ -21,7 +21,8 @@ def check_eps(eps, norm="linf", image_size=None, name="eps"):
     limit = 1.0 if norm == "linf" else math.sqrt(image_size or float("inf"))
     if not 0.0 <= value <= limit:
         raise AttackInputError(
-            f"{name} must be in [0, {limit:g}] ({norm} radius in [0, 1] pixel units), got {value:g}.")
+            f"{name} must be in [0, {limit:g}] ({norm} radius in [0, 1] pixel units), got {value:g}."
+        )
     return value
 
 
@@ -38,7 +39,9 @@ def check_images(x):
     except KerasAdvError as error:
         raise AttackInputError(str(error)) from None
     if x.shape.rank != 4:
-        raise AttackInputError(f"images must be a batch of shape (n, height, width, channels), got shape {tuple(x.shape)}.")
+        raise AttackInputError(
+            f"images must be a batch of shape (n, height, width, channels), got shape {tuple(x.shape)}."
+        )
     return x
 
 
@@ -52,8 +55,10 @@ def check_labels(y, num_examples, num_classes, name="labels"):
     if y.ndim != 1 or len(y) != num_examples:
         raise AttackInputError(
             f"{name} must have shape ({num_examples},) (sparse) or ({num_examples}, {num_classes}) "
-            f"(one-hot), got shape {y.shape}.")
+            f"(one-hot), got shape {y.shape}."
+        )
     if y.size and (not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0 or y.max() >= num_classes):
         raise AttackInputError(
-            f"{name} must be class ids in [0, {num_classes - 1}], got values in [{y.min()}, {y.max()}].")
+            f"{name} must be class ids in [0, {num_classes - 1}], got values in [{y.min()}, {y.max()}]."
+        )
     return tf.convert_to_tensor(y.astype(np.int32))

@@ -5,5 +5,11 @@ from kerasadv.callbacks.epsilon_schedule import EpsilonSchedule, linear_ramp
 from kerasadv.callbacks.robust_accuracy import RobustAccuracy
 from kerasadv.callbacks.toggle_activity_monitor import ToggleActivityMonitor
 
-__all__ = ["RobustAccuracy", "EpsilonSchedule", "linear_ramp", "AdversarialExamples", "example_grid",
-           "ToggleActivityMonitor"]
+__all__ = [
+    "RobustAccuracy",
+    "EpsilonSchedule",
+    "linear_ramp",
+    "AdversarialExamples",
+    "example_grid",
+    "ToggleActivityMonitor",
+]

@@ -8,13 +8,14 @@ import tensorflow as tf
 
 from kerasadv import attacks
 from kerasadv.callbacks.robust_accuracy import classifier_of
+from kerasadv.constants import TINY
 
 
 def example_grid(x, x_adv):
     """One image (1, 3h, n*w, c): rows clean, adversarial, perturbation (rescaled to [0, 1])."""
     x, x_adv = np.asarray(x, np.float32), np.asarray(x_adv, np.float32)
     delta = x_adv - x
-    scale = max(float(np.abs(delta).max()), 1e-12)
+    scale = max(float(np.abs(delta).max()), TINY)
     rows = [x, x_adv, 0.5 + 0.5 * delta / scale]
     return np.concatenate([np.concatenate(list(row), axis=1) for row in rows], axis=0)[None]
 
@@ -30,7 +31,12 @@ class AdversarialExamples(keras.callbacks.Callback):
         every: log every this many epochs.
 
     Example:
-    >>> cb = AdversarialExamples(attack, x_val[:8], y_val[:8], "logs")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from kerasadv import models, training
+    >>> x = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    >>> model = training.compile_classifier(models.simple_cnn(), "adam")
+    >>> cb = AdversarialExamples("fgsm", x, np.arange(4), tempfile.mkdtemp())
+    >>> _ = model.fit(x, np.arange(4), epochs=1, verbose=0, callbacks=[cb])
     """
 
     def __init__(self, attack, images, labels, log_dir, every=1):

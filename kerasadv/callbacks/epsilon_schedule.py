@@ -13,9 +13,11 @@ def linear_ramp(start, end, ramp_epochs):
     >>> [round(linear_ramp(0.0, 0.03, 4)(epoch), 3) for epoch in range(5)]
     [0.0, 0.01, 0.02, 0.03, 0.03]
     """
+
     def schedule(epoch):
         fraction = min(epoch / max(ramp_epochs - 1, 1), 1.0) if ramp_epochs > 1 else 1.0
         return start + (end - start) * fraction
+
     return schedule
 
 
@@ -55,7 +57,8 @@ class EpsilonSchedule(keras.callbacks.Callback):
             raise AttackInputError(
                 f"EpsilonSchedule drives the attack radius of a kerasadv training wrapper "
                 f"(AdversarialModel, FreeAdversarialModel, AdvPropModel, ContrastiveModel with an attack); "
-                f"got a {type(self.model).__name__} without one.")
+                f"got a {type(self.model).__name__} without one."
+            )
         return variable
 
     def on_epoch_begin(self, epoch, logs=None):

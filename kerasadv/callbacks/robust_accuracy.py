@@ -25,9 +25,15 @@ class RobustAccuracy(keras.callbacks.Callback):
         prefix: key prefix of the logs.
 
     Example:
-    >>> import kerasadv
-    >>> cb = RobustAccuracy(kerasadv.attacks.FGSM(0.03), (x_val, y_val))  # doctest: +SKIP
-    >>> model.fit(ds, callbacks=[cb, keras.callbacks.EarlyStopping("val_robust_accuracy", mode="max")])  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from kerasadv import models, training
+    >>> x, y = np.random.default_rng(0).random((16, 32, 32, 3), dtype=np.float32), np.arange(16) % 10
+    >>> model = training.compile_classifier(models.simple_cnn(), "adam")
+    >>> cb = RobustAccuracy("fgsm", (x, y))
+    >>> stop = keras.callbacks.EarlyStopping("val_robust_accuracy", mode="max")
+    >>> history = model.fit(x, y, epochs=1, verbose=0, callbacks=[cb, stop])
+    >>> bool(0.0 <= history.history["val_robust_accuracy"][0] <= 1.0)
+    True
     """
 
     def __init__(self, attack, validation_data, every=1, prefix="val_"):
@@ -38,8 +44,7 @@ class RobustAccuracy(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.last is None or (epoch + 1) % self.every == 0:
-            self.last = evaluate_attack(self.attack, classifier_of(self.model),
-                                        self.validation_data, progress=False)
+            self.last = evaluate_attack(self.attack, classifier_of(self.model), self.validation_data, progress=False)
         if logs is not None:
             logs[f"{self.prefix}robust_accuracy"] = self.last["adversarial_accuracy"]
             logs[f"{self.prefix}attack_success_rate"] = self.last["success_rate"]

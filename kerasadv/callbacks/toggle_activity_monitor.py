@@ -21,7 +21,12 @@ class ToggleActivityMonitor(keras.callbacks.Callback):
         every: run every this many epochs.
 
     Example:
-    >>> model.fit(ds, callbacks=[ToggleActivityMonitor(x_val[:200])])  # doctest: +SKIP
+    >>> from kerasadv import models, training
+    >>> x = np.random.default_rng(0).random((16, 32, 32, 3), dtype=np.float32)
+    >>> model = training.compile_classifier(models.simple_cnn(), "adam")
+    >>> history = model.fit(x, np.arange(16) % 10, epochs=1, verbose=0, callbacks=[ToggleActivityMonitor(x[:8])])
+    >>> sorted(k for k in history.history if "toggle" in k)[:1]
+    ['toggle_activity']
     """
 
     def __init__(self, images, layer_names=None, every=1):

@@ -13,8 +13,16 @@ FASHION_MNIST_DIRS = (
     os.path.join(os.path.expanduser("~"), ".keras", "datasets", "fashion-mnist"),
 )
 FASHION_MNIST_CLASSES = [
-    "t-shirt/top", "trouser", "pullover", "dress", "coat",
-    "sandal", "shirt", "sneaker", "bag", "ankle boot",
+    "t-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
 ]
 _IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -39,9 +47,11 @@ def npz_records(path, split):
     _check_split(split, splits, f"npz:{path} (arrays x_<split>, y_<split>)")
     labels = arrays[f"y_{split}"].reshape(-1)
     num_classes = int(max(arrays[f"y_{s}"].max() for s in splits)) + 1
-    names = [str(n) for n in arrays["class_names"]] if "class_names" in arrays.files else [
-        str(i) for i in range(num_classes)
-    ]
+    names = (
+        [str(n) for n in arrays["class_names"]]
+        if "class_names" in arrays.files
+        else [str(i) for i in range(num_classes)]
+    )
     sizes = {s: len(arrays[f"y_{s}"]) for s in splits}
     return array_records(arrays[f"x_{split}"], labels, names, sizes)
 
@@ -50,7 +60,7 @@ def _read_idx(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 

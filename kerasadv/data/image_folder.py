@@ -23,9 +23,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
 def cache_dir():
     """kerasadv's cache root: `$KERASADV_CACHE_DIR`, else `~/.cache/kerasadv`."""
-    return os.environ.get("KERASADV_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "kerasadv"
-    )
+    return os.environ.get("KERASADV_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "kerasadv")
 
 
 def _subdirs(path):
@@ -37,7 +35,8 @@ def _list_split(split_dir):
     paths, labels = [], []
     for label, name in enumerate(class_names):
         files = sorted(
-            f.name for f in os.scandir(os.path.join(split_dir, name))
+            f.name
+            for f in os.scandir(os.path.join(split_dir, name))
             if f.is_file() and f.name.lower().endswith(IMAGE_EXTENSIONS)
         )
         paths += [os.path.join(split_dir, name, f) for f in files]
@@ -52,7 +51,8 @@ def _list_split(split_dir):
 
 def _count_images(split_dir):
     return sum(
-        1 for name in _subdirs(split_dir)
+        1
+        for name in _subdirs(split_dir)
         for f in os.scandir(os.path.join(split_dir, name))
         if f.name.lower().endswith(IMAGE_EXTENSIONS)
     )
@@ -75,8 +75,7 @@ def folder_records(root, split, image_size=None):
     splits = _subdirs(root)
     if split not in splits:
         raise DataSourceError(
-            f"Unknown split {split!r} for {root}: expected one of {splits} "
-            "(folders of <root>/<split>/<class>/)."
+            f"Unknown split {split!r} for {root}: expected one of {splits} (folders of <root>/<split>/<class>/)."
         )
     class_names, paths, labels = _list_split(os.path.join(root, split))
     first = tf.io.decode_image(tf.io.read_file(paths[0]), expand_animations=False)
@@ -92,8 +91,7 @@ def folder_records(root, split, image_size=None):
         image = tf.ensure_shape(image, (height, width, channels))
         return image, tf.gather(labels_t, index)
 
-    sizes = {name: (len(paths) if name == split else _count_images(os.path.join(root, name)))
-             for name in splits}
+    sizes = {name: (len(paths) if name == split else _count_images(os.path.join(root, name))) for name in splits}
     return SplitRecords(labels, class_names, (int(height), int(width), channels), sizes, read)
 
 

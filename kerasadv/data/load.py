@@ -81,8 +81,9 @@ def select_indices(labels, num_examples=None, seed=0):
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-def load(source, split="train", num_examples=None, batch_size=128, shuffle=False, seed=0,
-         image_size=None, data_dir=None):
+def load(
+    source, split="train", num_examples=None, batch_size=128, shuffle=False, seed=0, image_size=None, data_dir=None
+):
     """Loads a data set as batches of `(float32 images in [0, 1], int32 labels)`.
 
     Args:
@@ -119,8 +120,9 @@ def load(source, split="train", num_examples=None, batch_size=128, shuffle=False
         .map(lambda x, y: (to_unit_float(x), tf.cast(y, tf.int32)))
         .prefetch(tf.data.AUTOTUNE)
     )
-    info = DatasetInfo(source, split, tuple(records.class_names), records.image_shape,
-                       len(indices), dict(records.split_sizes))
+    info = DatasetInfo(
+        source, split, tuple(records.class_names), records.image_shape, len(indices), dict(records.split_sizes)
+    )
     return dataset, info
 
 

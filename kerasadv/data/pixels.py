@@ -22,16 +22,14 @@ def to_unit_float(images):
         A float32 tensor of the same shape.
 
     Example:
-    >>> to_unit_float(np.full((1, 2, 2, 3), 255, np.uint8)).numpy().max()
+    >>> float(to_unit_float(np.full((1, 2, 2, 3), 255, np.uint8)).numpy().max())
     1.0
     """
     images = tf.convert_to_tensor(images)
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 255.0
     if not images.dtype.is_floating:
-        raise KerasAdvError(
-            f"images must be uint8 in [0, 255] or float in [0, 1], got dtype {images.dtype.name}."
-        )
+        raise KerasAdvError(f"images must be uint8 in [0, 255] or float in [0, 1], got dtype {images.dtype.name}.")
     return tf.cast(images, tf.float32)
 
 
@@ -53,11 +51,14 @@ def check_unit_range(images, name="images"):
         )
     if not np.issubdtype(array.dtype, np.floating):
         raise KerasAdvError(f"{name} must be float pixels in [0, 1], got dtype {array.dtype}.")
+    if array.size and not np.isfinite(array).all():
+        nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
+        raise KerasAdvError(
+            f"{name} hold non-finite values ({nan} NaN, {inf} inf); expected finite float pixels in [0, 1]."
+        )
     if array.size:
         low, high = float(array.min()), float(array.max())
         if low < -PIXEL_TOLERANCE or high > 1 + PIXEL_TOLERANCE:
             hint = " (they look like 0..255 values: divide by 255)" if high > 2 else ""
-            raise KerasAdvError(
-                f"{name} must lie in [0, 1], got values in [{low:.4g}, {high:.4g}]{hint}."
-            )
+            raise KerasAdvError(f"{name} must lie in [0, 1], got values in [{low:.4g}, {high:.4g}]{hint}.")
     return tf.convert_to_tensor(array, tf.float32)

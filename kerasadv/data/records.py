@@ -6,7 +6,7 @@ Fashion-MNIST, tfds) and file sources (image folders, archives) differ only in `
 """
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf

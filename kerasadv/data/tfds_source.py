@@ -16,17 +16,12 @@ from kerasadv.errors import DataNotAvailableError, DataSourceError
 
 
 def default_data_dir():
-    return os.environ.get("TFDS_DATA_DIR") or os.path.join(
-        os.path.expanduser("~"), "tensorflow_datasets"
-    )
+    return os.environ.get("TFDS_DATA_DIR") or os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
 
 
 def _archives(builder):
     infos = builder.url_infos or {}
-    return {
-        url: (info.filename or os.path.basename(urllib.parse.urlparse(url).path))
-        for url, info in infos.items()
-    }
+    return {url: (info.filename or os.path.basename(urllib.parse.urlparse(url).path)) for url, info in infos.items()}
 
 
 def _reachable(urls, timeout=3.0):
@@ -46,9 +41,7 @@ def _prepare(builder, name, data_dir):
 
     manual_dir = os.path.join(data_dir, "downloads", "manual")
     archives = _archives(builder)
-    in_manual_dir = archives and all(
-        os.path.exists(os.path.join(manual_dir, f)) for f in archives.values()
-    )
+    in_manual_dir = archives and all(os.path.exists(os.path.join(manual_dir, f)) for f in archives.values())
     if not in_manual_dir and not _reachable(list(archives)):
         listing = "\n".join(f"  {f}  (from {url})" for url, f in archives.items())
         raise DataNotAvailableError(

@@ -68,9 +68,17 @@ def write_schema(directory, image_shape, image_dtype, class_names, split_counts,
     `order` records how the examples were ordered when written (e.g. `{"shuffled": True,
     "seed": 0}` at ingest); None means "as the producer streamed them".
     """
-    io.write_json({"image_shape": list(image_shape), "image_dtype": image_dtype,
-                   "class_names": list(class_names), "splits": split_counts, "extras": list(extras),
-                   "order": order}, os.path.join(directory, SCHEMA))
+    io.write_json(
+        {
+            "image_shape": list(image_shape),
+            "image_dtype": image_dtype,
+            "class_names": list(class_names),
+            "splits": split_counts,
+            "extras": list(extras),
+            "order": order,
+        },
+        os.path.join(directory, SCHEMA),
+    )
 
 
 def read_schema(directory):
@@ -127,8 +135,10 @@ def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed
 
     count = schema["splits"][split]
     records = tf.data.TFRecordDataset(files).apply(
-        tf.data.experimental.assert_cardinality(count))  # progress bars know the length
+        tf.data.experimental.assert_cardinality(count)
+    )  # progress bars know the length
     if shuffle_seed is not None:
-        records = records.shuffle(max(1, min(count, MAX_SHUFFLE_RECORDS)), seed=shuffle_seed,
-                                  reshuffle_each_iteration=True)
+        records = records.shuffle(
+            max(1, min(count, MAX_SHUFFLE_RECORDS)), seed=shuffle_seed, reshuffle_each_iteration=True
+        )
     return records.batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)

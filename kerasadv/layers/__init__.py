@@ -5,5 +5,12 @@ from kerasadv.layers.gaussian_blur import GaussianBlur, gaussian_filter
 from kerasadv.layers.gaussian_noise_defense import GaussianNoiseDefense
 from kerasadv.layers.imagenet_preprocessing import ImageNetPreprocessing
 
-__all__ = ["ImageNetPreprocessing", "GaussianNoiseDefense", "GaussianBlur", "gaussian_filter",
-           "ContrastiveHead", "NearestPrototypes", "pairwise_contrastive_loss"]
+__all__ = [
+    "ImageNetPreprocessing",
+    "GaussianNoiseDefense",
+    "GaussianBlur",
+    "gaussian_filter",
+    "ContrastiveHead",
+    "NearestPrototypes",
+    "pairwise_contrastive_loss",
+]

@@ -8,6 +8,8 @@ codes, alpha = 2), then classifies by the nearest of a few prototypes per class 
 import keras
 from keras import ops
 
+from kerasadv.constants import TINY
+
 
 def pairwise_contrastive_loss(latent, labels, margin=2.0):
     """Mean over all pairs i < j of a batch of the contrastive loss of their latent codes.
@@ -27,7 +29,7 @@ def pairwise_contrastive_loss(latent, labels, margin=2.0):
     """
     latent = ops.cast(latent, "float32")
     squared = ops.sum(ops.square(latent[:, None, :] - latent[None, :, :]), axis=-1)
-    distance = ops.sqrt(ops.maximum(squared, 1e-12))
+    distance = ops.sqrt(ops.maximum(squared, TINY))
     labels = ops.reshape(labels, (-1,))
     same = ops.cast(ops.equal(labels[:, None], labels[None, :]), "float32")
     pair_loss = same * squared + (1.0 - same) * ops.square(ops.relu(margin - distance))
@@ -44,7 +46,7 @@ class ContrastiveHead(keras.layers.Layer):
         latent_dim: dimension of the latent codes (2 lets you plot them directly).
 
     Example:
-    >>> ContrastiveHead(2)(ops.zeros((3, 16))).shape
+    >>> tuple(ContrastiveHead(2)(ops.zeros((3, 16))).shape)
     (3, 2)
     """
 
@@ -90,8 +92,11 @@ class NearestPrototypes(keras.layers.Layer):
 
     def build(self, input_shape):
         self.prototypes = self.add_weight(
-            shape=(self.num_classes, self.per_class, input_shape[-1]), initializer="zeros",
-            trainable=False, name="prototypes")
+            shape=(self.num_classes, self.per_class, input_shape[-1]),
+            initializer="zeros",
+            trainable=False,
+            name="prototypes",
+        )
 
     def set_prototypes(self, prototypes):
         """Sets the (num_classes, per_class, latent_dim) prototype array."""
@@ -99,7 +104,7 @@ class NearestPrototypes(keras.layers.Layer):
 
     def call(self, latent):
         diff = latent[:, None, None, :] - self.prototypes[None]
-        distance = ops.sqrt(ops.sum(ops.square(diff), axis=-1) + 1e-12)
+        distance = ops.sqrt(ops.sum(ops.square(diff), axis=-1) + TINY)
         return -ops.min(distance, axis=-1)
 
     def compute_output_shape(self, input_shape):

@@ -18,7 +18,7 @@ def gaussian_filter(images, sigma, truncate=4.0):
         float32 array of the same shape (scipy's default "reflect" borders).
 
     Example:
-    >>> gaussian_filter(np.ones((1, 8, 8, 3)), 1.0).max()
+    >>> float(gaussian_filter(np.ones((1, 8, 8, 3)), 1.0).max())
     1.0
     """
     images = np.asarray(images, np.float32)

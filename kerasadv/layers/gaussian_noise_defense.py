@@ -32,8 +32,9 @@ class GaussianNoiseDefense(keras.layers.Layer):
     def call(self, inputs, training=None):
         if self.stddev == 0:
             return inputs
-        noise = keras.random.normal(keras.ops.shape(inputs), stddev=self.stddev,
-                                    dtype=inputs.dtype, seed=self.seed_generator)
+        noise = keras.random.normal(
+            keras.ops.shape(inputs), stddev=self.stddev, dtype=inputs.dtype, seed=self.seed_generator
+        )
         return inputs + noise
 
     def compute_output_shape(self, input_shape):

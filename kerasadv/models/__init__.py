@@ -28,5 +28,15 @@ def build(name, input_shape=(32, 32, 3), num_classes=10, **kwargs):
     return BUILDERS[name](tuple(input_shape), num_classes, **kwargs)
 
 
-__all__ = ["BUILDERS", "build", "simple_cnn", "base_cnn", "resnet18", "vgg16", "efficientnet_b0",
-           "logits_model", "check_logits", "ends_in_softmax"]
+__all__ = [
+    "BUILDERS",
+    "build",
+    "simple_cnn",
+    "base_cnn",
+    "resnet18",
+    "vgg16",
+    "efficientnet_b0",
+    "logits_model",
+    "check_logits",
+    "ends_in_softmax",
+]

@@ -20,8 +20,9 @@ def _conv_block(x, filters, index, noise):
     return layers.MaxPooling2D(name=f"pool{index}")(x)
 
 
-def base_cnn(input_shape=(32, 32, 3), num_classes=10, dropout=0.5, noise_stddev=0.0,
-             noise_position="first_conv", noise_seed=None):
+def base_cnn(
+    input_shape=(32, 32, 3), num_classes=10, dropout=0.5, noise_stddev=0.0, noise_position="first_conv", noise_seed=None
+):
     """Builds the base CNN: three conv blocks (32/64/128), Dense 256, two dropout layers.
 
     Trained with SGD + a learning-rate schedule and random flip / crop augmentation (see

@@ -1,30 +1,67 @@
 """Detecting models that end in softmax, and turning them into logits models."""
 
+import weakref
+
 import keras
+import numpy as np
 
 from kerasadv.errors import ModelError
 
+_SOFTMAX_NAMES = ("softmax", "softmax_v2")
+_CHECKED = weakref.WeakKeyDictionary()
+
 
 def _softmax_layer(model):
-    last = model.layers[-1]
+    """The layer that applies a final softmax (looking into nested models), and how."""
+    last = model.layers[-1] if getattr(model, "layers", None) else None
+    if isinstance(last, keras.Model):
+        return _softmax_layer(last)
     activation = getattr(last, "activation", None)
-    if activation is not None and getattr(activation, "__name__", "") == "softmax":
+    if activation is not None and getattr(activation, "__name__", "") in _SOFTMAX_NAMES:
         return last, "activation"
     if isinstance(last, keras.layers.Softmax):
         return last, "layer"
     return None, None
 
 
+def _outputs_look_like_probabilities(model):
+    """One forward pass on random inputs: non-negative rows summing to 1 (a hidden softmax, e.g. a Lambda)."""
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple) or any(d is None for d in shape[1:]):
+        return False  # unknown input shape (subclassed, unbuilt): the structural check is all we have
+    x = np.random.default_rng(0).random((3, *shape[1:]), dtype=np.float32)
+    out = np.asarray(keras.ops.convert_to_numpy(model(x, training=False)), np.float64)
+    return out.ndim == 2 and out.shape[1] > 1 and out.min() >= 0.0 and np.allclose(out.sum(1), 1.0, atol=1e-4)
+
+
 def ends_in_softmax(model):
-    """True when `model`'s last layer is a Softmax layer or has a softmax activation."""
-    return _softmax_layer(model)[0] is not None
+    """True when `model` ends in softmax: a Softmax layer or softmax activation (also inside a
+    nested model, also `tf.nn.softmax`), or outputs that are probabilities (checked once per model)."""
+    if _softmax_layer(model)[0] is not None:
+        return True
+    try:
+        if model not in _CHECKED:
+            _CHECKED[model] = _outputs_look_like_probabilities(model)
+        return _CHECKED[model]
+    except TypeError:  # not weak-referenceable
+        return _outputs_look_like_probabilities(model)
 
 
 def check_logits(model):
-    """Raises `ModelError` when `model` ends in softmax (gradients through it saturate)."""
+    """Raises `ModelError` when `model` ends in softmax (gradients through it saturate).
+
+    Example:
+    >>> check_logits(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
+    >>> check_logits(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, "softmax")]))
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.ModelError: Model '...' ends in softmax ...
+    """
     if ends_in_softmax(model):
+        layer = _softmax_layer(model)[0]
+        where = f"layer {layer.name!r}" if layer is not None else "its outputs are probabilities"
         raise ModelError(
-            f"Model {model.name!r} ends in softmax (layer {model.layers[-1].name!r}); kerasadv "
+            f"Model {model.name!r} ends in softmax ({where}); kerasadv "
             "attacks and losses need logits. Convert it with "
             "kerasadv.models.logits_model(model), which shares its weights."
         )

@@ -5,5 +5,16 @@ from kerasadv.orchestration.component import BaseComponent, Channel, ComponentSp
 from kerasadv.orchestration.metadata import MetadataStore
 from kerasadv.orchestration.pipeline import Pipeline, PipelineResult
 
-__all__ = ["ARTIFACT_TYPES", "Artifact", "BaseComponent", "Channel", "ComponentSpec", "Input",
-           "Parameter", "SpecError", "MetadataStore", "Pipeline", "PipelineResult"]
+__all__ = [
+    "ARTIFACT_TYPES",
+    "Artifact",
+    "BaseComponent",
+    "Channel",
+    "ComponentSpec",
+    "Input",
+    "Parameter",
+    "SpecError",
+    "MetadataStore",
+    "Pipeline",
+    "PipelineResult",
+]

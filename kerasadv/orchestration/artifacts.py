@@ -4,8 +4,15 @@ import dataclasses
 import json
 import os
 
-ARTIFACT_TYPES = ("Examples", "AdversarialExamples", "Model", "ModelEvaluation", "ModelBlessing",
-                  "PushedModel", "Report")
+ARTIFACT_TYPES = (
+    "Examples",
+    "AdversarialExamples",
+    "Model",
+    "ModelEvaluation",
+    "ModelBlessing",
+    "PushedModel",
+    "Report",
+)
 
 
 @dataclasses.dataclass
@@ -31,5 +38,7 @@ class Artifact:
         return os.path.join(self.uri, *parts)
 
     def to_json(self):
-        return json.dumps({"type": self.type_name, "uri": self.uri, "properties": self.properties,
-                           "fingerprint": self.fingerprint}, sort_keys=True)
+        return json.dumps(
+            {"type": self.type_name, "uri": self.uri, "properties": self.properties, "fingerprint": self.fingerprint},
+            sort_keys=True,
+        )

@@ -42,8 +42,9 @@ class Parameter:
             value = float(value)
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             expected = " or ".join(t.__name__ for t in types)
-            raise SpecError(f"{component}: parameter {name!r} must be {expected}, got {value!r} "
-                            f"({type(value).__name__}).")
+            raise SpecError(
+                f"{component}: parameter {name!r} must be {expected}, got {value!r} ({type(value).__name__})."
+            )
         return value
 
 
@@ -89,8 +90,10 @@ class BaseComponent:
         spec = self.SPEC
         unknown = set(kwargs) - set(spec.inputs) - set(spec.parameters)
         if unknown:
-            raise SpecError(f"{self.id}: unknown argument(s) {sorted(unknown)}; expected inputs "
-                            f"{sorted(spec.inputs)} and parameters {sorted(spec.parameters)}.")
+            raise SpecError(
+                f"{self.id}: unknown argument(s) {sorted(unknown)}; expected inputs "
+                f"{sorted(spec.inputs)} and parameters {sorted(spec.parameters)}."
+            )
         self.inputs = {}
         for name, channel_spec in spec.inputs.items():
             channel = kwargs.get(name)
@@ -101,8 +104,10 @@ class BaseComponent:
             allowed = channel_spec.type_name if isinstance(channel_spec.type_name, tuple) else (channel_spec.type_name,)
             if not isinstance(channel, Channel) or channel.type_name not in allowed:
                 got = channel.type_name if isinstance(channel, Channel) else type(channel).__name__
-                raise SpecError(f"{self.id}: input {name!r} must be a {' or '.join(allowed)} "
-                                f"channel (another component's output), got {got}.")
+                raise SpecError(
+                    f"{self.id}: input {name!r} must be a {' or '.join(allowed)} "
+                    f"channel (another component's output), got {got}."
+                )
             self.inputs[name] = channel
         self.parameters = {}
         for name, parameter in spec.parameters.items():
@@ -127,7 +132,14 @@ class BaseComponent:
 
     def cache_key(self, input_fingerprints):
         """Content hash of type, parameters, input fingerprints and code."""
-        payload = json.dumps({"type": type(self).__name__, "parameters": self.parameters,
-                              "inputs": input_fingerprints, "code": self.code_fingerprint()},
-                             sort_keys=True, default=str)
+        payload = json.dumps(
+            {
+                "type": type(self).__name__,
+                "parameters": self.parameters,
+                "inputs": input_fingerprints,
+                "code": self.code_fingerprint(),
+            },
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(payload.encode()).hexdigest()

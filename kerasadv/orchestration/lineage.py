@@ -1,6 +1,6 @@
 """Lineage CLI: which data, attack and parameters produced an artifact (default: the last pushed model).
 
-    python -m kerasadv.orchestration.lineage --pipeline_root pipeline_root/quickstart [--artifact_id N]
+python -m kerasadv.orchestration.lineage --pipeline_root pipeline_root/quickstart [--artifact_id N]
 """
 
 import json

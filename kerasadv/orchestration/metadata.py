@@ -11,6 +11,7 @@ import sqlite3
 import time
 
 from kerasadv.orchestration.artifacts import Artifact
+from kerasadv.orchestration.manifest import build_manifest, manifest_problem
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contexts (
@@ -43,6 +44,16 @@ class MetadataStore:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.executescript(_SCHEMA)
+        self.cache_misses = []
+        columns = [row[1] for row in self.db.execute("PRAGMA table_info(artifacts)")]
+        if "manifest" not in columns:  # stores written before manifests existed
+            self.db.execute("ALTER TABLE artifacts ADD COLUMN manifest TEXT")
+
+    def abandon_running(self):
+        """Marks executions left `running` by a killed run as `abandoned` (call with the root locked)."""
+        return self.db.execute(
+            "UPDATE executions SET state = 'abandoned', finished = ? WHERE state = 'running'", (time.time(),)
+        ).rowcount
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -55,8 +66,9 @@ class MetadataStore:
             raise
 
     def new_context(self, pipeline, run_id):
-        return self.db.execute("INSERT INTO contexts (pipeline, run_id, started) VALUES (?, ?, ?)",
-                               (pipeline, run_id, time.time())).lastrowid
+        return self.db.execute(
+            "INSERT INTO contexts (pipeline, run_id, started) VALUES (?, ?, ?)", (pipeline, run_id, time.time())
+        ).lastrowid
 
     def start_execution(self, context_id, component, cache_key, inputs):
         """Records a running execution and its input events; returns its id."""
@@ -64,8 +76,15 @@ class MetadataStore:
             execution_id = self.db.execute(
                 "INSERT INTO executions (context_id, component_id, component_type, cache_key, parameters,"
                 " state, started) VALUES (?, ?, ?, ?, ?, 'running', ?)",
-                (context_id, component.id, type(component).__name__, cache_key,
-                 json.dumps(component.parameters, sort_keys=True, default=str), time.time())).lastrowid
+                (
+                    context_id,
+                    component.id,
+                    type(component).__name__,
+                    cache_key,
+                    json.dumps(component.parameters, sort_keys=True, default=str),
+                    time.time(),
+                ),
+            ).lastrowid
             for name, artifact in inputs.items():
                 self.db.execute("INSERT INTO events VALUES (?, ?, 'input', ?)", (execution_id, artifact.id, name))
         return execution_id
@@ -75,34 +94,63 @@ class MetadataStore:
         with self._transaction():
             for name, artifact in outputs.items():
                 if artifact.id is None:
+                    manifest = build_manifest(artifact.uri, artifact.properties.get("external_files", ()))
                     artifact.id = self.db.execute(
-                        "INSERT INTO artifacts (type, uri, properties, fingerprint, state) VALUES (?, ?, ?, ?, 'live')",
-                        (artifact.type_name, artifact.uri, json.dumps(artifact.properties, default=str),
-                         artifact.fingerprint)).lastrowid
+                        "INSERT INTO artifacts (type, uri, properties, fingerprint, state, manifest)"
+                        " VALUES (?, ?, ?, ?, 'live', ?)",
+                        (
+                            artifact.type_name,
+                            artifact.uri,
+                            json.dumps(artifact.properties, default=str),
+                            artifact.fingerprint,
+                            json.dumps(manifest),
+                        ),
+                    ).lastrowid
                 self.db.execute("INSERT INTO events VALUES (?, ?, 'output', ?)", (execution_id, artifact.id, name))
-            self.db.execute("UPDATE executions SET state = ?, cached_from = ?, finished = ? WHERE id = ?",
-                            ("cached" if cached_from else "complete", cached_from, time.time(), execution_id))
+            self.db.execute(
+                "UPDATE executions SET state = ?, cached_from = ?, finished = ? WHERE id = ?",
+                ("cached" if cached_from else "complete", cached_from, time.time(), execution_id),
+            )
 
     def fail(self, execution_id):
-        self.db.execute("UPDATE executions SET state = 'failed', finished = ? WHERE id = ?",
-                        (time.time(), execution_id))
+        self.db.execute(
+            "UPDATE executions SET state = 'failed', finished = ? WHERE id = ?", (time.time(), execution_id)
+        )
 
     def cached_outputs(self, cache_key):
-        """Outputs of the latest complete execution with `cache_key` whose directories exist."""
-        row = self.db.execute("SELECT id FROM executions WHERE cache_key = ? AND state = 'complete'"
-                              " ORDER BY id DESC LIMIT 1", (cache_key,)).fetchone()
+        """Outputs of the latest complete execution with `cache_key` whose files are intact.
+
+        Every output is checked against the manifest recorded when it was published (sizes
+        and SHA-256 of its files, and of the external files it vouches for); an artifact that
+        was truncated, changed or deleted is not reused (`cache_misses` says why).
+        """
+        row = self.db.execute(
+            "SELECT id FROM executions WHERE cache_key = ? AND state = 'complete' ORDER BY id DESC LIMIT 1",
+            (cache_key,),
+        ).fetchone()
         if row is None:
             return None, None
         outputs = self.outputs_of(row[0])
-        if not all(os.path.isdir(a.uri) for a in outputs.values()):
-            return None, None
+        for artifact in outputs.values():
+            stored = self.db.execute("SELECT manifest FROM artifacts WHERE id = ?", (artifact.id,)).fetchone()[0]
+            problem = (
+                manifest_problem(artifact.uri, json.loads(stored))
+                if stored
+                else None
+                if os.path.isdir(artifact.uri)
+                else f"{artifact.uri} is missing"
+            )
+            if problem:
+                self.cache_misses.append(f"{artifact.type_name}#{artifact.id}: {problem}")
+                return None, None
         return row[0], outputs
 
     def outputs_of(self, execution_id, kind="output"):
         rows = self.db.execute(
             "SELECT e.name, a.id, a.type, a.uri, a.properties, a.fingerprint FROM events e"
             " JOIN artifacts a ON a.id = e.artifact_id WHERE e.execution_id = ? AND e.kind = ?",
-            (execution_id, kind)).fetchall()
+            (execution_id, kind),
+        ).fetchall()
         return {name: Artifact(t, uri, json.loads(props), id_, fp) for name, id_, t, uri, props, fp in rows}
 
     def producer_of(self, artifact_id):
@@ -110,7 +158,8 @@ class MetadataStore:
         return self.db.execute(
             "SELECT x.id, x.component_id, x.component_type, x.parameters FROM events e JOIN executions x"
             " ON x.id = e.execution_id WHERE e.artifact_id = ? AND e.kind = 'output' ORDER BY x.id LIMIT 1",
-            (artifact_id,)).fetchone()
+            (artifact_id,),
+        ).fetchone()
 
     def lineage(self, artifact_id):
         """Every upstream step of an artifact: list of dicts (component, type, parameters, inputs)."""
@@ -122,17 +171,25 @@ class MetadataStore:
                 continue
             seen.add(producer[0])
             inputs = self.outputs_of(producer[0], kind="input")
-            steps.append({"execution": producer[0], "component": producer[1], "type": producer[2],
-                          "parameters": json.loads(producer[3]),
-                          "inputs": {n: f"{a.type_name}#{a.id}" for n, a in inputs.items()}})
+            steps.append(
+                {
+                    "execution": producer[0],
+                    "component": producer[1],
+                    "type": producer[2],
+                    "parameters": json.loads(producer[3]),
+                    "inputs": {n: f"{a.type_name}#{a.id}" for n, a in inputs.items()},
+                }
+            )
             queue += [a.id for a in inputs.values()]
         return steps
 
     def latest_artifact(self, type_name):
-        row = self.db.execute("SELECT id FROM artifacts WHERE type = ? ORDER BY id DESC LIMIT 1",
-                              (type_name,)).fetchone()
+        row = self.db.execute(
+            "SELECT id FROM artifacts WHERE type = ? ORDER BY id DESC LIMIT 1", (type_name,)
+        ).fetchone()
         return row[0] if row else None
 
     def executions(self, context_id):
-        return self.db.execute("SELECT component_id, state FROM executions WHERE context_id = ? ORDER BY id",
-                               (context_id,)).fetchall()
+        return self.db.execute(
+            "SELECT component_id, state FROM executions WHERE context_id = ? ORDER BY id", (context_id,)
+        ).fetchall()

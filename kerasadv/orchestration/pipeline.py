@@ -18,6 +18,7 @@ import pandas as pd
 
 from kerasadv.orchestration.artifacts import Artifact
 from kerasadv.orchestration.component import SpecError
+from kerasadv.orchestration.lock import directory_lock
 from kerasadv.orchestration.metadata import MetadataStore
 
 
@@ -64,20 +65,30 @@ class Pipeline:
         components: the components (any order; dependencies decide).
         metadata_path: SQLite file (default `root/metadata.sqlite`).
         enable_cache: False re-runs every component.
+        lock_timeout: seconds a run waits for another run on the same root to finish before
+            refusing with `LockedError` (0: refuse at once).
 
     Example:
     >>> Pipeline("demo", "/tmp/demo_root", []).run(progress=False).summary.empty
     True
     """
 
-    def __init__(self, name, root, components, metadata_path=None, enable_cache=True):
+    def __init__(self, name, root, components, metadata_path=None, enable_cache=True, lock_timeout=0.0):
         self.name, self.root = name, os.path.abspath(root)
         self.components = _ordered(list(components))
         self.metadata_path = metadata_path or os.path.join(self.root, "metadata.sqlite")
-        self.enable_cache = enable_cache
+        self.enable_cache, self.lock_timeout = enable_cache, lock_timeout
 
     def run(self, progress=True):
+        """Runs the pipeline holding the root's lock (one run per root at a time)."""
+        with directory_lock(self.root, "pipeline root", self.lock_timeout):
+            return self._run(progress)
+
+    def _run(self, progress):
         store = MetadataStore(self.metadata_path)
+        abandoned = store.abandon_running()  # only a killed run leaves `running` behind a free lock
+        if abandoned and progress:
+            print(f"{abandoned} execution(s) of a killed run marked abandoned", flush=True)
         context_id = store.new_context(self.name, uuid.uuid4().hex[:12])
         outputs, rows = {}, []
         total = len(self.components)
@@ -87,11 +98,20 @@ class Pipeline:
                 print(f"[{index}/{total}] {component.id} ...", flush=True)
             inputs = {name: outputs[ch.producer.id][ch.name] for name, ch in component.inputs.items()}
             key = component.cache_key({n: a.fingerprint for n, a in inputs.items()})
+            misses = len(store.cache_misses)
             state, produced = self._run_one(store, context_id, component, inputs, key)
+            if progress and len(store.cache_misses) > misses:
+                print(f"  cache not reused: {store.cache_misses[-1]}", flush=True)
             outputs[component.id] = produced
             seconds = time.perf_counter() - start
-            rows.append({"component": component.id, "state": state, "seconds": round(seconds, 2),
-                         "outputs": ", ".join(f"{n}#{a.id}" for n, a in produced.items())})
+            rows.append(
+                {
+                    "component": component.id,
+                    "state": state,
+                    "seconds": round(seconds, 2),
+                    "outputs": ", ".join(f"{n}#{a.id}" for n, a in produced.items()),
+                }
+            )
             if progress:
                 print(f"[{index}/{total}] {component.id}: {state} in {seconds:.1f} s", flush=True)
         summary = pd.DataFrame(rows, columns=["component", "state", "seconds", "outputs"])

@@ -33,9 +33,12 @@ def _check_in_this_process(directory, cases_path, atol):
     # PNG stores 8-bit pixels: compare the bytes path with the images rounded to 8 bits.
     dense_diff = float(np.abs(dense["probabilities"].numpy() - cases["expected"]).max())
     bytes_diff = float(np.abs(encoded["probabilities"].numpy() - cases["expected_8bit"]).max())
-    return {"serving_default_max_diff": dense_diff, "serving_bytes_max_diff": bytes_diff,
-            "signatures": sorted(loaded.signatures.keys()),
-            "passed": dense_diff <= atol and bytes_diff <= atol}
+    return {
+        "serving_default_max_diff": dense_diff,
+        "serving_bytes_max_diff": bytes_diff,
+        "signatures": sorted(loaded.signatures.keys()),
+        "passed": dense_diff <= atol and bytes_diff <= atol,
+    }
 
 
 def check_servable(directory, model, images, atol=1e-4, timeout=300):
@@ -58,19 +61,27 @@ def check_servable(directory, model, images, atol=1e-4, timeout=300):
     rounded = np.round(images * 255) / 255
     with tempfile.TemporaryDirectory() as tmp:
         cases = os.path.join(tmp, "cases.npz")
-        np.savez(cases, images=images,
-                 expected=tf.nn.softmax(model(images, training=False)).numpy(),
-                 expected_8bit=tf.nn.softmax(model(rounded, training=False)).numpy())
-        run = subprocess.run([sys.executable, "-m", "kerasadv.serving.check", directory, cases, str(atol)],
-                             capture_output=True, text=True, timeout=timeout,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        np.savez(
+            cases,
+            images=images,
+            expected=tf.nn.softmax(model(images, training=False)).numpy(),
+            expected_8bit=tf.nn.softmax(model(rounded, training=False)).numpy(),
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "kerasadv.serving.check", directory, cases, str(atol)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
     if run.returncode != 0:
         return {"passed": False, "error": run.stderr[-2000:]}
     result = json.loads(run.stdout.strip().splitlines()[-1])
     cli = shutil.which("saved_model_cli")
     if cli:
-        show = subprocess.run([cli, "show", "--dir", directory, "--all"], capture_output=True, text=True,
-                              timeout=timeout)
+        show = subprocess.run(
+            [cli, "show", "--dir", directory, "--all"], capture_output=True, text=True, timeout=timeout
+        )
         result["saved_model_cli"] = show.stdout if show.returncode == 0 else show.stderr[-2000:]
     return result
 

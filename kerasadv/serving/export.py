@@ -23,8 +23,10 @@ def export_for_serving(model, directory):
 
     def outputs(images):
         logits = model(images, training=False)
-        return {"probabilities": tf.nn.softmax(tf.cast(logits, tf.float32)),
-                "class_ids": tf.argmax(logits, -1, output_type=tf.int32)}
+        return {
+            "probabilities": tf.nn.softmax(tf.cast(logits, tf.float32)),
+            "class_ids": tf.argmax(logits, -1, output_type=tf.int32),
+        }
 
     @tf.function(input_signature=[tf.TensorSpec([None, height, width, channels], tf.float32, name="images")])
     def serving_default(images):
@@ -37,7 +39,9 @@ def export_for_serving(model, directory):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def serving_bytes(image_bytes):
-        images = tf.map_fn(decode, image_bytes, fn_output_signature=tf.TensorSpec([height, width, channels], tf.float32))
+        images = tf.map_fn(
+            decode, image_bytes, fn_output_signature=tf.TensorSpec([height, width, channels], tf.float32)
+        )
         return outputs(images)
 
     archive = keras.export.ExportArchive()
@@ -63,8 +67,9 @@ def write_warmup_requests(directory, images, model_name):
     path = os.path.join(directory, "assets.extra", "tf_serving_warmup_requests")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with tf.io.TFRecordWriter(path) as writer:
-        request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(
-            name=model_name, signature_name="serving_default"))
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default")
+        )
         request.inputs["images"].CopyFrom(tf.make_tensor_proto(images, tf.float32))
         log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
         writer.write(log.SerializeToString())

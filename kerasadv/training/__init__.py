@@ -11,7 +11,24 @@ from kerasadv.training.mixing import mix_datasets
 from kerasadv.training.recipes import RECIPE_NAMES, get_recipe, wrap
 from kerasadv.training.wrapper import TrainingWrapper
 
-__all__ = ["TrainingWrapper", "get_recipe", "wrap", "RECIPE_NAMES", "AdversarialModel", "AdvPropModel", "FreeAdversarialModel", "ContrastiveModel",
-           "plot_latent_space", "fast_at_attack",
-           "pgd_at_attack", "mix_datasets", "augment", "compile_classifier", "fit_classifier", "train",
-           "TRAINING_DEFAULTS", "TrainingDefaults", "training_defaults"]
+__all__ = [
+    "TrainingWrapper",
+    "get_recipe",
+    "wrap",
+    "RECIPE_NAMES",
+    "AdversarialModel",
+    "AdvPropModel",
+    "FreeAdversarialModel",
+    "ContrastiveModel",
+    "plot_latent_space",
+    "fast_at_attack",
+    "pgd_at_attack",
+    "mix_datasets",
+    "augment",
+    "compile_classifier",
+    "fit_classifier",
+    "train",
+    "TRAINING_DEFAULTS",
+    "TrainingDefaults",
+    "training_defaults",
+]

@@ -14,6 +14,7 @@ from kerasadv.training.wrapper import TrainingWrapper
 
 def _auxiliary_twin(classifier):
     """A functional model sharing `classifier`'s layers, with fresh copies of its BatchNorms."""
+
     def swap(layer):
         if not isinstance(layer, keras.layers.BatchNormalization):
             return layer  # shared: same instance, same weights

@@ -39,8 +39,7 @@ def augment(dataset, flip=True, crop_padding=0, seed=0):
 
     def apply(images, labels):
         seeds = tf.transpose(generator.make_seeds(tf.shape(labels)[0]))
-        images = tf.map_fn(lambda args: flip_and_crop(*args), (images, seeds),
-                           fn_output_signature=images.dtype)
+        images = tf.map_fn(lambda args: flip_and_crop(*args), (images, seeds), fn_output_signature=images.dtype)
         return images, labels
 
     # Sequential map: the generator's state advances in a fixed order (determinism).

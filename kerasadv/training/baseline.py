@@ -30,8 +30,9 @@ def compile_classifier(model, optimizer):
     return model
 
 
-def fit_classifier(model, train_ds, test_ds, config, output_dir, num_train, seed=0,
-                   verbose="auto", callbacks=(), extra_metrics=None):
+def fit_classifier(
+    model, train_ds, test_ds, config, output_dir, num_train, seed=0, verbose="auto", callbacks=(), extra_metrics=None
+):
     """Fits a compiled model and writes `model.keras` and `metrics.json` to `output_dir` atomically.
 
     The one training loop behind `train` and the pipeline's Trainer: augmentation from
@@ -44,13 +45,22 @@ def fit_classifier(model, train_ds, test_ds, config, output_dir, num_train, seed
     train_ds = augment(train_ds, config.flip, config.crop_padding, seed)
     backup_dir = os.path.join(output_dir, "backup")
     backup = keras.callbacks.BackupAndRestore(backup_dir)
-    history = model.fit(train_ds, epochs=config.epochs, validation_data=test_ds, shuffle=False,
-                        callbacks=[_EpochTimer(), backup, *callbacks], verbose=verbose)
+    history = model.fit(
+        train_ds,
+        epochs=config.epochs,
+        validation_data=test_ds,
+        shuffle=False,
+        callbacks=[_EpochTimer(), backup, *callbacks],
+        verbose=verbose,
+    )
     classifier = getattr(model, "classifier", model)
     test_loss, test_accuracy = model.evaluate(test_ds, verbose=0)
     metrics = {
-        "epochs": config.epochs, "train_examples": num_train, "test_accuracy": test_accuracy,
-        "test_loss": test_loss, "config": dataclasses.asdict(config),
+        "epochs": config.epochs,
+        "train_examples": num_train,
+        "test_accuracy": test_accuracy,
+        "test_loss": test_loss,
+        "config": dataclasses.asdict(config),
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         **(extra_metrics or {}),
     }
@@ -60,8 +70,19 @@ def fit_classifier(model, train_ds, test_ds, config, output_dir, num_train, seed
     return metrics
 
 
-def train(model_name, source, output_dir, epochs=None, batch_size=None, learning_rate=None,
-          num_examples=None, num_test_examples=None, seed=0, verbose="auto", callbacks=()):
+def train(
+    model_name,
+    source,
+    output_dir,
+    epochs=None,
+    batch_size=None,
+    learning_rate=None,
+    num_examples=None,
+    num_test_examples=None,
+    seed=0,
+    verbose="auto",
+    callbacks=(),
+):
     """Trains `model_name` on `source` with its defaults and writes the model and its metrics.
 
     Resumes after a crash: `BackupAndRestore` keeps the state of the last finished epoch in
@@ -89,13 +110,22 @@ def train(model_name, source, output_dir, epochs=None, batch_size=None, learning
     True
     """
     keras.utils.set_random_seed(seed)
-    config = training_defaults(model_name, epochs=epochs, batch_size=batch_size,
-                               learning_rate=learning_rate)
+    config = training_defaults(model_name, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
     train_ds, info = data.load(source, "train", num_examples, config.batch_size, shuffle=True, seed=seed)
     test_ds, _ = data.load(source, "test", num_test_examples, config.batch_size, seed=seed)
     model = models.build(model_name, info.image_shape, info.num_classes)
     steps = -(-info.num_examples // config.batch_size) * config.epochs
     compile_classifier(model, config.make_optimizer(steps))
-    metrics = fit_classifier(model, train_ds, test_ds, config, output_dir, info.num_examples, seed,
-                             verbose, callbacks, {"model": model_name, "source": source})
+    metrics = fit_classifier(
+        model,
+        train_ds,
+        test_ds,
+        config,
+        output_dir,
+        info.num_examples,
+        seed,
+        verbose,
+        callbacks,
+        {"model": model_name, "source": source},
+    )
     return model, metrics

@@ -6,6 +6,7 @@ import scipy.cluster.vq
 import tensorflow as tf
 
 from kerasadv.attacks.stream import as_batches
+from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.layers.contrastive import ContrastiveHead, NearestPrototypes, pairwise_contrastive_loss
 from kerasadv.training.wrapper import TrainingWrapper
 
@@ -38,8 +39,9 @@ class ContrastiveModel(TrainingWrapper):
     TensorShape([1, 2])
     """
 
-    def __init__(self, classifier, feature_layer=None, latent_dim=2, margin=2.0, weight=1.0,
-                 per_class=5, attack=None, **kwargs):
+    def __init__(
+        self, classifier, feature_layer=None, latent_dim=2, margin=2.0, weight=1.0, per_class=5, attack=None, **kwargs
+    ):
         super().__init__(classifier, attack, **kwargs)
         layer = classifier.get_layer(feature_layer) if feature_layer else classifier.layers[-2]
         self.feature_layer, self.latent_dim = layer.name, int(latent_dim)
@@ -70,10 +72,16 @@ class ContrastiveModel(TrainingWrapper):
     def recipe_config(self):
         config = super().recipe_config()
         config.pop("adversarial_training_mode")  # the joint graph always trains in training mode
-        return {**config, "feature_layer": self.feature_layer, "latent_dim": self.latent_dim,
-                "margin": self.margin, "weight": self.weight, "per_class": self.per_class}
+        return {
+            **config,
+            "feature_layer": self.feature_layer,
+            "latent_dim": self.latent_dim,
+            "margin": self.margin,
+            "weight": self.weight,
+            "per_class": self.per_class,
+        }
 
-    def fit_prototypes(self, data, batch_size=256, seed=0):
+    def fit_prototypes(self, data, batch_size=DEFAULT_BATCH_SIZE, seed=0):
         """k-means (`per_class` centres) of the latent codes of each class of `data`.
 
         Returns:
@@ -86,10 +94,12 @@ class ContrastiveModel(TrainingWrapper):
         codes, labels = np.concatenate(codes), np.concatenate(labels)
         num_classes = int(self.classifier.output_shape[-1])
         rng = np.random.default_rng(seed)
-        self.prototypes = np.stack([
-            scipy.cluster.vq.kmeans2(codes[labels == c].astype(np.float64), self.per_class,
-                                     minit="++", seed=rng)[0]
-            for c in range(num_classes)]).astype(np.float32)
+        self.prototypes = np.stack(
+            [
+                scipy.cluster.vq.kmeans2(codes[labels == c].astype(np.float64), self.per_class, minit="++", seed=rng)[0]
+                for c in range(num_classes)
+            ]
+        ).astype(np.float32)
         return self.prototypes
 
     def prototype_classifier(self):

@@ -35,8 +35,7 @@ class FreeAdversarialModel(TrainingWrapper):
     >>> _ = free.fit(x, np.arange(8) % 10, batch_size=8, epochs=1, verbose=0)
     """
 
-    def __init__(self, classifier, attack="fgsm", replays=4, batch_size=128, adversarial_training_mode=True,
-                 **kwargs):
+    def __init__(self, classifier, attack="fgsm", replays=4, batch_size=128, adversarial_training_mode=True, **kwargs):
         super().__init__(classifier, attack, adversarial_training_mode, **kwargs)
         if not isinstance(self.attack, FGSM) or self.attack.norm != "linf" or self.attack.targeted:
             raise AttackInputError(f"free AT replays untargeted Linf FGSM steps; got attack {self.attack!r}.")
@@ -57,7 +56,7 @@ class FreeAdversarialModel(TrainingWrapper):
                 tape.watch(x_adv)
                 y_pred = self.classifier(x_adv, training=self.adversarial_training_mode)
                 loss = self.compute_loss(x=x_adv, y=y, y_pred=y_pred, sample_weight=sample_weight)
-            grad_x, = self.apply_loss_gradients(tape, loss, extra_sources=[x_adv])  # one backward pass
+            (grad_x,) = self.apply_loss_gradients(tape, loss, extra_sources=[x_adv])  # one backward pass
             new_delta = tf.clip_by_value(delta + eps * tf.sign(grad_x), -eps, eps)
             self.delta.assign(tf.concat([new_delta, self.delta[n:]], axis=0))
         return self.update_logs(loss, x_adv, y, y_pred, sample_weight)

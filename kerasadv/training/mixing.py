@@ -2,7 +2,6 @@
 
 import tensorflow as tf
 
-
 MAX_SHUFFLE_EXAMPLES = 20_000  # per input: ~240 MB of float32 32x32x3 images
 
 
@@ -24,8 +23,9 @@ def mix_datasets(clean, adversarial, batch_size=128, adversarial_fraction=None, 
             draws in proportion to the two data sets' sizes (when known), else 0.5.
         seed: seed of the draw and of the shuffles.
         sizes: `(clean, adversarial)` example counts when known (tf.data cannot count a
-            batched set's examples): they size the shuffle buffers, the default fraction and
-            the result's cardinality (so progress bars and `fit` know the epoch's length).
+            batched set's examples); None counts them in one pass over the labels. They size
+            the shuffle buffers, the default fraction and the result's cardinality, so `fit`
+            knows each epoch's length (no "input ran out of data" first epoch).
 
     Returns:
         A batched `(images, labels)` data set that draws from both until both are exhausted
@@ -38,15 +38,19 @@ def mix_datasets(clean, adversarial, batch_size=128, adversarial_fraction=None, 
     >>> int(tf.reduce_sum(y))
     4
     """
+    if sizes is None:
+        sizes = [
+            int(part.reduce(0, lambda count, batch: count + tf.shape(batch[1])[0])) for part in (clean, adversarial)
+        ]
     if adversarial_fraction is None:
-        adversarial_fraction = sizes[1] / sum(sizes) if sizes and min(sizes) > 0 else 0.5
-    buffers = [max(1, min(n, MAX_SHUFFLE_EXAMPLES)) for n in sizes] if sizes else [MAX_SHUFFLE_EXAMPLES] * 2
+        adversarial_fraction = sizes[1] / sum(sizes) if min(sizes) > 0 else 0.5
+    buffers = [max(1, min(n, MAX_SHUFFLE_EXAMPLES)) for n in sizes]
     clean, adversarial = (
         part.unbatch().shuffle(buffer, seed=seed + i, reshuffle_each_iteration=True)
-        for i, (part, buffer) in enumerate(zip((clean, adversarial), buffers)))
+        for i, (part, buffer) in enumerate(zip((clean, adversarial), buffers))
+    )
     mixed = tf.data.Dataset.sample_from_datasets(
-        [clean, adversarial], [1.0 - adversarial_fraction, adversarial_fraction], seed=seed)
-    mixed = mixed.batch(batch_size)
-    if sizes:
-        mixed = mixed.apply(tf.data.experimental.assert_cardinality(-(-sum(sizes) // batch_size)))
+        [clean, adversarial], [1.0 - adversarial_fraction, adversarial_fraction], seed=seed
+    )
+    mixed = mixed.batch(batch_size).apply(tf.data.experimental.assert_cardinality(-(-sum(sizes) // batch_size)))
     return mixed.prefetch(tf.data.AUTOTUNE)

@@ -20,8 +20,10 @@ WRAPPERS = {cls.__name__: cls for cls in (AdversarialModel, AdvPropModel, FreeAd
 _NAMES = {
     "fgsm": ("AdversarialModel", {"attack": "fgsm", "adv_ratio": 0.5}),
     "pgd": ("AdversarialModel", {"attack": {"class_name": "PGD", "config": {"steps": 7}}, "adv_ratio": 1.0}),
-    "fast": ("AdversarialModel", {"attack": {"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.25}},
-                                  "adv_ratio": 1.0}),
+    "fast": (
+        "AdversarialModel",
+        {"attack": {"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.25}}, "adv_ratio": 1.0},
+    ),
     "free": ("FreeAdversarialModel", {"attack": "fgsm", "replays": 4}),
     "advprop": ("AdvPropModel", {"attack": {"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.0}}}),
     "contrastive": ("ContrastiveModel", {}),
@@ -32,8 +34,7 @@ RECIPE_NAMES = ("none", *_NAMES)
 def _parameters(cls):
     """Constructor parameters of a wrapper after `classifier`, with their defaults."""
     signature = inspect.signature(cls.__init__)
-    return {name: p.default for name, p in list(signature.parameters.items())[2:]
-            if p.kind is p.POSITIONAL_OR_KEYWORD}
+    return {name: p.default for name, p in list(signature.parameters.items())[2:] if p.kind is p.POSITIONAL_OR_KEYWORD}
 
 
 def get_recipe(identifier, seed=None):
@@ -66,14 +67,18 @@ def get_recipe(identifier, seed=None):
     if isinstance(identifier, str):
         identifier = {"class_name": identifier, "config": {}}
     if not isinstance(identifier, dict) or set(identifier) - {"class_name", "config"}:
-        raise AttackInputError(f"a training recipe is a name of {RECIPE_NAMES} or a dict with 'class_name' and "
-                               f"'config', got {identifier!r}.")
+        raise AttackInputError(
+            f"a training recipe is a name of {RECIPE_NAMES} or a dict with 'class_name' and "
+            f"'config', got {identifier!r}."
+        )
     name, defaults = identifier.get("class_name"), {}
     if name in _NAMES:
         name, defaults = _NAMES[name]
     if name not in WRAPPERS:
-        raise AttackInputError(f"Unknown training recipe {identifier.get('class_name')!r}: expected one of "
-                               f"{RECIPE_NAMES} or a wrapper of {sorted(WRAPPERS)}.")
+        raise AttackInputError(
+            f"Unknown training recipe {identifier.get('class_name')!r}: expected one of "
+            f"{RECIPE_NAMES} or a wrapper of {sorted(WRAPPERS)}."
+        )
     parameters = _parameters(WRAPPERS[name])
     config = {**parameters, **defaults, **(identifier.get("config") or {})}
     unknown = set(config) - set(parameters)

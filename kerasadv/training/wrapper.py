@@ -44,8 +44,9 @@ class TrainingWrapper(keras.Model):
         self.attack = None if attack is None else attacks.get(attack)
         self.adversarial_training_mode = bool(adversarial_training_mode)
         radius = getattr(self.attack, "eps", None)
-        self.attack_eps = None if radius is None else tf.Variable(
-            float(radius), trainable=False, dtype=tf.float32, name="attack_eps")
+        self.attack_eps = (
+            None if radius is None else tf.Variable(float(radius), trainable=False, dtype=tf.float32, name="attack_eps")
+        )
         self.built = True  # all weights live in the (built) classifier
 
     def call(self, inputs, training=None):
@@ -64,9 +65,9 @@ class TrainingWrapper(keras.Model):
         weights = self.trainable_weights
         with tape:  # record the loss scaling (mixed precision) on the step's tape
             scaled = self.optimizer.scale_loss(loss)
-        *gradients, = tape.gradient(scaled, [*weights, *extra_sources])
+        (*gradients,) = tape.gradient(scaled, [*weights, *extra_sources])
         self.optimizer.apply_gradients(zip(gradients[: len(weights)], weights))
-        return gradients[len(weights):]
+        return gradients[len(weights) :]
 
     def update_logs(self, loss, x, y, y_pred, sample_weight=None):
         """Updates the loss tracker and the compiled metrics; returns the step's logs."""
@@ -81,8 +82,10 @@ class TrainingWrapper(keras.Model):
 
     def recipe_config(self):
         """The recipe without the classifier: what a pipeline parameter or a report holds."""
-        return {"attack": None if self.attack is None else attacks.serialize(self.attack),
-                "adversarial_training_mode": self.adversarial_training_mode}
+        return {
+            "attack": None if self.attack is None else attacks.serialize(self.attack),
+            "adversarial_training_mode": self.adversarial_training_mode,
+        }
 
     def get_config(self):
         return {"classifier": keras.saving.serialize_keras_object(self.classifier), **self.recipe_config()}
