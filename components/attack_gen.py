@@ -1,10 +1,9 @@
 """AttackGen: Model + Examples + attack config -> AdversarialExamples (streamed, with per-example facts)."""
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasadv import attacks
+from kerasadv import attacks, io
 from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
@@ -40,7 +39,7 @@ def adversarial_batches(attack, model, dataset, successes):
 class AttackGenExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p = exec_properties
-        model = keras.saving.load_model(input_dict["model"].path("model.keras"))
+        model = io.load_model(input_dict["model"].path("model.keras"))
         examples, out = input_dict["examples"], output_dict["adversarial_examples"]
         schema = tfrecords.read_schema(examples.uri)
         attack = attacks.get(p["attack"])

@@ -1,6 +1,5 @@
 """Evaluator: Model + example sets -> ModelEvaluation (metrics, tables) and ModelBlessing."""
 
-import keras
 import numpy as np
 import pandas as pd
 
@@ -41,7 +40,7 @@ def _robust_accuracy(model, directory, split, configs):
 class EvaluatorExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p, evaluation, blessing = exec_properties, output_dict["evaluation"], output_dict["blessing"]
-        model = keras.saving.load_model(input_dict["model"].path("model.keras"))
+        model = io.load_model(input_dict["model"].path("model.keras"))
         split = p["split"]
         metrics, per_class = {}, {}
         for name in SETS:
@@ -97,7 +96,7 @@ class EvaluatorExecutor:
                 }
             )
         if "baseline_model" in input_dict and worst is not None:
-            baseline = keras.saving.load_model(input_dict["baseline_model"].path("model.keras"))
+            baseline = io.load_model(input_dict["baseline_model"].path("model.keras"))
             base_robust = min(_robust_accuracy(baseline, input_dict["examples"].uri, p["split"], p["attacks"]).values())
             checks.append(
                 {

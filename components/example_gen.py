@@ -2,9 +2,11 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from kerasadv import data, io
 from kerasadv.data import tfrecords
+from kerasadv.data.image_folder import explain_decode_error
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Parameter
 
 
@@ -28,7 +30,10 @@ class ImageExampleGenExecutor:
             # Seeded random order whatever the source's (image folders are sorted by class).
             ds, info = data.load(p["source"], source_split, num, batch_size=512, shuffle=True, seed=p["seed"])
             seen = {"labels": [], "low": 1.0, "high": 0.0, "total": 0.0}
-            counts[split], _ = tfrecords.write_split(_observed(ds, seen), examples.uri, split, "uint8")
+            try:
+                counts[split], _ = tfrecords.write_split(_observed(ds, seen), examples.uri, split, "uint8")
+            except (tf.errors.InvalidArgumentError, tf.errors.DataLossError) as error:
+                raise explain_decode_error(p["source"], source_split, error) from None
             per_class = np.bincount(np.concatenate(seen["labels"]), minlength=info.num_classes)
             stats[split] = {
                 "num_examples": counts[split],

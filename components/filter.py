@@ -1,9 +1,8 @@
 """Filter: Examples -> Examples by a transform (Gaussian filter) and predicates (correct, successful, classes)."""
 
-import keras
 import numpy as np
 
-from kerasadv import attacks
+from kerasadv import attacks, io
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.layers import gaussian_filter
@@ -31,7 +30,7 @@ class FilterExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p, examples, out = exec_properties, input_dict["examples"], output_dict["examples"]
         schema = tfrecords.read_schema(examples.uri)
-        model = keras.saving.load_model(input_dict["model"].path("model.keras")) if "model" in input_dict else None
+        model = io.load_model(input_dict["model"].path("model.keras")) if "model" in input_dict else None
         classes = None if p["classes"] is None else {int(c) for c in p["classes"].split(",")}
         counts = {}
         for split in schema["splits"]:

@@ -2,7 +2,7 @@
 
 import keras
 
-from kerasadv import models, training
+from kerasadv import io, models, training
 from kerasadv.components.configs import recipe_config
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
@@ -44,7 +44,7 @@ class TrainerExecutor:
         )
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size)
         if "base_model" in input_dict:
-            classifier = keras.saving.load_model(input_dict["base_model"].path("model.keras"))
+            classifier = io.load_model(input_dict["base_model"].path("model.keras"))
         else:
             classifier = models.build(p["model"], schema["image_shape"], len(schema["class_names"]))
         model = training.wrap(classifier, p["adversarial_training"], config.batch_size)

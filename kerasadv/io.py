@@ -1,6 +1,7 @@
 """Atomic writes: a file appears complete under its final name, or not at all."""
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -33,6 +34,15 @@ def atomic_path(path):
             os.remove(tmp)
 
 
+def sha256_file(path):
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _umask():
     mask = os.umask(0)
     os.umask(mask)
@@ -50,6 +60,50 @@ def save_model(model, path):
     """Saves a Keras model to `path` (`.keras`) atomically."""
     with atomic_path(path) as tmp:
         model.save(tmp)
+
+
+def load_model(path, safe_mode=True):
+    """Loads a `.keras` model, turning Keras's errors into a `ModelError` that names the file.
+
+    `safe_mode=True` (the default, always used for pipeline artifacts) refuses models whose
+    config holds Python code (`Lambda` layers): loading one runs arbitrary code. Pass
+    `safe_mode=False` only for a file you trust.
+
+    Args:
+        path: the `.keras` file.
+        safe_mode: Keras's safe mode.
+
+    Returns:
+        The model.
+
+    Raises:
+        ModelError: the file is missing, not a `.keras` archive (e.g. truncated), or refused
+            by safe mode.
+
+    Example:
+    >>> import tempfile
+    >>> bad = os.path.join(tempfile.mkdtemp(), "model.keras"); _ = open(bad, "w").write("not a zip")
+    >>> load_model(bad)
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.ModelError: Cannot load .../model.keras: ...
+    """
+    import keras
+
+    from kerasadv.errors import ModelError
+
+    if not os.path.isfile(path):
+        raise ModelError(f"Cannot load {path}: no such file (expected a .keras model).")
+    try:
+        return keras.saving.load_model(path, safe_mode=safe_mode)
+    except Exception as error:  # Keras raises ValueError, zipfile errors, OSError, TypeError...
+        hint = (
+            " The model holds Python code (e.g. a Lambda layer), which safe mode refuses; load it with "
+            "safe_mode=False only if you trust the file."
+            if "safe_mode" in str(error)
+            else " The file is not a complete .keras archive (truncated or corrupt?); re-create it."
+        )
+        raise ModelError(f"Cannot load {path}: {type(error).__name__}: {str(error)[:300]}.{hint}") from None
 
 
 def save_figure(figure, path, dpi=110):

@@ -7,7 +7,6 @@ per-layer Grad-CAM vulnerability study; writes tables (CSV + Markdown) and plots
 
 import os
 
-import keras
 import numpy as np
 from absl import app, flags
 
@@ -77,7 +76,7 @@ def main(argv):
     directory = os.path.join(FLAGS.output_dir, FLAGS.study)
     os.makedirs(directory, exist_ok=True)
     if FLAGS.model_file:
-        model = keras.saving.load_model(FLAGS.model_file)
+        model = io.load_model(FLAGS.model_file)
     else:
         model, metrics = train(
             name,

@@ -61,6 +61,12 @@ def define_flags():
         "rerun", [], "Component ids to re-run even when cached (their descendants follow only if their inputs change)."
     )
     flags.DEFINE_integer("seed", 0, "Random seed.")
+    flags.DEFINE_string(
+        "training_recipe",
+        "none",
+        "Baseline training recipe: none, fgsm, pgd, fast, free, advprop, contrastive, or a JSON config "
+        '(\'{"class_name": "AdversarialModel", "config": {"attack": "pgd", "adv_ratio": 1.0}}\').',
+    )
 
 
 def default_source():
@@ -91,11 +97,14 @@ def create_pipeline(
     seed=0,
     rerun=(),
     enable_cache=True,
+    training_recipe="none",
 ):
     """Builds the quick-start pipeline (see the module docstring).
 
     `attack` is AttackGen's attack (a name, which gets radius `eps`, or a config / JSON text);
-    the Evaluators measure robust accuracy under FGSM and PGD-10 of radius `eps`.
+    the Evaluators measure robust accuracy under FGSM and PGD-10 of radius `eps`;
+    `training_recipe` is the baseline's training recipe (a name of
+    `kerasadv.training.RECIPE_NAMES`, e.g. "advprop", or a config / JSON text).
     """
     num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
     cache = lambda cid: cid not in rerun  # noqa: E731
@@ -108,6 +117,7 @@ def create_pipeline(
         examples=examples,
         model=model,
         epochs=epochs or default_epochs,
+        adversarial_training=training_recipe,
         seed=seed,
         enable_cache=cache("BaselineTrainer"),
     )
@@ -183,6 +193,7 @@ def main(argv):
         FLAGS.seed,
         FLAGS.rerun,
         not FLAGS.no_cache,
+        FLAGS.training_recipe,
     )
     result = pipeline.run()
     report = result.outputs["Report"]["report"]

@@ -147,3 +147,13 @@ def test_lineage_query(tmp_path):
     assert [s["component"] for s in steps] == ["c", "b", "a"]
     assert steps[1]["parameters"]["n"] == 7 and steps[0]["inputs"] == {"examples": f"Examples#{artifact.id - 1}"}
     assert "b (Step" in format_lineage(store, artifact.id)
+
+
+def test_artifacts_pointing_outside_the_root_are_refused(tmp_path):
+    chain(tmp_path / "root").run(progress=False)
+    store = MetadataStore(str(tmp_path / "root" / "metadata.sqlite"))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    store.db.execute("UPDATE artifacts SET uri = ?, manifest = '{}' WHERE id = 1", (str(outside),))
+    with pytest.raises(SpecError, match="points outside the pipeline root"):
+        chain(tmp_path / "root").run(progress=False)

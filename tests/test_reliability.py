@@ -109,3 +109,82 @@ def test_component_parameters_are_checked_before_anything_runs(tmp_path):
             "qs",
         )
     assert not (tmp_path / "root").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not_a_zip", "missing"])
+def test_corrupt_keras_files_give_a_model_error_naming_the_file(tmp_path, damage):
+    from kerasadv import io
+
+    path = tmp_path / "model.keras"
+    models.simple_cnn((16, 16, 3), 3).save(path)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:2000])
+    elif damage == "not_a_zip":
+        path.write_text("hello")
+    else:
+        path.unlink()
+    with pytest.raises(ModelError, match=r"Cannot load .*model\.keras"):
+        io.load_model(str(path))
+
+
+def test_lambda_models_are_refused_by_safe_mode(tmp_path):
+    from kerasadv import io
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ModelError, match="safe mode refuses"):
+        io.load_model(str(tmp_path / "lambda.keras"))
+
+
+def test_corrupt_metadata_store_is_named(tmp_path):
+    from kerasadv.errors import KerasAdvError
+    from kerasadv.orchestration import MetadataStore
+
+    path = tmp_path / "metadata.sqlite"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x07" * 4000)
+    with pytest.raises(KerasAdvError, match="metadata store .* is corrupt"):
+        MetadataStore(str(path))
+
+
+def test_plain_tar_cut_on_a_member_boundary_is_refused(tmp_path, monkeypatch):
+    import tarfile
+
+    from kerasadv import data
+    from kerasadv.errors import DataSourceError
+
+    monkeypatch.setenv("KERASADV_CACHE_DIR", str(tmp_path / "cache"))
+    tree = tmp_path / "tree" / "train"
+    for label in ("a", "b"):
+        (tree / label).mkdir(parents=True)
+        for i in range(3):
+            keras.utils.save_img(tree / label / f"{i}.png", np.full((4, 4, 3), 40 * i, np.uint8))
+    archive = tmp_path / "data.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(tmp_path / "tree", arcname="tree")
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+    cut = members[-1].offset  # the last member's header starts here: everything before is whole
+    truncated = tmp_path / "cut.tar"
+    truncated.write_bytes(archive.read_bytes()[:cut])
+    with pytest.raises(DataSourceError, match="truncated"):
+        data.load(f"tar:{truncated}", "train")
+    _, info = data.load(f"tar:{archive}", "train")
+    assert info.num_examples == 6
+
+
+def test_a_corrupt_jpeg_is_named_at_ingest(tmp_path):
+    from kerasadv.components.example_gen import ImageExampleGen
+    from kerasadv.errors import DataSourceError
+    from kerasadv.orchestration import Pipeline
+
+    for split in ("train", "test"):
+        for label in ("a", "b"):
+            (tmp_path / "data" / split / label).mkdir(parents=True)
+            for i in range(2):
+                keras.utils.save_img(tmp_path / "data" / split / label / f"{i}.jpg", np.full((4, 4, 3), 90, np.uint8))
+    bad = tmp_path / "data" / "train" / "b" / "1.jpg"
+    bad.write_bytes(bad.read_bytes()[:20])
+    gen = ImageExampleGen(source=f"dir:{tmp_path / 'data'}")
+    with pytest.raises(DataSourceError, match=r"corrupt image .*b/1\.jpg"):
+        Pipeline("p", str(tmp_path / "root"), [gen]).run(progress=False)

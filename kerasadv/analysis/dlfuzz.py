@@ -19,6 +19,7 @@ from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
 from kerasadv.constants import TINY
 from kerasadv.errors import AttackInputError
+from kerasadv.models.logits import check_logits
 
 STRATEGIES = ("rare", "frequent", "weights", "near_threshold")
 
@@ -101,6 +102,7 @@ class DLFuzz(Attack):
             `seconds`.
         """
         self._require_eager()
+        check_logits(model)
         x = validation.check_images(x).numpy()
         out = self.fuzzer(model).fuzz(x, self.eps if eps is None else validation.check_eps(eps, "l2"))
         return {**out, "x_adv": tf.constant(out["x_adv"])}

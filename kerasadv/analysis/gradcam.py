@@ -10,6 +10,9 @@ import numpy as np
 import scipy.ndimage
 import tensorflow as tf
 
+from kerasadv.models.graph import functional_view, layer_output
+from kerasadv.models.logits import check_logits
+
 _EPSILON = 1e-7  # keras.backend.epsilon(), as tf-keras-vis normalises
 
 
@@ -31,6 +34,12 @@ def gradcam_tfkerasvis(model, images, classes, layer_name):
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.utils.scores import CategoricalScore
 
+    check_logits(model)
+    if isinstance(model, keras.Sequential):  # tf-keras-vis reads `layer.output`: give it one-graph layers
+        copy = keras.models.clone_model(functional_view(model))
+        copy.set_weights(model.get_weights())
+        model = copy
+    model = functional_view(model)
     cams = Gradcam(model, clone=False)(
         CategoricalScore(list(np.asarray(classes))),
         np.asarray(images),
@@ -44,7 +53,7 @@ class AllLayerGradcam:
     """Grad-CAM for many conv layers from one forward / backward pass.
 
     Args:
-        model: a functional logits model.
+        model: a functional or Sequential logits model.
         layer_names: conv layers (default: all, see `conv_layer_names`).
 
     Example:
@@ -56,9 +65,11 @@ class AllLayerGradcam:
     """
 
     def __init__(self, model, layer_names=None):
+        check_logits(model)
+        model = functional_view(model)  # Sequential (also from .keras) included; subclassed: ModelError
         self.layer_names = list(layer_names or conv_layer_names(model))
         self.image_shape = model.input_shape[1:3]
-        outputs = [model.output] + [model.get_layer(n).output for n in self.layer_names]
+        outputs = [model.output] + [layer_output(model, n) for n in self.layer_names]
         self._model = keras.Model(model.input, outputs)
         self._step = tf.function(self._gradients, reduce_retracing=True)
 

@@ -6,6 +6,8 @@ import keras
 import tensorflow as tf
 
 from kerasadv.attacks.stream import as_batches
+from kerasadv.models.graph import functional_view, layer_output
+from kerasadv.models.logits import ends_in_softmax
 
 _ACTIVATION_LAYERS = (keras.layers.ReLU, keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.ELU)
 
@@ -32,7 +34,7 @@ def probe_model(model, layer_names=None):
     `predict`, inside a callback (`ToggleActivityMonitor`) or in the analyses.
 
     Args:
-        model: a functional Keras model.
+        model: a functional or Sequential Keras model.
         layer_names: layers to expose (default: `default_probe_layers(model)`).
 
     Returns:
@@ -44,10 +46,13 @@ def probe_model(model, layer_names=None):
     >>> sorted(probe.output)[:3]
     ['conv1', 'conv2', 'conv3']
     """
+    model = functional_view(model)  # Sequential (also from .keras) included; subclassed: ModelError
     names = list(layer_names or default_probe_layers(model))
-    outputs = {name: model.get_layer(name).output for name in names}
+    outputs = {name: layer_output(model, name) for name in names}
     outputs["logits"] = model.output
-    return keras.Model(model.input, outputs, name=f"{model.name}_probe")
+    probe = keras.Model(model.input, outputs, name=f"{model.name}_probe")
+    probe.outputs_softmax = ends_in_softmax(model)  # analyses that need logits check this
+    return probe
 
 
 _COMPILED = weakref.WeakKeyDictionary()

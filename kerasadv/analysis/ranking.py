@@ -11,10 +11,16 @@ import pandas as pd
 import tensorflow as tf
 
 from kerasadv.analysis.probes import image_batches
+from kerasadv.errors import ModelError
 
 
 def neuron_scores(probe, data, num_classes, batch_size=128):
     """Streams `data`; returns `{layer: (neurons, classes) mean scores}` and per-class counts."""
+    if getattr(probe, "outputs_softmax", False):
+        raise ModelError(
+            "neural ranking scores neurons by the gradient of the predicted logit, but the probed "
+            "model ends in softmax; probe kerasadv.models.logits_model(model) instead."
+        )
     layers = [n for n in probe.output if n != "logits"]
 
     @tf.function(reduce_retracing=True)

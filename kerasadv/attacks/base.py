@@ -20,7 +20,7 @@ import tensorflow as tf
 from kerasadv.attacks import validation
 from kerasadv.attacks.targets import TARGET_MODES, select_targets
 from kerasadv.errors import AttackInputError
-from kerasadv.models.logits import check_logits
+from kerasadv.models.logits import check_logits, num_classes
 
 NORMS = ("linf", "l2")
 
@@ -129,10 +129,9 @@ class GradientAttack(Attack):
         check_logits(model)
         if x.shape[0] == 0:  # documented: an empty batch comes back unchanged
             return {"x_adv": x}
-        num_classes = int(model.output_shape[-1])
         if y is None:
             y = tf.argmax(model(x, training=False), -1, output_type=tf.int32)
-        labels = validation.check_labels(y, x.shape[0], num_classes)
+        labels = validation.check_labels(y, x.shape[0], num_classes(model, x))
         return self._compiled_for(model)(x, labels, tf.constant(eps, tf.float32))
 
     def _compiled_for(self, model):
@@ -151,7 +150,7 @@ class GradientAttack(Attack):
             labels = tf.argmax(y, -1, output_type=tf.int32)
         if self.targeted and self.target != "given":
             logits = model(x, training=self.training) if self.target == "least_likely" else None
-            labels = select_targets(self.target, labels, logits, model.output_shape[-1], self._seed())
+            labels = select_targets(self.target, labels, logits, num_classes(model, x), self._seed())
         out = self.perturb(model, x, labels, tf.cast(eps, tf.float32))
         return {**out, "targets": labels} if self.targeted else out
 

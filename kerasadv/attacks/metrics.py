@@ -8,6 +8,7 @@ import tensorflow as tf
 from kerasadv.attacks.stream import as_batches, stream
 from kerasadv.attacks.validation import check_labels
 from kerasadv.constants import DEFAULT_BATCH_SIZE
+from kerasadv.models.logits import num_classes
 
 _PREDICTORS = weakref.WeakKeyDictionary()
 
@@ -25,14 +26,14 @@ def clean_accuracy(model, data, batch_size=DEFAULT_BATCH_SIZE):
     """Accuracy of `model` on `data` (a batched data set or an `(x, y)` pair)."""
     correct = total = 0
     for x, y in as_batches(data, batch_size):
-        y = check_labels(y, len(x), int(model.output_shape[-1]))  # one-hot / (n, 1) -> sparse
+        y = check_labels(y, len(x), num_classes(model, x))  # one-hot / (n, 1) -> sparse
         correct += int(tf.reduce_sum(tf.cast(predict_labels(model, x) == y, tf.int32)))
         total += int(tf.shape(y)[0])
     return correct / max(total, 1)
 
 
 def _sums(batch, model):
-    y = check_labels(batch["y"], len(batch["x"]), int(model.output_shape[-1]))  # as the attack read them
+    y = check_labels(batch["y"], len(batch["x"]), num_classes(model, batch["x"]))  # as the attack read them
     clean = predict_labels(model, batch["x"]) == y
     adversarial = predict_labels(model, batch["x_adv"])
     if "targets" in batch:
@@ -61,7 +62,7 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     misclassified; targeted, the fraction of examples classified as their target.
 
     Args:
-        attack: a `kerasadv.attacks.Attack`.
+        attack: a kerasadv attack, or an identifier for `kerasadv.attacks.get`.
         model: the logits model.
         data: a batched `(images, labels)` data set or an `(x, y)` pair of arrays.
         eps: override of the attack's eps.
@@ -81,6 +82,9 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     >>> bool(r["mean_linf"] <= 0.03 + 1e-6)
     True
     """
+    from kerasadv.attacks.registry import get
+
+    attack = get(attack)
     totals = np.zeros(7)
     for batch in stream(attack, model, data, eps, batch_size, progress):
         totals += _sums(batch, model)

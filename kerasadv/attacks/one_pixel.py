@@ -14,7 +14,7 @@ import tensorflow as tf
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
 from kerasadv.attacks.metrics import predict_labels
-from kerasadv.models.logits import check_logits
+from kerasadv.models.logits import check_logits, num_classes
 
 
 @register
@@ -102,7 +102,7 @@ class OnePixel(Attack):
         labels = (
             predict_labels(model, x).numpy()
             if y is None
-            else validation.check_labels(y, len(x), model.output_shape[-1]).numpy()
+            else validation.check_labels(y, len(x), num_classes(model, x)).numpy()
         )
         x_adv, success, seconds = np.empty_like(x), np.zeros(len(x), bool), np.zeros(len(x))
         for i in range(len(x)):

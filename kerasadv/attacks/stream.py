@@ -47,7 +47,7 @@ def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progres
     """Yields, per batch, `{"x", "y", "x_adv", ...}` with the attack's extras (steps, targets).
 
     Args:
-        attack: a `kerasadv.attacks.Attack`.
+        attack: a kerasadv attack, or an identifier for `kerasadv.attacks.get`.
         model: the attacked logits model.
         data: a batched `(images, labels)` data set, or an `(x, y)` pair of arrays.
         eps: override of the attack's eps for this pass.
@@ -66,6 +66,9 @@ def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progres
     >>> len(batches), batches[0]["x_adv"].shape
     (2, TensorShape([4, 32, 32, 3]))
     """
+    from kerasadv.attacks.registry import get  # a name or config works too
+
+    attack = get(attack)
     dataset = as_batches(data, batch_size)
     bar = keras.utils.Progbar(_num_batches(dataset), unit_name="batch") if progress else None
     for index, (x, y) in enumerate(dataset):

@@ -16,7 +16,7 @@ from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.metrics import evaluate_attack
 from kerasadv.attacks.stream import as_batches
 from kerasadv.constants import DEFAULT_BATCH_SIZE
-from kerasadv.models.logits import check_logits
+from kerasadv.models.logits import check_logits, num_classes
 
 _SWEEPS = weakref.WeakKeyDictionary()
 
@@ -49,7 +49,7 @@ def _fgsm_sweep(attack, model, data, eps_values, batch_size):
     adv_on_clean = np.zeros(len(eps_values))
     for x, y in as_batches(data, batch_size):
         x = validation.check_images(x)
-        y = validation.check_labels(y, x.shape[0], model.output_shape[-1])
+        y = validation.check_labels(y, x.shape[0], num_classes(model, x))
         c, a, ac = counts(x, y, eps_t)
         n, clean = n + x.shape[0], clean + int(c)
         adv, adv_on_clean = adv + a.numpy(), adv_on_clean + ac.numpy()

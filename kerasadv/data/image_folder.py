@@ -5,7 +5,6 @@ alphabetical order of the class folders. An archive is unpacked once into a cach
 keyed by its SHA-256, atomically, so a crash mid-extraction never leaves a half tree behind.
 """
 
-import hashlib
 import os
 import shutil
 import tarfile
@@ -17,6 +16,7 @@ import tensorflow as tf
 
 from kerasadv.data.records import SplitRecords
 from kerasadv.errors import DataSourceError
+from kerasadv.io import sha256_file
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 
@@ -95,14 +95,6 @@ def folder_records(root, split, image_size=None):
     return SplitRecords(labels, class_names, (int(height), int(width), channels), sizes, read)
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _find_root(tree, split):
     """The shallowest directory under `tree` that holds a `split` folder of class folders."""
     level = [tree]
@@ -115,11 +107,24 @@ def _find_root(tree, split):
     return None
 
 
+def _ends_with_end_marker(archive):
+    """A plain tar ends with two zero blocks; one cut on a member boundary does not (gzip catches its own)."""
+    with open(archive, "rb") as f:
+        head = f.read(6)
+        if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ")):  # compressed: truncation raised already
+            return True
+        f.seek(0, os.SEEK_END)
+        if f.tell() < 1024:
+            return False
+        f.seek(-1024, os.SEEK_END)
+        return f.read(1024) == bytes(1024)
+
+
 def extract_archive(archive):
     """Unpacks `archive` once into `<cache>/archives/<sha256>` and returns that directory."""
     if not os.path.isfile(archive):
         raise DataSourceError(f"Archive {archive!r} does not exist.")
-    target = os.path.join(cache_dir(), "archives", _sha256(archive)[:16])
+    target = os.path.join(cache_dir(), "archives", sha256_file(archive)[:16])
     if os.path.isdir(target):
         return target
     os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -127,6 +132,8 @@ def extract_archive(archive):
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(staging, filter="data")
+            if not _ends_with_end_marker(archive):
+                raise tarfile.ReadError("no end-of-archive marker: the archive is truncated")
         os.rename(staging, target)
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         shutil.rmtree(staging, ignore_errors=True)
@@ -151,3 +158,26 @@ def archive_records(archive, split, image_size=None):
             "(the archive must hold <split>/<class>/ folders)."
         )
     return folder_records(root, split, image_size)
+
+
+def first_undecodable(root, split):
+    """The first image under `root/<split>/` that TensorFlow cannot decode, or None (a slow scan: call on errors)."""
+    _, paths, _ = _list_split(os.path.join(root, split))
+    for path in paths:
+        try:
+            tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        except (tf.errors.InvalidArgumentError, tf.errors.DataLossError):
+            return path
+    return None
+
+
+def explain_decode_error(source, split, error):
+    """A `DataSourceError` naming the corrupt file behind a decode error of an image-folder source."""
+    kind, _, arg = source.partition(":")
+    root = arg if kind == "dir" else _find_root(extract_archive(arg), split) if kind == "tar" else None
+    bad = first_undecodable(root, split) if root else None
+    where = f"corrupt image {bad}" if bad else "an image that cannot be decoded"
+    return DataSourceError(
+        f"{source} ({split}): {where} ({type(error).__name__}: {str(error).splitlines()[0][:200]}); "
+        "remove or replace the file."
+    )

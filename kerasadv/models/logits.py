@@ -47,6 +47,24 @@ def ends_in_softmax(model):
         return _outputs_look_like_probabilities(model)
 
 
+def num_classes(model, x=None):
+    """Number of outputs of a classifier: its output shape, else (subclassed) one forward on `x[:1]`.
+
+    Example:
+    >>> num_classes(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
+    3
+    """
+    try:
+        shape = model.output_shape
+    except (AttributeError, ValueError):
+        shape = None
+    if isinstance(shape, tuple) and shape and shape[-1] is not None:
+        return int(shape[-1])
+    if x is None:
+        raise ModelError(f"{type(model).__name__} {model.name!r} has no known output shape; call it on a batch once.")
+    return int(model(x[:1], training=False).shape[-1])
+
+
 def check_logits(model):
     """Raises `ModelError` when `model` ends in softmax (gradients through it saturate).
 

@@ -6,16 +6,9 @@ model or TFRecord shard, a deleted file or a deleted serving directory makes the
 unusable, and the component re-runs instead of being served from cache.
 """
 
-import hashlib
 import os
 
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from kerasadv.io import sha256_file
 
 
 def build_manifest(directory, external_files=()):
@@ -31,9 +24,9 @@ def build_manifest(directory, external_files=()):
     for folder, _, files in os.walk(directory):
         for name in files:
             path = os.path.join(folder, name)
-            manifest[os.path.relpath(path, directory)] = [os.path.getsize(path), _sha256(path)]
+            manifest[os.path.relpath(path, directory)] = [os.path.getsize(path), sha256_file(path)]
     for path in external_files:
-        manifest[os.path.abspath(path)] = [os.path.getsize(path), _sha256(path)]
+        manifest[os.path.abspath(path)] = [os.path.getsize(path), sha256_file(path)]
     return manifest
 
 
@@ -45,6 +38,6 @@ def manifest_problem(directory, manifest):
         path = relative if os.path.isabs(relative) else os.path.join(directory, relative)
         if not os.path.isfile(path):
             return f"{path} is missing"
-        if os.path.getsize(path) != size or _sha256(path) != digest:
+        if os.path.getsize(path) != size or sha256_file(path) != digest:
             return f"{path} changed since it was written (size or content)"
     return None

@@ -10,6 +10,7 @@ import os
 import sqlite3
 import time
 
+from kerasadv.errors import KerasAdvError
 from kerasadv.orchestration.artifacts import Artifact
 from kerasadv.orchestration.manifest import build_manifest, manifest_problem
 
@@ -42,8 +43,16 @@ class MetadataStore:
     def __init__(self, path):
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.executescript(_SCHEMA)
+            if path != ":memory:" and self.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+        except sqlite3.DatabaseError as error:
+            raise KerasAdvError(
+                f"The metadata store {path} is corrupt ({error}); move it aside (the artifacts stay on disk, "
+                "the next run re-executes every component) or restore a copy."
+            ) from None
         self.cache_misses = []
         columns = [row[1] for row in self.db.execute("PRAGMA table_info(artifacts)")]
         if "manifest" not in columns:  # stores written before manifests existed

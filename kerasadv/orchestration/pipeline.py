@@ -119,11 +119,22 @@ class Pipeline:
             print(summary.to_string(index=False))
         return PipelineResult(summary, outputs, context_id, store)
 
+    def _check_inside_root(self, artifacts):
+        """Refuses artifacts whose URI points outside the pipeline root (a tampered store)."""
+        root = os.path.realpath(self.root)
+        for artifact in artifacts.values():
+            if os.path.commonpath([root, os.path.realpath(artifact.uri)]) != root:
+                raise SpecError(
+                    f"Artifact {artifact.type_name}#{artifact.id} points outside the pipeline root "
+                    f"{self.root}: {artifact.uri!r}; refusing to use it."
+                )
+
     def _run_one(self, store, context_id, component, inputs, key):
         use_cache = self.enable_cache and component.enable_cache
         if use_cache:
             cached_from, cached = store.cached_outputs(key)
             if cached is not None:
+                self._check_inside_root(cached)
                 execution_id = store.start_execution(context_id, component, key, inputs)
                 store.publish(execution_id, cached, cached_from=cached_from)
                 return "cached", cached

@@ -9,6 +9,7 @@ Prints one JSON line: max differences of both signatures and whether they passed
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,16 @@ def _check_in_this_process(directory, cases_path, atol):
         "signatures": sorted(loaded.signatures.keys()),
         "passed": dense_diff <= atol and bytes_diff <= atol,
     }
+
+
+def die_with_parent():
+    """In a child process: ask Linux to SIGKILL it when its parent dies (no orphans after a killed Pusher)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: children may outlive a killed parent
+        pass
 
 
 def check_servable(directory, model, images, atol=1e-4, timeout=300):
@@ -73,6 +84,7 @@ def check_servable(directory, model, images, atol=1e-4, timeout=300):
             text=True,
             timeout=timeout,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            preexec_fn=die_with_parent,
         )
     if run.returncode != 0:
         return {"passed": False, "error": run.stderr[-2000:]}
@@ -80,7 +92,11 @@ def check_servable(directory, model, images, atol=1e-4, timeout=300):
     cli = shutil.which("saved_model_cli")
     if cli:
         show = subprocess.run(
-            [cli, "show", "--dir", directory, "--all"], capture_output=True, text=True, timeout=timeout
+            [cli, "show", "--dir", directory, "--all"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=die_with_parent,
         )
         result["saved_model_cli"] = show.stdout if show.returncode == 0 else show.stderr[-2000:]
     return result

@@ -3,6 +3,9 @@
 import keras
 import tensorflow as tf
 
+from kerasadv.errors import ModelError
+from kerasadv.models.logits import check_logits
+
 
 def export_for_serving(model, directory):
     """Writes `model` as a SavedModel with two signatures, via `keras.export.ExportArchive`.
@@ -18,8 +21,19 @@ def export_for_serving(model, directory):
 
     Returns:
         `directory`.
+
+    Raises:
+        ModelError: the model ends in softmax (the signatures apply their own) or has no known
+            input shape (a subclassed model: build it with `keras.Input`).
     """
-    height, width, channels = model.input_shape[1:]
+    check_logits(model)
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple) or None in shape[1:]:
+        raise ModelError(
+            f"Cannot export {model.name!r} ({type(model).__name__}, subclassed?): its input shape is "
+            "unknown; the serving signatures need (height, width, channels). Build it with keras.Input."
+        )
+    height, width, channels = shape[1:]
 
     def outputs(images):
         logits = model(images, training=False)

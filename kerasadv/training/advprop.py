@@ -9,24 +9,25 @@ import keras
 import tensorflow as tf
 
 from kerasadv.errors import ModelError
+from kerasadv.models.graph import functional_view, layer_output
 from kerasadv.training.wrapper import TrainingWrapper
 
 
 def _auxiliary_twin(classifier):
     """A functional model sharing `classifier`'s layers, with fresh copies of its BatchNorms."""
+    classifier = functional_view(classifier)  # Sequential (also from .keras) included; subclassed: ModelError
+    if not any(isinstance(l, keras.layers.BatchNormalization) for l in classifier.layers):
+        raise ModelError(f"AdvProp needs BatchNormalization layers; {classifier.name!r} has none.")
 
     def swap(layer):
         if not isinstance(layer, keras.layers.BatchNormalization):
             return layer  # shared: same instance, same weights
         twin = keras.layers.BatchNormalization.from_config({**layer.get_config(), "name": f"{layer.name}_aux"})
-        twin.build(layer.input.shape)
+        twin.build(layer_output(classifier, layer.name).shape)  # BN keeps its input's shape
         twin.set_weights(layer.get_weights())
         return twin
 
-    twin = keras.models.clone_model(classifier, clone_function=swap)
-    if not any(isinstance(l, keras.layers.BatchNormalization) for l in classifier.layers):
-        raise ModelError(f"AdvProp needs BatchNormalization layers; {classifier.name!r} has none.")
-    return twin
+    return keras.models.clone_model(classifier, clone_function=swap)
 
 
 @keras.saving.register_keras_serializable(package="kerasadv")

@@ -8,6 +8,7 @@ import tensorflow as tf
 from kerasadv.attacks.stream import as_batches
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.layers.contrastive import ContrastiveHead, NearestPrototypes, pairwise_contrastive_loss
+from kerasadv.models.graph import functional_view, layer_output
 from kerasadv.training.wrapper import TrainingWrapper
 
 
@@ -43,13 +44,16 @@ class ContrastiveModel(TrainingWrapper):
         self, classifier, feature_layer=None, latent_dim=2, margin=2.0, weight=1.0, per_class=5, attack=None, **kwargs
     ):
         super().__init__(classifier, attack, **kwargs)
-        layer = classifier.get_layer(feature_layer) if feature_layer else classifier.layers[-2]
+        graph = functional_view(classifier)  # Sequential (also from .keras) included; subclassed: ModelError
+        layer = graph.get_layer(feature_layer) if feature_layer else graph.layers[-2]
+        features = layer_output(graph, layer.name)
         self.feature_layer, self.latent_dim = layer.name, int(latent_dim)
         self.margin, self.weight, self.per_class = float(margin), float(weight), int(per_class)
-        self.encoder = keras.Model(classifier.input, layer.output, name="encoder")
+        self.encoder = keras.Model(graph.input, features, name="encoder")
         self.head = ContrastiveHead(latent_dim, name="contrastive_head")
-        self.joint = keras.Model(classifier.input, [classifier.outputs[0], layer.output])
-        self.head.build(layer.output.shape)
+        self.joint = keras.Model(graph.input, [graph.outputs[0], features])
+        self.graph = graph
+        self.head.build(features.shape)
 
     def latent(self, x, training=False):
         """Latent codes of images `x`."""
@@ -92,7 +96,7 @@ class ContrastiveModel(TrainingWrapper):
             codes.append(self.latent(x).numpy())
             labels.append(np.asarray(y).reshape(-1))
         codes, labels = np.concatenate(codes), np.concatenate(labels)
-        num_classes = int(self.classifier.output_shape[-1])
+        num_classes = int(self.graph.output_shape[-1])
         rng = np.random.default_rng(seed)
         self.prototypes = np.stack(
             [
@@ -107,9 +111,9 @@ class ContrastiveModel(TrainingWrapper):
         if not hasattr(self, "prototypes"):
             raise ValueError("Call fit_prototypes(data) before prototype_classifier().")
         nearest = NearestPrototypes(*self.prototypes.shape[:2], name="nearest_prototypes")
-        outputs = nearest(self.head(self.encoder(self.classifier.input)))
+        outputs = nearest(self.head(self.encoder(self.graph.input)))
         nearest.set_prototypes(self.prototypes)
-        return keras.Model(self.classifier.input, outputs, name=f"{self.classifier.name}_prototypes")
+        return keras.Model(self.graph.input, outputs, name=f"{self.classifier.name}_prototypes")
 
 
 def plot_latent_space(latent_clean, latent_attacked, labels, path, title="Latent space"):

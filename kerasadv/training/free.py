@@ -10,7 +10,7 @@ import keras
 import tensorflow as tf
 
 from kerasadv.attacks import FGSM, validation
-from kerasadv.errors import AttackInputError
+from kerasadv.errors import AttackInputError, ModelError
 from kerasadv.training.wrapper import TrainingWrapper
 
 
@@ -41,7 +41,13 @@ class FreeAdversarialModel(TrainingWrapper):
             raise AttackInputError(f"free AT replays untargeted Linf FGSM steps; got attack {self.attack!r}.")
         self.replays = validation.check_positive_int(replays, "replays")
         self.batch_size = validation.check_positive_int(batch_size, "batch_size")
-        shape = (self.batch_size, *classifier.input_shape[1:])
+        input_shape = getattr(classifier, "input_shape", None)
+        if not isinstance(input_shape, tuple) or None in input_shape[1:]:
+            raise ModelError(
+                f"free AT sizes its perturbation buffer by the input shape; {classifier.name!r} "
+                f"({type(classifier).__name__}, subclassed?) has none: build it with keras.Input."
+            )
+        shape = (self.batch_size, *input_shape[1:])
         self.delta = tf.Variable(tf.zeros(shape), trainable=False, name="free_at_delta")
 
     def train_step(self, data):
