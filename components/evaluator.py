@@ -7,7 +7,7 @@ from kerasadv import attacks, io
 from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
 
 SETS = ("examples", "adversarial_examples", "filtered_examples")
 
@@ -35,6 +35,15 @@ def _robust_accuracy(model, directory, split, configs):
         label: attacks.evaluate_attack(attacks.get(config), model, ds, progress=False)["adversarial_accuracy"]
         for label, config in zip(attack_labels(configs), configs)
     }
+
+
+def _baseline_pair(name, metrics, worst, baseline, input_dict, p):
+    """`(candidate, baseline)` values of a compared metric: `robust_accuracy` (worst live attack)
+    or `<set>_accuracy` of an input example set."""
+    if name == "robust_accuracy":
+        return worst, min(_robust_accuracy(baseline, input_dict["examples"].uri, p["split"], p["attacks"]).values())
+    set_name = name.removesuffix("_accuracy")
+    return metrics[name], _accuracy(baseline, input_dict[set_name].uri, p["split"])[0]
 
 
 class EvaluatorExecutor:
@@ -95,17 +104,13 @@ class EvaluatorExecutor:
                     "passed": worst >= p["min_robust_accuracy"],
                 }
             )
-        if "baseline_model" in input_dict and worst is not None:
+        if "baseline_model" in input_dict:
             baseline = io.load_model(input_dict["baseline_model"].path("model.keras"))
-            base_robust = min(_robust_accuracy(baseline, input_dict["examples"].uri, p["split"], p["attacks"]).values())
-            checks.append(
-                {
-                    "check": "robust accuracy >= baseline's",
-                    "value": worst,
-                    "baseline": base_robust,
-                    "passed": worst >= base_robust,
-                }
-            )
+            for name in p["no_worse_than_baseline"]:
+                value, base = _baseline_pair(name, metrics, worst, baseline, input_dict, p)
+                checks.append(
+                    {"check": f"{name} >= baseline's", "value": value, "baseline": base, "passed": value >= base}
+                )
         return checks
 
 
@@ -116,12 +121,15 @@ class Evaluator(BaseComponent):
         model: the Model.
         examples: clean Examples (robust accuracy under `attacks` is measured live on them).
         adversarial_examples, filtered_examples: optional pre-generated sets.
-        baseline_model: optional Model the candidate's robust accuracy must not fall below.
+        baseline_model: optional Model the candidate must be no worse than, on `no_worse_than_baseline`.
         attacks: attacks of the robust accuracy, each a name, a config dict or its JSON text
             (stored as full configs; a component `seed` fills unset attack seeds).
         eps_sweep: comma-separated eps values of the FGSM sweep table.
         min_accuracy, min_robust_accuracy: blessing thresholds.
         split: split evaluated ("eval").
+        no_worse_than_baseline: metrics compared with the baseline model's: "robust_accuracy"
+            (worst live attack) and / or "<set>_accuracy" of an input set ("examples_accuracy",
+            "adversarial_examples_accuracy", "filtered_examples_accuracy").
         seed: the attacks' seed when their configs leave it unset.
     """
 
@@ -140,6 +148,7 @@ class Evaluator(BaseComponent):
             "min_accuracy": Parameter(float, 0.0),
             "min_robust_accuracy": Parameter(float, 0.0),
             "split": Parameter(str, "eval"),
+            "no_worse_than_baseline": Parameter(list, ["robust_accuracy"]),
             "seed": Parameter(int, 0),
         },
     )
@@ -147,6 +156,13 @@ class Evaluator(BaseComponent):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        allowed = {"robust_accuracy", *(f"{name}_accuracy" for name in SETS)}
+        unknown = set(self.parameters["no_worse_than_baseline"]) - allowed
+        if unknown:
+            raise SpecError(
+                f"{self.id}: no_worse_than_baseline has unknown metric(s) {sorted(unknown)}; "
+                f"expected some of {sorted(allowed)}."
+            )
         self.parameters["attacks"] = [
             attack_config(self.id, a, self.parameters["seed"]) for a in self.parameters["attacks"]
         ]

@@ -155,6 +155,10 @@ def create_pipeline(
         component_id="EvaluateRetrained",
         model=robust.outputs["model"],
         baseline_model=base.outputs["model"],
+        # Retraining on a pre-generated set targets that set (the EfficientNet setup's blessing):
+        # no worse than the baseline on clean and on adversarial examples. Live white-box robust
+        # accuracy is reported; it is not what static-set retraining promises to raise.
+        no_worse_than_baseline=["examples_accuracy", "adversarial_examples_accuracy"],
         enable_cache=cache("EvaluateRetrained"),
         **sets,
     )
