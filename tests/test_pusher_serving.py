@@ -48,6 +48,7 @@ def test_push_versions_and_signatures_in_a_fresh_process(tmp_path, small_model, 
     first = push(tmp_path, small_model, blessed=True, tag="a")
     assert first["pushed"] and first["version"] == 1 and moves[-1] == "saved_model.pb"  # pb last
     assert first["check"]["passed"] and first["check"]["serving_bytes_max_diff"] < 1e-4
+    assert first["check"]["rest_b64_max_diff"] < 1e-4  # the REST body {"instances": [{"image_bytes": {"b64"
     assert set(first["check"]["signatures"]) == {"serving_default", "serving_bytes"}
     version_one = tmp_path / "serving" / "demo" / "1"
     stamp = (version_one / "saved_model.pb").stat().st_mtime_ns
@@ -130,7 +131,8 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
     assert pushed["pushed"] and os.path.isfile(os.path.join(pushed["path"], "saved_model.pb"))
     retrained = keras.saving.load_model(result.outputs["AdversarialRetrainer"]["model"].path("model.keras"))
     images = next(iter(tfrecords.read_split(result.outputs["ImageExampleGen"]["examples"].uri, "eval", 8)))[0]
-    assert serving.check_servable(pushed["path"], retrained, images.numpy())["passed"]  # answers, fresh process
+    check = serving.check_servable(pushed["path"], retrained, images.numpy())  # a fresh process
+    assert check["passed"] and check["rest_b64_max_diff"] < 1e-4, check  # also via a REST b64 body
     assert set(build("fgsm").run(progress=False).summary.state) == {"cached"}
 
     # A targeted L2 PGD config from the command line: its full config reaches the artifact,

@@ -3,9 +3,12 @@
     python -m kerasadv.serving.check SAVED_MODEL_DIR CASES.npz
 
 `CASES.npz` holds `images` ([0, 1] floats) and `expected` (the Keras model's probabilities).
-Prints one JSON line: max differences of both signatures and whether they passed.
+Prints one JSON line: max differences of both signatures and whether they passed. Each
+signature is also called the way TF Serving's REST API would call it: a JSON request body
+(`{"instances": [{"image_bytes": {"b64": ...}}]}`) decoded as the server does.
 """
 
+import base64
 import json
 import os
 import shutil
@@ -24,6 +27,60 @@ def _encode_png(images):
     return tf.constant([tf.io.encode_png(image).numpy() for image in pixels])
 
 
+def rest_request_body(images):
+    """The TF Serving REST `predict` body (row format) for the `serving_bytes` signature.
+
+    Args:
+        images: [0, 1] float images, shape (n, height, width, channels).
+
+    Returns:
+        JSON text `{"instances": [{"image_bytes": {"b64": "<PNG, base64>"}}, ...]}`.
+
+    Example:
+    >>> body = rest_request_body(np.zeros((1, 2, 2, 3), np.float32))
+    >>> sorted(json.loads(body)["instances"][0]["image_bytes"])
+    ['b64']
+    """
+    encoded = _encode_png(images).numpy()
+    instances = [{"image_bytes": {"b64": base64.b64encode(data).decode("ascii")}} for data in encoded]
+    return json.dumps({"instances": instances})
+
+
+def decode_rest_request(body):
+    """Decodes a REST `predict` body (row format) into named input batches, as TF Serving does.
+
+    `{"b64": ...}` objects become bytes (DT_STRING); other values become arrays; the
+    instances' values of each input name are stacked into one batch.
+
+    Args:
+        body: the JSON request text.
+
+    Returns:
+        dict input name -> list of bytes or a float32 array.
+
+    Raises:
+        ValueError: the body has no `instances` list, or instances name different inputs.
+
+    Example:
+    >>> decode_rest_request('{"instances": [{"image_bytes": {"b64": "YWI="}}]}')
+    {'image_bytes': [b'ab']}
+    """
+    instances = json.loads(body).get("instances")
+    if not isinstance(instances, list) or not instances:
+        raise ValueError(f"A REST predict body needs a non-empty 'instances' list, got {body[:80]!r}.")
+    names = set(instances[0])
+    if any(set(instance) != names for instance in instances):
+        raise ValueError("Every instance of a REST predict body must name the same inputs.")
+    batches = {}
+    for name in sorted(names):
+        values = [instance[name] for instance in instances]
+        if all(isinstance(v, dict) and set(v) == {"b64"} for v in values):
+            batches[name] = [base64.b64decode(v["b64"]) for v in values]
+        else:
+            batches[name] = np.asarray(values, np.float32)
+    return batches
+
+
 def _check_in_this_process(directory, cases_path, atol):
     import tensorflow as tf
 
@@ -31,15 +88,15 @@ def _check_in_this_process(directory, cases_path, atol):
     loaded = tf.saved_model.load(directory)
     dense = loaded.signatures["serving_default"](images=tf.constant(cases["images"], tf.float32))
     encoded = loaded.signatures["serving_bytes"](image_bytes=_encode_png(cases["images"]))
-    # PNG stores 8-bit pixels: compare the bytes path with the images rounded to 8 bits.
-    dense_diff = float(np.abs(dense["probabilities"].numpy() - cases["expected"]).max())
-    bytes_diff = float(np.abs(encoded["probabilities"].numpy() - cases["expected_8bit"]).max())
-    return {
-        "serving_default_max_diff": dense_diff,
-        "serving_bytes_max_diff": bytes_diff,
-        "signatures": sorted(loaded.signatures.keys()),
-        "passed": dense_diff <= atol and bytes_diff <= atol,
+    rest_inputs = decode_rest_request(rest_request_body(cases["images"]))
+    rest = loaded.signatures["serving_bytes"](**{k: tf.constant(v) for k, v in rest_inputs.items()})
+    # PNG stores 8-bit pixels: compare the bytes paths with the images rounded to 8 bits.
+    diffs = {
+        "serving_default_max_diff": float(np.abs(dense["probabilities"].numpy() - cases["expected"]).max()),
+        "serving_bytes_max_diff": float(np.abs(encoded["probabilities"].numpy() - cases["expected_8bit"]).max()),
+        "rest_b64_max_diff": float(np.abs(rest["probabilities"].numpy() - cases["expected_8bit"]).max()),
     }
+    return {**diffs, "signatures": sorted(loaded.signatures.keys()), "passed": max(diffs.values()) <= atol}
 
 
 def die_with_parent():
