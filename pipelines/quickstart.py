@@ -4,6 +4,7 @@
     python pipelines/quickstart.py                                  # --profile quick, offline data
     python pipelines/quickstart.py --profile ci --pipeline_root /tmp/qs
     python pipelines/quickstart.py --data tar:../shared/data/cifar10-jpeg.tar.gz --profile full
+    python pipelines/quickstart.py --import_model my_cifar10_classifier.keras   # your own model
 
 Data defaults to the CIFAR-10 archive named by $KERASADV_CIFAR10_TAR when that file exists,
 otherwise Fashion-MNIST from Debian's `dataset-fashion-mnist` package. A second identical run
@@ -20,6 +21,7 @@ from kerasadv.components.configs import attack_config
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter import Filter
+from kerasadv.components.model_importer import ModelImporter
 from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
 from kerasadv.components.trainer import Trainer
@@ -37,7 +39,14 @@ FLAGS = flags.FLAGS
 def define_flags():
     """Defined on demand, so tests can import `create_pipeline` without absl flag clashes."""
     flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR or fashion_mnist).")
-    flags.DEFINE_string("model", "simple_cnn", "Model builder name.")
+    flags.DEFINE_string(
+        "model", "simple_cnn", "Model builder name (also the retraining defaults of an imported model)."
+    )
+    flags.DEFINE_string(
+        "import_model",
+        None,
+        "A .keras classifier (logits) to attack, retrain, evaluate and push instead of training one.",
+    )
     flags.DEFINE_integer("epochs", None, "Baseline training epochs (default: the profile's).")
     flags.DEFINE_string(
         "attack",
@@ -98,13 +107,15 @@ def create_pipeline(
     rerun=(),
     enable_cache=True,
     training_recipe="none",
+    import_model=None,
 ):
     """Builds the quick-start pipeline (see the module docstring).
 
     `attack` is AttackGen's attack (a name, which gets radius `eps`, or a config / JSON text);
     the Evaluators measure robust accuracy under FGSM and PGD-10 of radius `eps`;
     `training_recipe` is the baseline's training recipe (a name of
-    `kerasadv.training.RECIPE_NAMES`, e.g. "advprop", or a config / JSON text).
+    `kerasadv.training.RECIPE_NAMES`, e.g. "advprop", or a config / JSON text);
+    `import_model` (a `.keras` path) replaces the baseline's training with a `ModelImporter`.
     """
     num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
     cache = lambda cid: cid not in rerun  # noqa: E731
@@ -112,15 +123,18 @@ def create_pipeline(
         source=source, num_train=num_train, num_eval=num_eval, seed=seed, enable_cache=cache("ImageExampleGen")
     )
     examples = gen.outputs["examples"]
-    base = Trainer(
-        component_id="BaselineTrainer",
-        examples=examples,
-        model=model,
-        epochs=epochs or default_epochs,
-        adversarial_training=training_recipe,
-        seed=seed,
-        enable_cache=cache("BaselineTrainer"),
-    )
+    if import_model:
+        base = ModelImporter(path=import_model, examples=examples, enable_cache=cache("ModelImporter"))
+    else:
+        base = Trainer(
+            component_id="BaselineTrainer",
+            examples=examples,
+            model=model,
+            epochs=epochs or default_epochs,
+            adversarial_training=training_recipe,
+            seed=seed,
+            enable_cache=cache("BaselineTrainer"),
+        )
     adversarial = AttackGen(
         model=base.outputs["model"],
         examples=examples,
@@ -199,6 +213,7 @@ def main(argv):
         FLAGS.rerun,
         not FLAGS.no_cache,
         FLAGS.training_recipe,
+        FLAGS.import_model,
     )
     result = pipeline.run()
     report = result.outputs["Report"]["report"]

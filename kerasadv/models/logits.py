@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from kerasadv.errors import ModelError
+from kerasadv.models.graph import functional_view, layer_output
 
 _SOFTMAX_NAMES = ("softmax", "softmax_v2")
 _CHECKED = weakref.WeakKeyDictionary()
@@ -97,11 +98,26 @@ def logits_model(model):
     layer, kind = _softmax_layer(model)
     if layer is None:
         return model
+    inputs, features = _softmax_input(model, layer)
     if kind == "layer" or isinstance(layer, keras.layers.Activation):
-        return keras.Model(model.input, layer.input, name=f"{model.name}_logits")
+        return keras.Model(inputs, features, name=f"{model.name}_logits")
     if not isinstance(layer, keras.layers.Dense):
         raise ModelError(f"Cannot strip softmax from layer type {type(layer).__name__}; pass a logits model.")
     head = keras.layers.Dense(layer.units, use_bias=layer.use_bias, name=f"{layer.name}_logits")
-    outputs = head(layer.input)
+    outputs = head(features)
     head.set_weights(layer.get_weights())
-    return keras.Model(model.input, outputs, name=f"{model.name}_logits")
+    return keras.Model(inputs, outputs, name=f"{model.name}_logits")
+
+
+def _softmax_input(model, layer):
+    """`(model inputs, the softmax layer's input)` as symbolic tensors of one graph.
+
+    A `Sequential` (also one loaded from `.keras`, whose graph is undefined until called) is
+    read through a fresh functional trace of its layers.
+    """
+    if isinstance(model, keras.Sequential) and layer is model.layers[-1]:
+        view = functional_view(model)
+        if len(model.layers) == 1:
+            return view.inputs[0], view.inputs[0]
+        return view.inputs[0], layer_output(view, model.layers[-2].name)
+    return model.input, layer.input
