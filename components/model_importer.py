@@ -100,7 +100,7 @@ class ModelImporter(BaseComponent):
     >>> ModelImporter(path="/nonexistent/model.keras")
     Traceback (most recent call last):
     ...
-    kerasadv.orchestration.component.SpecError: ModelImporter: path '/nonexistent/model.keras' is not a file; expected an existing .keras model.
+    kerasadv.orchestration.component.SpecError: ModelImporter: path '/nonexistent/model.keras' is not a file; ...
     """
 
     SPEC = ComponentSpec(
