@@ -35,6 +35,21 @@ def cifar_small(cifar_tar):
 
 
 @pytest.fixture(scope="session")
+def cifar_npz(tmp_path_factory, cifar_small):
+    """An `npz:` source of 200 train / 63 test real CIFAR-10 images of all 10 classes (fast pipelines)."""
+    path = tmp_path_factory.mktemp("data") / "cifar_small.npz"
+    np.savez(  # every 10th / 8th image of the stratified subset
+        path,
+        x_train=cifar_small["x_train"][::10],
+        y_train=cifar_small["y_train"][::10],
+        x_test=cifar_small["x_test"][::8],
+        y_test=cifar_small["y_test"][::8],
+        class_names=np.array([str(i) for i in range(10)]),
+    )
+    return f"npz:{path}"
+
+
+@pytest.fixture(scope="session")
 def trained_simple_cnn(cifar_tar):
     """A simple CNN trained for 4 epochs on 5,000 real CIFAR-10 images (about 30 s)."""
     import keras

@@ -16,20 +16,6 @@ from kerasadv.errors import ModelError
 from kerasadv.orchestration import Pipeline, SpecError
 
 
-@pytest.fixture(scope="module")
-def npz_source(tmp_path_factory, cifar_small):
-    path = tmp_path_factory.mktemp("data") / "cifar_small.npz"
-    np.savez(  # every 10th / 8th image of the stratified subset: 200 / 63 images of all 10 classes
-        path,
-        x_train=cifar_small["x_train"][::10],
-        y_train=cifar_small["y_train"][::10],
-        x_test=cifar_small["x_test"][::8],
-        y_test=cifar_small["y_test"][::8],
-        class_names=np.array([str(i) for i in range(10)]),
-    )
-    return f"npz:{path}"
-
-
 def users_model(head=None):
     """What a user brings: a Sequential CIFAR-10 classifier (the Keras example's shape)."""
     keras.utils.set_random_seed(0)
@@ -64,10 +50,10 @@ def pipeline(root, source, model_path, serving_dir, **importer_args):
 
 
 @pytest.mark.slow
-def test_a_users_model_is_imported_evaluated_and_pushed(tmp_path, npz_source):
+def test_a_users_model_is_imported_evaluated_and_pushed(tmp_path, cifar_npz):
     model = users_model()
     path = save(model, tmp_path / "mine.keras")
-    result = pipeline(tmp_path / "root", npz_source, path, tmp_path / "serving").run(progress=False)
+    result = pipeline(tmp_path / "root", cifar_npz, path, tmp_path / "serving").run(progress=False)
     imported = result.outputs["ModelImporter"]["model"]
     assert imported.properties["source_sha256"] == io.sha256_file(path)
     assert imported.properties["image_shape"] == [32, 32, 3] and imported.properties["num_classes"] == 10
@@ -77,20 +63,20 @@ def test_a_users_model_is_imported_evaluated_and_pushed(tmp_path, npz_source):
     images = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
     assert serving.check_servable(pushed["path"], model, images)["passed"]
 
-    again = pipeline(tmp_path / "root", npz_source, path, tmp_path / "serving").run(progress=False)
+    again = pipeline(tmp_path / "root", cifar_npz, path, tmp_path / "serving").run(progress=False)
     assert set(again.summary.state) == {"cached"}
     keras.utils.set_random_seed(1)
     save(users_model(), path)  # the user retrains and overwrites the file: imported again
     states = dict(
-        pipeline(tmp_path / "root", npz_source, path, tmp_path / "serving").run(progress=False).summary.values[:, :2]
+        pipeline(tmp_path / "root", cifar_npz, path, tmp_path / "serving").run(progress=False).summary.values[:, :2]
     )
     assert states["ImageExampleGen"] == "cached" and states["ModelImporter"] == "complete"
 
 
-def test_softmax_models_are_refused_or_converted(tmp_path, npz_source):
+def test_softmax_models_are_refused_or_converted(tmp_path, cifar_npz):
     path = save(users_model(head="softmax"), tmp_path / "softmax.keras")
     with pytest.raises(ModelError, match="convert_softmax=True"):
-        pipeline(tmp_path / "a", npz_source, path, tmp_path / "s").run(progress=False)
+        pipeline(tmp_path / "a", cifar_npz, path, tmp_path / "s").run(progress=False)
     assert not os.listdir(tmp_path / "a" / "ModelImporter" / "model")  # nothing published
     importer = ModelImporter(path=path, convert_softmax=True)
     result = Pipeline("convert", str(tmp_path / "b"), [importer]).run(progress=False)
@@ -110,15 +96,15 @@ def test_lambda_models_need_the_users_opt_in(tmp_path):
     assert result.outputs["ModelImporter"]["model"].properties["num_classes"] == 10
 
 
-def test_a_model_that_does_not_fit_the_examples_is_refused(tmp_path, npz_source):
+def test_a_model_that_does_not_fit_the_examples_is_refused(tmp_path, cifar_npz):
     gray = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
     path = save(gray, tmp_path / "gray.keras")
     with pytest.raises(ModelError, match=r"shape \[28, 28, 1\], the Examples hold \[32, 32, 3\]"):
-        pipeline(tmp_path / "a", npz_source, path, tmp_path / "s").run(progress=False)
+        pipeline(tmp_path / "a", cifar_npz, path, tmp_path / "s").run(progress=False)
     hundred = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(100)])
     path = save(hundred, tmp_path / "hundred.keras")
     with pytest.raises(ModelError, match="100 output classes, the Examples 10"):
-        pipeline(tmp_path / "b", npz_source, path, tmp_path / "s").run(progress=False)
+        pipeline(tmp_path / "b", cifar_npz, path, tmp_path / "s").run(progress=False)
 
 
 @pytest.mark.parametrize("name", ["missing.keras", "model.h5"])

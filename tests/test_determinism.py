@@ -1,0 +1,79 @@
+"""Same seed -> identical adversarial examples, metrics and pushed-model predictions (cache cleared)."""
+
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasadv import io
+from kerasadv.components.attack_gen import AttackGen
+from kerasadv.components.evaluator import Evaluator
+from kerasadv.components.example_gen import ImageExampleGen
+from kerasadv.components.pusher import Pusher
+from kerasadv.components.trainer import Trainer
+from kerasadv.orchestration import Pipeline
+
+TIMING_KEYS = ("seconds", "time", "duration")  # wall-clock figures may differ; nothing else may
+
+
+def seeded_pipeline(root, source, seed):
+    gen = ImageExampleGen(source=source, seed=seed)
+    train = Trainer(examples=gen.outputs["examples"], model="simple_cnn", epochs=1, seed=seed)
+    attack = AttackGen(
+        model=train.outputs["model"],
+        examples=gen.outputs["examples"],
+        attack={"class_name": "PGD", "config": {"eps": 0.03, "steps": 3, "random_start": True}},
+        seed=seed,
+    )
+    evaluate = Evaluator(
+        model=train.outputs["model"],
+        examples=gen.outputs["examples"],
+        adversarial_examples=attack.outputs["adversarial_examples"],
+        attacks=["fgsm", "pgd"],
+        eps_sweep="0.0,0.03",
+        seed=seed,
+    )
+    push = Pusher(
+        model=train.outputs["model"],
+        blessing=evaluate.outputs["blessing"],
+        examples=gen.outputs["examples"],
+        serving_dir=os.path.join(root, "serving"),
+        model_name="m",
+    )
+    return Pipeline("determinism", os.path.join(root, "pipeline"), [gen, train, attack, evaluate, push])
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if not any(t in k for t in TIMING_KEYS)}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def fingerprint(result):
+    """What must not change between two seeded runs."""
+    adversarial = result.outputs["AttackGen"]["adversarial_examples"].uri
+    shards = sorted(glob.glob(os.path.join(adversarial, "**", "*.tfrecord*"), recursive=True))
+    with open(result.outputs["Evaluator"]["evaluation"].path("evaluation.json")) as f:
+        metrics = _without_timings(json.load(f))
+    pushed = result.outputs["Pusher"]["pushed_model"].properties["path"]
+    images = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    predictions = tf.saved_model.load(pushed).signatures["serving_default"](images=tf.constant(images))
+    return {
+        "adversarial_shards": [io.sha256_file(path) for path in shards],
+        "metrics": metrics,
+        "pushed_probabilities": predictions["probabilities"].numpy(),
+    }
+
+
+@pytest.mark.slow
+def test_same_seed_same_examples_metrics_and_pushed_model(tmp_path, cifar_npz):
+    first = fingerprint(seeded_pipeline(str(tmp_path / "a"), cifar_npz, seed=3).run(progress=False))
+    second = fingerprint(seeded_pipeline(str(tmp_path / "b"), cifar_npz, seed=3).run(progress=False))
+    assert first["adversarial_shards"] and first["adversarial_shards"] == second["adversarial_shards"]
+    assert first["metrics"] == second["metrics"]
+    np.testing.assert_array_equal(first["pushed_probabilities"], second["pushed_probabilities"])
