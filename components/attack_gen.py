@@ -8,6 +8,7 @@ from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration.component import at_least, subset_of
 
 
 def attack_steps(attack):
@@ -80,9 +81,9 @@ class AttackGen(BaseComponent):
         outputs={"adversarial_examples": "AdversarialExamples"},
         parameters={
             "attack": Parameter((str, dict), "fgsm"),
-            "splits": Parameter(str, "train,eval"),
-            "batch_size": Parameter(int, DEFAULT_BATCH_SIZE),
-            "seed": Parameter(int, 0),
+            "splits": Parameter(str, "train,eval", subset_of("train", "eval")),
+            "batch_size": Parameter(int, DEFAULT_BATCH_SIZE, at_least(1)),
+            "seed": Parameter(int, 0, at_least(0)),
         },
     )
     EXECUTOR = AttackGenExecutor

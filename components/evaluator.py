@@ -8,6 +8,7 @@ from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration.component import at_least, between, number_list, one_of
 
 SETS = ("examples", "adversarial_examples", "filtered_examples")
 
@@ -144,12 +145,12 @@ class Evaluator(BaseComponent):
         outputs={"evaluation": "ModelEvaluation", "blessing": "ModelBlessing"},
         parameters={
             "attacks": Parameter(list, ["fgsm", "pgd"]),
-            "eps_sweep": Parameter(str, "0.0,0.005,0.01,0.02,0.03,0.05,0.1"),
-            "min_accuracy": Parameter(float, 0.0),
-            "min_robust_accuracy": Parameter(float, 0.0),
-            "split": Parameter(str, "eval"),
+            "eps_sweep": Parameter(str, "0.0,0.005,0.01,0.02,0.03,0.05,0.1", number_list(0, 1)),
+            "min_accuracy": Parameter(float, 0.0, between(0, 1)),
+            "min_robust_accuracy": Parameter(float, 0.0, between(0, 1)),
+            "split": Parameter(str, "eval", one_of("train", "eval")),
             "no_worse_than_baseline": Parameter(list, ["robust_accuracy"]),
-            "seed": Parameter(int, 0),
+            "seed": Parameter(int, 0, at_least(0)),
         },
     )
     EXECUTOR = EvaluatorExecutor

@@ -7,7 +7,11 @@ import tensorflow as tf
 from kerasadv import data, io
 from kerasadv.data import tfrecords
 from kerasadv.data.image_folder import explain_decode_error
+from kerasadv.data.load import SOURCE_FORMS
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Parameter
+from kerasadv.orchestration.component import at_least, matches
+
+SOURCE_PATTERN = r"(tfds|dir|tar|npz):.+|fashion_mnist"
 
 
 def _observed(dataset, seen):
@@ -77,11 +81,11 @@ class ImageExampleGen(BaseComponent):
         inputs={},
         outputs={"examples": "Examples"},
         parameters={
-            "source": Parameter(str),
-            "num_train": Parameter(int, None),
-            "num_eval": Parameter(int, None),
+            "source": Parameter(str, rule=matches(SOURCE_PATTERN, f"a data source like {SOURCE_FORMS}")),
+            "num_train": Parameter(int, None, at_least(1)),
+            "num_eval": Parameter(int, None, at_least(1)),
             "eval_split": Parameter(str, "test"),
-            "seed": Parameter(int, 0),
+            "seed": Parameter(int, 0, at_least(0)),
         },
     )
     EXECUTOR = ImageExampleGenExecutor

@@ -7,6 +7,7 @@ from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.layers import gaussian_filter
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration.component import at_least, matches
 
 KEEP = ("all", "correct", "successful")
 
@@ -65,9 +66,9 @@ class Filter(BaseComponent):
         inputs={"examples": Input(("Examples", "AdversarialExamples")), "model": Input("Model", optional=True)},
         outputs={"examples": "Examples"},
         parameters={
-            "gaussian_sigma": Parameter(float, 0.0),
+            "gaussian_sigma": Parameter(float, 0.0, at_least(0)),
             "keep": Parameter(str, "all"),
-            "classes": Parameter(str, None),
+            "classes": Parameter(str, None, matches(r"\d+(,\d+)*", "comma-separated class indices")),
         },
     )
     EXECUTOR = FilterExecutor

@@ -16,8 +16,10 @@ from kerasadv import io, serving
 from kerasadv.data import tfrecords
 from kerasadv.errors import KerasAdvError
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration.component import matches
 from kerasadv.orchestration.lock import directory_lock
 
+MODEL_NAME_RULE = "a name of letters, digits, '_', '-' and '.' (a directory of the serving dir)"
 MODEL_ENTRY = """  config {{
     name: '{name}'
     base_path: '{base_path}'
@@ -132,6 +134,9 @@ class Pusher(BaseComponent):
             "examples": Input("Examples", optional=True),
         },
         outputs={"pushed_model": "PushedModel"},
-        parameters={"serving_dir": Parameter(str, "saved_models"), "model_name": Parameter(str, "kerasadv")},
+        parameters={
+            "serving_dir": Parameter(str, "saved_models", matches(r"\S.*", "a non-empty path")),
+            "model_name": Parameter(str, "kerasadv", matches(r"[A-Za-z0-9][A-Za-z0-9_.-]*", MODEL_NAME_RULE)),
+        },
     )
     EXECUTOR = PusherExecutor

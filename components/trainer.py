@@ -6,6 +6,7 @@ from kerasadv import io, models, training
 from kerasadv.components.configs import recipe_config
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration.component import above, at_least
 
 
 def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
@@ -96,11 +97,11 @@ class Trainer(BaseComponent):
         outputs={"model": "Model"},
         parameters={
             "model": Parameter(str, "simple_cnn"),
-            "epochs": Parameter(int, 1),
-            "batch_size": Parameter(int, None),
-            "learning_rate": Parameter(float, None),
+            "epochs": Parameter(int, 1, at_least(1)),
+            "batch_size": Parameter(int, None, at_least(1)),
+            "learning_rate": Parameter(float, None, above(0)),
             "adversarial_training": Parameter((str, dict), "none"),
-            "seed": Parameter(int, 0),
+            "seed": Parameter(int, 0, at_least(0)),
         },
     )
     EXECUTOR = TrainerExecutor

@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from kerasadv.attacks.metrics import predict_labels
+from kerasadv.attacks.metrics import clean_accuracy
 from kerasadv.attacks.stream import as_batches
+from kerasadv.attacks.validation import check_not_empty
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.layers.gaussian_blur import gaussian_filter
 
@@ -12,12 +13,14 @@ DEFAULT_SIGMAS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 
 
 def _filtered_accuracy(model, data, sigma, batch_size):
+    """The one accuracy counter (labels converted, empty data refused) on filtered batches."""
     correct = total = 0
     for x, y in as_batches(data, batch_size):
-        predicted = predict_labels(model, gaussian_filter(np.asarray(x), sigma)).numpy()
-        correct += int((predicted == np.asarray(y).reshape(-1)).sum())
-        total += len(predicted)
-    return correct / max(total, 1)
+        filtered = gaussian_filter(np.asarray(x), sigma)
+        correct += round(clean_accuracy(model, (filtered, y), batch_size) * len(filtered))
+        total += len(filtered)
+    check_not_empty(total)
+    return correct / total
 
 
 def gaussian_filter_sweep(model, clean_data, adversarial_data, sigmas=DEFAULT_SIGMAS, batch_size=DEFAULT_BATCH_SIZE):

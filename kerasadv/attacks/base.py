@@ -127,6 +127,7 @@ class GradientAttack(Attack):
         x = validation.check_images(x)
         eps = validation.check_eps(eps, self.norm, x.shape[1] * x.shape[2] * x.shape[3])
         check_logits(model)
+        validation.check_model_input(model, x)
         if x.shape[0] == 0:  # documented: an empty batch comes back unchanged
             return {"x_adv": x}
         if y is None:

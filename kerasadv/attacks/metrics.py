@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasadv.attacks.stream import as_batches, stream
-from kerasadv.attacks.validation import check_labels
+from kerasadv.attacks.validation import check_labels, check_model_input, check_not_empty
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.models.logits import num_classes
 
@@ -26,10 +26,12 @@ def clean_accuracy(model, data, batch_size=DEFAULT_BATCH_SIZE):
     """Accuracy of `model` on `data` (a batched data set or an `(x, y)` pair)."""
     correct = total = 0
     for x, y in as_batches(data, batch_size):
+        check_model_input(model, x)
         y = check_labels(y, len(x), num_classes(model, x))  # one-hot / (n, 1) -> sparse
         correct += int(tf.reduce_sum(tf.cast(predict_labels(model, x) == y, tf.int32)))
         total += int(tf.shape(y)[0])
-    return correct / max(total, 1)
+    check_not_empty(total)
+    return correct / total
 
 
 def _sums(batch, model):
@@ -89,6 +91,7 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     for batch in stream(attack, model, data, eps, batch_size, progress):
         totals += _sums(batch, model)
     n, clean, adv, adv_on_clean, success, linf, l2 = totals
+    check_not_empty(n)
     targeted = getattr(attack, "targeted", False)
     return {
         "num_examples": int(n),

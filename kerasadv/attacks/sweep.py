@@ -53,6 +53,7 @@ def _fgsm_sweep(attack, model, data, eps_values, batch_size):
         c, a, ac = counts(x, y, eps_t)
         n, clean = n + x.shape[0], clean + int(c)
         adv, adv_on_clean = adv + a.numpy(), adv_on_clean + ac.numpy()
+    validation.check_not_empty(n)
     return pd.DataFrame(
         {
             "eps": eps_values,

@@ -21,7 +21,8 @@ def check_eps(eps, norm="linf", image_size=None, name="eps"):
     limit = 1.0 if norm == "linf" else math.sqrt(image_size or float("inf"))
     if not 0.0 <= value <= limit:
         raise AttackInputError(
-            f"{name} must be in [0, {limit:g}] ({norm} radius in [0, 1] pixel units), got {value:g}."
+            f"{name} must be in [0, {limit:g}] ({norm} radius of [0, 1] images"
+            f"{'' if norm == 'linf' else ': at most sqrt(height * width * channels)'}), got {value:g}."
         )
     return value
 
@@ -45,6 +46,26 @@ def check_images(x):
     return x
 
 
+def check_model_input(model, x):
+    """Refuses images whose (height, width, channels) differ from the model's known input shape."""
+    try:
+        expected = tuple(model.input_shape[1:])
+    except (AttributeError, ValueError, TypeError):  # subclassed, not built: Keras will tell
+        return
+    got = tuple(x.shape[1:])
+    if len(expected) == len(got) and any(e is not None and e != g for e, g in zip(expected, got)):
+        raise AttackInputError(
+            f"images have shape {got} per example, the model {model.name!r} expects {expected}; "
+            "resize the images or use a model built for them."
+        )
+
+
+def check_not_empty(count, what="data"):
+    """Refuses a data set that yielded no example (an accuracy over nothing means nothing)."""
+    if count == 0:
+        raise AttackInputError(f"{what} is empty: 0 examples; expected at least one (image, label) pair.")
+
+
 def check_labels(y, num_examples, num_classes, name="labels"):
     """Sparse int32 labels of length `num_examples`; accepts one-hot and (n, 1) labels."""
     y = np.asarray(y.numpy() if hasattr(y, "numpy") else y)
@@ -57,7 +78,10 @@ def check_labels(y, num_examples, num_classes, name="labels"):
             f"{name} must have shape ({num_examples},) (sparse) or ({num_examples}, {num_classes}) "
             f"(one-hot), got shape {y.shape}."
         )
-    if y.size and (not np.all(np.equal(np.mod(y, 1), 0)) or y.min() < 0 or y.max() >= num_classes):
+    fractional = y[np.mod(y, 1) != 0] if y.size and np.issubdtype(y.dtype, np.floating) else []
+    if len(fractional):
+        raise AttackInputError(f"{name} must be integer class ids in [0, {num_classes - 1}], got {fractional[0]}.")
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise AttackInputError(
             f"{name} must be class ids in [0, {num_classes - 1}], got values in [{y.min()}, {y.max()}]."
         )

@@ -46,7 +46,9 @@ def npz_records(path, split):
         raise DataSourceError(f"Cannot read {path!r} as .npz: {error}") from error
     _check_split(split, splits, f"npz:{path} (arrays x_<split>, y_<split>)")
     labels = arrays[f"y_{split}"].reshape(-1)
-    num_classes = int(max(arrays[f"y_{s}"].max() for s in splits)) + 1
+    if labels.size == 0:
+        raise DataSourceError(f"Split {split!r} of npz:{path} is empty: 0 examples; expected at least one.")
+    num_classes = int(max(arrays[f"y_{s}"].max() for s in splits if arrays[f"y_{s}"].size)) + 1
     names = (
         [str(n) for n in arrays["class_names"]]
         if "class_names" in arrays.files

@@ -89,6 +89,40 @@ def read_schema(directory):
         return json.load(f)
 
 
+def count_records(path):
+    """Number of records in a TFRecord file, walking the length headers (no payload is read).
+
+    Raises:
+        DataSourceError: the file ends inside a record (truncated, e.g. by a full disk or a
+            killed writer), naming the file and the byte where it stops.
+    """
+    size, position, count = os.path.getsize(path), 0, 0
+    with open(path, "rb") as f:
+        while position < size:
+            header = f.read(8)
+            length = int.from_bytes(header, "little") if len(header) == 8 else None
+            end = position + 16 + length if length is not None else None  # length, CRC, payload, CRC
+            if end is None or end > size:
+                raise DataSourceError(
+                    f"TFRecord shard {path} is truncated: it ends at byte {size}, inside record {count} "
+                    f"(which starts at byte {position}). Re-create the example set (re-run the component "
+                    "that wrote it)."
+                )
+            position, count = end, count + 1
+            f.seek(position)
+    return count
+
+
+def check_shards(files, expected, directory, split):
+    """Refuses shards that are truncated or hold another number of records than the schema says."""
+    found = sum(count_records(path) for path in files)
+    if found != expected:
+        raise DataSourceError(
+            f"Split {split!r} of {directory} holds {found} records in {len(files)} shard(s), its schema "
+            f"says {expected}: a shard is missing or was cut on a record boundary. Re-create the example set."
+        )
+
+
 def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed=None):
     """Reads a split back as batches of `(float32 images in [0, 1], int32 labels)`.
 
@@ -103,6 +137,10 @@ def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed
 
     Returns:
         A `tf.data.Dataset` of `ceil(n / batch_size)` batches.
+
+    Raises:
+        DataSourceError: unknown split, or a shard is truncated or missing (checked from the
+            record headers before reading).
 
     Example:
     >>> import tempfile, numpy as np
@@ -134,6 +172,7 @@ def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed
         return images, labels
 
     count = schema["splits"][split]
+    check_shards(files, count, directory, split)
     records = tf.data.TFRecordDataset(files).apply(
         tf.data.experimental.assert_cardinality(count)
     )  # progress bars know the length

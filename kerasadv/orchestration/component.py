@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import inspect
 import json
+import re
 
 from kerasadv.errors import KerasAdvError
 from kerasadv.orchestration.artifacts import ARTIFACT_TYPES
@@ -28,11 +29,66 @@ _MISSING = object()
 
 
 @dataclasses.dataclass(frozen=True)
+class Rule:
+    """A range rule of a parameter: `test(value)` is True for good values, `expected` says which.
+
+    Example:
+    >>> at_least(1).test(0), at_least(1).expected
+    (False, '>= 1')
+    """
+
+    expected: str
+    test: object
+
+
+def at_least(low):
+    return Rule(f">= {low}", lambda v: v >= low)
+
+
+def above(low):
+    return Rule(f"> {low}", lambda v: v > low)
+
+
+def between(low, high):
+    return Rule(f"in [{low}, {high}]", lambda v: low <= v <= high)
+
+
+def one_of(*choices):
+    return Rule(f"one of {list(choices)}", lambda v: v in choices)
+
+
+def matches(pattern, expected):
+    return Rule(expected, lambda v: re.fullmatch(pattern, v) is not None)
+
+
+def number_list(low, high):
+    """Comma-separated numbers in [low, high] ("0.0,0.01,0.03")."""
+
+    def test(text):
+        try:
+            values = [float(part) for part in text.split(",")]
+        except ValueError:
+            return False
+        return all(low <= v <= high for v in values)
+
+    return Rule(f"comma-separated numbers in [{low}, {high}]", test)
+
+
+def subset_of(*choices):
+    """Comma-separated, non-empty subset of `choices` ("train,eval")."""
+    return Rule(
+        f"comma-separated names among {list(choices)}",
+        lambda text: bool(text) and all(part in choices for part in text.split(",")),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
 class Parameter:
-    """A typed execution property; `default=_MISSING` makes it required."""
+    """A typed execution property; `default=_MISSING` makes it required; `rule` checks its range."""
 
     type: object
     default: object = _MISSING
+    rule: Rule = None
 
     def check(self, component, name, value):
         if value is None and self.default is None:  # None is allowed where it is the default
@@ -45,6 +101,10 @@ class Parameter:
             raise SpecError(
                 f"{component}: parameter {name!r} must be {expected}, got {value!r} ({type(value).__name__})."
             )
+        if isinstance(value, float) and value != value:
+            raise SpecError(f"{component}: parameter {name!r} must be a number, got nan.")
+        if self.rule is not None and not self.rule.test(value):
+            raise SpecError(f"{component}: parameter {name!r} must be {self.rule.expected}, got {value!r}.")
         return value
 
 
