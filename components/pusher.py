@@ -1,7 +1,8 @@
 """Pusher: a blessed Model -> `serving_dir/<name>/<version>/` in TF Serving's layout.
 
 TFX's contract: only a blessed model is pushed; versions are integers; an existing version is
-never overwritten; `saved_model.pb` is written last, so TF Serving never loads a half copy.
+never overwritten; a version directory appears by one atomic rename of a complete export, so
+TF Serving never sees a half-written version, even when the Pusher is killed.
 """
 
 import glob
@@ -51,15 +52,17 @@ def next_version(model_dir):
 
 
 def publish_version(staging, model_dir):
-    """Moves an exported SavedModel into a new integer version directory, `saved_model.pb` last."""
+    """Publishes an exported SavedModel as a new integer version: one atomic directory rename.
+
+    `staging` lies inside `model_dir` (a hidden name, which TF Serving ignores), so the version
+    directory appears whole or not at all, whenever the process dies. Call it holding the
+    serving directory's lock.
+    """
     version = next_version(model_dir)
     target = os.path.join(model_dir, str(version))
-    os.makedirs(target)  # fails if it exists: a version is never overwritten
-    for entry in sorted(os.listdir(staging)):
-        if entry != "saved_model.pb":
-            os.rename(os.path.join(staging, entry), os.path.join(target, entry))
-    os.rename(os.path.join(staging, "saved_model.pb"), os.path.join(target, "saved_model.pb"))
-    shutil.rmtree(staging)
+    if os.path.exists(target):  # never overwrite a version (rename would replace an empty one)
+        raise KerasAdvError(f"Version directory {target} exists; refusing to overwrite it.")
+    os.rename(staging, target)
     return version, target
 
 

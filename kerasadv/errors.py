@@ -19,3 +19,7 @@ class ModelError(KerasAdvError):
 
 class AttackInputError(KerasAdvError):
     """Images, labels or hyper-parameters given to an attack are invalid."""
+
+
+class StorageError(KerasAdvError):
+    """Writing an artifact failed for lack of space (or quota); what was written before is intact."""

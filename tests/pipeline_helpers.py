@@ -12,6 +12,7 @@ class WriteExecutor:
         out = output_dict["examples"]
         with open(out.path("partial.txt"), "w") as f:
             f.write("started")
+        time.sleep(float(os.environ.get("KERASADV_TEST_SLOW", "0")))  # seconds per step: runs overlap
         if os.environ.get("KERASADV_TEST_HANG") == exec_properties["name"]:
             time.sleep(600)  # killed from outside while its output is half written
         upstream = ""

@@ -7,6 +7,7 @@ run could consume, and the next run re-executes that component and reuses the fi
 """
 
 import dataclasses
+import errno
 import glob
 import hashlib
 import os
@@ -16,6 +17,7 @@ import uuid
 
 import pandas as pd
 
+from kerasadv.errors import StorageError
 from kerasadv.orchestration.artifacts import Artifact
 from kerasadv.orchestration.component import SpecError
 from kerasadv.orchestration.lock import directory_lock
@@ -54,6 +56,13 @@ def _ordered(components):
     for component in components:
         visit(component, frozenset())
     return ordered
+
+
+def _out_of_space(error):
+    """A full disk or quota, as Python (OSError) or TensorFlow (an OpError's message) reports it."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "No space left on device" in str(error) or "Disk quota exceeded" in str(error)
 
 
 class Pipeline:
@@ -152,10 +161,16 @@ class Pipeline:
             for name, artifact in artifacts.items():
                 artifact.uri = os.path.join(self.root, component.id, name, str(execution_id))
                 os.rename(staging[name], artifact.uri)
-        except BaseException:
-            store.fail(execution_id)
+        except BaseException as error:
             for path in staging.values():
-                shutil.rmtree(path, ignore_errors=True)
+                shutil.rmtree(path, ignore_errors=True)  # first: frees the space a full disk needs
+            store.fail(execution_id)
+            if _out_of_space(error):
+                raise StorageError(
+                    f"{component.id}: no space left while writing its outputs under {self.root} ({error}). "
+                    "Its partial outputs were removed; earlier artifacts and the metadata store are intact. "
+                    "Free space (or choose another pipeline root) and re-run: finished components are reused."
+                ) from error
             raise
         store.publish(execution_id, artifacts)
         return "complete", artifacts
