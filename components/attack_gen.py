@@ -40,7 +40,7 @@ def adversarial_batches(attack, model, dataset, successes):
 class AttackGenExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p = exec_properties
-        model = io.load_model(input_dict["model"].path("model.keras"))
+        model = io.load_model_artifact(input_dict["model"])
         examples, out = input_dict["examples"], output_dict["adversarial_examples"]
         schema = tfrecords.read_schema(examples.uri)
         attack = attacks.get(p["attack"])

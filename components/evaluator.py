@@ -50,7 +50,7 @@ def _baseline_pair(name, metrics, worst, baseline, input_dict, p):
 class EvaluatorExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p, evaluation, blessing = exec_properties, output_dict["evaluation"], output_dict["blessing"]
-        model = io.load_model(input_dict["model"].path("model.keras"))
+        model = io.load_model_artifact(input_dict["model"])
         split = p["split"]
         metrics, per_class = {}, {}
         for name in SETS:
@@ -106,7 +106,7 @@ class EvaluatorExecutor:
                 }
             )
         if "baseline_model" in input_dict:
-            baseline = io.load_model(input_dict["baseline_model"].path("model.keras"))
+            baseline = io.load_model_artifact(input_dict["baseline_model"])
             for name in p["no_worse_than_baseline"]:
                 value, base = _baseline_pair(name, metrics, worst, baseline, input_dict, p)
                 checks.append(

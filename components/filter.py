@@ -31,7 +31,7 @@ class FilterExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p, examples, out = exec_properties, input_dict["examples"], output_dict["examples"]
         schema = tfrecords.read_schema(examples.uri)
-        model = io.load_model(input_dict["model"].path("model.keras")) if "model" in input_dict else None
+        model = io.load_model_artifact(input_dict["model"]) if "model" in input_dict else None
         classes = None if p["classes"] is None else {int(c) for c in p["classes"].split(",")}
         counts = {}
         for split in schema["splits"]:

@@ -76,6 +76,7 @@ class ModelImporterExecutor:
             source_path=os.path.abspath(p["path"]),
             source_sha256=p["sha256"],
             converted_from_softmax=converted,
+            safe_mode=p["safe_mode"],  # the user's opt-out reaches every component that loads it
             image_shape=_image_shape(model),
             num_classes=classes if classes is not None else num_classes(model),
             file="model.keras",

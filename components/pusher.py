@@ -75,7 +75,7 @@ class PusherExecutor:
             pushed.properties.update(pushed=False, reason="model not blessed")
             print("  model not blessed: not pushed")
             return
-        model = io.load_model(input_dict["model"].path("model.keras"))
+        model = io.load_model_artifact(input_dict["model"])
         model_dir = os.path.abspath(os.path.join(p["serving_dir"], p["model_name"]))
         serving_dir = os.path.abspath(p["serving_dir"])
         # One push at a time per serving directory: staging clean-up, version number, models.config.

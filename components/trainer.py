@@ -45,7 +45,7 @@ class TrainerExecutor:
         )
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size)
         if "base_model" in input_dict:
-            classifier = io.load_model(input_dict["base_model"].path("model.keras"))
+            classifier = io.load_model_artifact(input_dict["base_model"])
         else:
             classifier = models.build(p["model"], schema["image_shape"], len(schema["class_names"]))
         model = training.wrap(classifier, p["adversarial_training"], config.batch_size)

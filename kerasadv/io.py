@@ -106,6 +106,25 @@ def load_model(path, safe_mode=True):
         raise ModelError(f"Cannot load {path}: {type(error).__name__}: {str(error)[:300]}.{hint}") from None
 
 
+def load_model_artifact(artifact):
+    """Loads a pipeline Model artifact's `model.keras` in safe mode, unless the user opted out.
+
+    A `ModelImporter` given `safe_mode=False` (the user trusts the file's Python code, e.g. a
+    `Lambda` layer) records `safe_mode: False` in its artifact's properties; every other Model
+    artifact is loaded with `safe_mode=True`.
+
+    Args:
+        artifact: an object with `path(name)` and `properties` (an `orchestration.Artifact`).
+
+    Returns:
+        The model.
+
+    Raises:
+        ModelError: as `load_model`.
+    """
+    return load_model(artifact.path("model.keras"), safe_mode=artifact.properties.get("safe_mode", True) is not False)
+
+
 def save_figure(figure, path, dpi=110):
     """Writes a matplotlib figure as PNG to `path` atomically and closes it. Returns `path`."""
     import matplotlib.pyplot as plt

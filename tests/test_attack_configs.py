@@ -10,7 +10,13 @@ import tensorflow as tf
 from kerasadv import attacks, models, training
 from kerasadv.errors import AttackInputError
 
-FAST = {"iterative_fgs": {"steps": 5}, "one_pixel": {"steps": 2, "popsize": 4}, "dlfuzz": {"steps": 2}}
+FAST = {
+    "apgd": {"steps": 5},
+    "apgd_dlr": {"steps": 5},
+    "iterative_fgs": {"steps": 5},
+    "one_pixel": {"steps": 2, "popsize": 4},
+    "dlfuzz": {"steps": 2},
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +57,7 @@ def test_config_round_trip_is_complete_and_json_safe(name):
     assert json.loads(json.dumps(config)) == config
     assert type(attack).from_config(config).get_config() == config
     assert attacks.deserialize(attacks.serialize(attack)) == attack
+    assert hash(attacks.deserialize(attacks.serialize(attack))) == hash(attack)  # equal values hash equal
     assert attacks.get(json.dumps(attacks.serialize(attack))) == attack
     rebuilt = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(attack))
     assert type(rebuilt) is type(attack) and rebuilt.get_config() == config

@@ -147,6 +147,12 @@ API_CASES = {
         r"\(4, 2\)",
         r"\(4, 3\)",
     ),
+    "clean_accuracy_rank3": (
+        lambda t: attacks.clean_accuracy(logits_model(), (X[0], np.zeros(8, int))),
+        AttackInputError,
+        r"\(8, 8, 3\)",
+        "n, height",
+    ),
     "x_y_length_mismatch": (
         lambda t: attacks.clean_accuracy(logits_model(), (X, Y[:3])),
         AttackInputError,

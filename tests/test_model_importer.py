@@ -93,7 +93,12 @@ def test_lambda_models_need_the_users_opt_in(tmp_path):
     with pytest.raises(ModelError, match="safe_mode=False"):
         Pipeline("p", str(tmp_path / "a"), [ModelImporter(path=path)]).run(progress=False)
     result = Pipeline("p", str(tmp_path / "b"), [ModelImporter(path=path, safe_mode=False)]).run(progress=False)
-    assert result.outputs["ModelImporter"]["model"].properties["num_classes"] == 10
+    imported = result.outputs["ModelImporter"]["model"]
+    assert imported.properties["num_classes"] == 10 and imported.properties["safe_mode"] is False
+    assert io.load_model_artifact(imported).count_params() == 30730  # the opt-out reaches every consumer
+    imported.properties.pop("safe_mode")  # any other Model artifact: safe mode
+    with pytest.raises(ModelError, match="safe_mode=False"):
+        io.load_model_artifact(imported)
 
 
 def test_a_model_that_does_not_fit_the_examples_is_refused(tmp_path, cifar_npz):

@@ -136,7 +136,8 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
     assert set(build("fgsm").run(progress=False).summary.state) == {"cached"}
 
     # A targeted L2 PGD config from the command line: its full config reaches the artifact,
-    # the report and the lineage; changing only its step_size re-runs exactly AttackGen and after.
+    # the report and the lineage (that a changed config re-runs exactly AttackGen and what
+    # follows: test_a_changed_attack_config_changes_only_its_cache_key and test_orchestration).
     result = build(TARGETED_L2_PGD).run(progress=False)
     generated = result.outputs["AttackGen"]["adversarial_examples"].properties["attack"]
     assert generated["config"]["norm"] == "l2" and generated["config"]["target"] == "least_likely"
@@ -146,17 +147,21 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
     assert os.path.isfile(report.path("report.html")) and os.path.isfile(report.path("accuracy.png"))
     store = MetadataStore(str(tmp_path / "root" / "metadata.sqlite"))
     assert '"least_likely"' in format_lineage(store, store.latest_artifact("PushedModel"))
+
+
+def test_a_changed_attack_config_changes_only_its_cache_key():
+    from kerasadv.components.attack_gen import AttackGen
+    from kerasadv.components.example_gen import ImageExampleGen
+    from kerasadv.components.trainer import Trainer
+
+    gen = ImageExampleGen(source="fashion_mnist")
+    model = Trainer(examples=gen.outputs["examples"]).outputs["model"]
+    inputs = {"model": "model-fingerprint", "examples": "examples-fingerprint"}
+
+    def key(attack):
+        return AttackGen(model=model, examples=gen.outputs["examples"], attack=attack).cache_key(inputs)
+
     changed = {**TARGETED_L2_PGD, "config": {**TARGETED_L2_PGD["config"], "step_size": 0.1}}
-    summary = build(changed).run(progress=False).summary
-    states = dict(zip(summary.component, summary.state))
-    assert states == {
-        "ImageExampleGen": "cached",
-        "BaselineTrainer": "cached",
-        "AttackGen": "complete",
-        "AdversarialRetrainer": "complete",
-        "Filter": "complete",
-        "EvaluateBaseline": "complete",
-        "EvaluateRetrained": "complete",
-        "Pusher": "complete",
-        "Report": "complete",
-    }
+    assert key(TARGETED_L2_PGD) == key(json.dumps(TARGETED_L2_PGD))  # a dict or its JSON text: one config
+    assert key(changed) != key(TARGETED_L2_PGD)
+    assert key("pgd") == key({"class_name": "PGD", "config": {}})  # a name is its full default config

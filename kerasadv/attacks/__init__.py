@@ -3,6 +3,7 @@
 Attacks are values: `get(name | config | instance)`, `serialize`, `deserialize`.
 """
 
+from kerasadv.attacks.apgd import APGD
 from kerasadv.attacks.base import Attack, GradientAttack
 from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
@@ -21,6 +22,7 @@ __all__ = [
     "FGSM",
     "PGD",
     "BIM",
+    "APGD",
     "IterativeFGS",
     "GaussianNoise",
     "OnePixel",

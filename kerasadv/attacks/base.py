@@ -12,6 +12,7 @@ its inputs are validated; inside a `tf.function` or a `train_step` the call is p
 TensorFlow. eps travels as a tensor, so sweeping or scheduling it does not retrace.
 """
 
+import json
 import weakref
 
 import keras
@@ -75,8 +76,8 @@ class Attack:
     def __eq__(self, other):
         return type(self) is type(other) and self.get_config() == other.get_config()
 
-    def __hash__(self):
-        return id(self)
+    def __hash__(self):  # equal attacks (same class and config) hash equal
+        return hash((type(self).__name__, json.dumps(self.get_config(), sort_keys=True, default=str)))
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

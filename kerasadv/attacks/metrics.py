@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasadv.attacks.stream import as_batches, stream
-from kerasadv.attacks.validation import check_labels, check_model_input, check_not_empty
+from kerasadv.attacks.validation import check_images, check_labels, check_model_input, check_not_empty
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.models.logits import num_classes
 
@@ -26,6 +26,7 @@ def clean_accuracy(model, data, batch_size=DEFAULT_BATCH_SIZE):
     """Accuracy of `model` on `data` (a batched data set or an `(x, y)` pair)."""
     correct = total = 0
     for x, y in as_batches(data, batch_size):
+        x = check_images(x)
         check_model_input(model, x)
         y = check_labels(y, len(x), num_classes(model, x))  # one-hot / (n, 1) -> sparse
         correct += int(tf.reduce_sum(tf.cast(predict_labels(model, x) == y, tf.int32)))

@@ -18,6 +18,8 @@ _NAMES = {
     "pgd": ("kerasadv.attacks.pgd", "PGD", {}),
     "pgd_l2": ("kerasadv.attacks.pgd", "PGD", {"norm": "l2", "eps": DEFAULT_L2_EPS}),
     "bim": ("kerasadv.attacks.pgd", "BIM", {}),
+    "apgd": ("kerasadv.attacks.apgd", "APGD", {}),
+    "apgd_dlr": ("kerasadv.attacks.apgd", "APGD", {"loss": "dlr"}),
     "iterative_fgs": ("kerasadv.attacks.iterative_fgs", "IterativeFGS", {}),
     "noise": ("kerasadv.attacks.noise", "GaussianNoise", {}),
     "one_pixel": ("kerasadv.attacks.one_pixel", "OnePixel", {}),

@@ -15,11 +15,6 @@ class _ArrayBatches:
     """Batches of an `(x, y)` pair of arrays, sliced in Python (no tf.data threads)."""
 
     def __init__(self, x, y, batch_size):
-        if len(getattr(x, "shape", ())) != 4:
-            raise AttackInputError(
-                f"x must be a batch of images of shape (n, height, width, channels), got shape "
-                f"{tuple(getattr(x, 'shape', ()))} ({type(x).__name__})."
-            )
         if len(x) != len(y):
             raise AttackInputError(f"x and y must have the same length, got {len(x)} and {len(y)}.")
         self.x, self.y, self.batch_size = x, y, batch_size

@@ -1,0 +1,198 @@
+"""APGD (Croce & Hein, 2020): step-size-free PGD with momentum, checkpoints and best-point tracking.
+
+The step size starts at 2 eps and is halved at checkpoints (at 22 % of the iterations, then
+at intervals shrinking by 3 % down to 6 %) when fewer than `rho` = 75 % of the steps since
+the last checkpoint raised the loss, or when the step was not halved last time and the best
+loss did not improve; the iterate then restarts from the best point. Each step mixes the
+projected gradient step with the previous move (momentum 0.75). Losses: cross-entropy ("ce")
+or the difference of logits ratio ("dlr", needs >= 3 classes).
+
+With `early_exit` (default) an example stops costing forward / backward passes once it is
+misclassified (or, targeted, reaches its target): it leaves the active batch, as in
+`IterativeFGS`. The reported image of a fooled example is the first one that fooled the
+model; of the others, the highest-loss point found.
+"""
+
+import tensorflow as tf
+
+from kerasadv.attacks import validation
+from kerasadv.attacks.base import GradientAttack, register
+from kerasadv.attacks.gradients import per_example_loss
+from kerasadv.attacks.pgd import ascent_direction, project
+from kerasadv.constants import DEFAULT_LINF_EPS, TINY
+from kerasadv.errors import AttackInputError
+
+LOSSES = ("ce", "dlr")
+MOMENTUM = 0.75  # weight of the new projected step (Croce & Hein's alpha)
+RHO = 0.75  # fraction of loss-raising steps below which the step size is halved
+
+
+def dlr_loss(logits, labels):
+    """Difference of logits ratio: -(z_y - max_{i != y} z_i) / (z_(1) - z_(3)), per example."""
+    logits = tf.cast(logits, tf.float32)
+    true = tf.gather(logits, labels, batch_dims=1)
+    others = tf.reduce_max(logits - 1e9 * tf.one_hot(labels, tf.shape(logits)[-1]), axis=-1)
+    ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
+    return -(true - others) / (ranked[:, 0] - ranked[:, 2] + 1e-12)
+
+
+def checkpoint_windows(steps):
+    """Per iteration, the length of the window ending there if it is a checkpoint, else 0.
+
+    Example:
+    >>> [i for i, w in enumerate(checkpoint_windows(100)) if w]
+    [21, 40, 56, 69, 79, 86, 92, 98]
+    """
+    window = max(int(0.22 * steps), 1)
+    shrink, smallest = max(int(0.03 * steps), 1), max(int(0.06 * steps), 1)
+    windows, since = [0] * steps, 0
+    for i in range(steps):
+        since += 1
+        if since == window:
+            windows[i], since = window, 0
+            window = max(window - shrink, smallest)
+    return windows
+
+
+def start_point(x, eps, norm, seed):
+    """A random point at distance eps (Linf: max |delta| = eps; L2: ||delta|| = eps), clipped to [0, 1]."""
+    if norm == "linf":
+        t = tf.random.stateless_uniform(tf.shape(x), seed, -1.0, 1.0)
+        t = t / (tf.reduce_max(tf.abs(t), axis=[1, 2, 3], keepdims=True) + TINY)
+    else:
+        t = tf.random.stateless_normal(tf.shape(x), seed)
+        t = t / tf.sqrt(tf.reduce_sum(tf.square(t), axis=[1, 2, 3], keepdims=True) + TINY)
+    return tf.clip_by_value(x + eps * t, 0.0, 1.0)
+
+
+@register
+class APGD(GradientAttack):
+    """Auto-PGD (Croce & Hein, 2020), Linf or L2, cross-entropy or DLR loss, with restarts.
+
+    Args:
+        eps: radius of the ball ([0, 1] pixel units for Linf).
+        steps: iterations per restart (100 in AutoAttack's standard version).
+        loss: "ce" (cross-entropy) or "dlr" (difference of logits ratio; untargeted only).
+        restarts: random restarts; each runs on the examples not fooled yet.
+        norm: "linf" or "l2".
+        early_exit: fooled examples leave the active batch (no further passes on them).
+        **kwargs: `targeted`, `target`, `seed`, `training`, `jit_compile` (see `GradientAttack`).
+
+    Raises:
+        AttackInputError: unknown loss, targeted DLR, or steps / restarts < 1.
+
+    Example:
+    >>> import numpy as np, kerasadv
+    >>> model = kerasadv.models.simple_cnn()
+    >>> x = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    >>> out = APGD(eps=0.03, steps=10, seed=0).run(model, x, np.arange(4))
+    >>> bool(np.abs(out["x_adv"] - x).max() <= 0.03 + 1e-6), sorted(out)
+    (True, ['success', 'x_adv'])
+    """
+
+    def __init__(self, eps=DEFAULT_LINF_EPS, steps=100, loss="ce", restarts=1, norm="linf", early_exit=True, **kwargs):
+        super().__init__(eps, norm, **kwargs)
+        if loss not in LOSSES:
+            raise AttackInputError(f"loss must be one of {LOSSES}, got {loss!r}.")
+        if loss == "dlr" and self.targeted:
+            raise AttackInputError("loss='dlr' is untargeted; use loss='ce' with targeted=True.")
+        self.steps = validation.check_positive_int(steps, "steps")
+        self.restarts = validation.check_positive_int(restarts, "restarts")
+        self.loss, self.early_exit = loss, bool(early_exit)
+
+    def _loss_and_gradient(self, model, x, labels):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            logits = model(x, training=self.training)
+            if self.loss == "dlr":
+                loss = dlr_loss(logits, labels)
+            else:
+                loss = per_example_loss(logits, labels)
+            loss = -loss if self.targeted else loss
+            total = tf.reduce_sum(loss)  # summed: each example's gradient is its own
+        predicted = tf.argmax(logits, -1, output_type=tf.int32)
+        fooled = tf.equal(predicted, labels) if self.targeted else tf.not_equal(predicted, labels)
+        return loss, tape.gradient(total, x), fooled
+
+    def _project(self, x, x_adv, eps):
+        return tf.clip_by_value(x + project(x_adv - x, eps, self.norm), 0.0, 1.0)
+
+    def perturb(self, model, x, labels, eps):
+        x_best_adv, success = x, tf.zeros(tf.shape(labels), tf.bool)
+        for _ in range(self.restarts):  # the last restart's best-loss point stands for unfooled examples
+            x_best_adv, success, x_best = self._restart(model, x, labels, eps, x_best_adv, success)
+        return {"x_adv": tf.where(success[:, None, None, None], x_best_adv, x_best), "success": success}
+
+    def _restart(self, model, x, labels, eps, x_best_adv, success):
+        x0 = start_point(x, eps, self.norm, self._seed())
+        loss0, grad0, fooled0 = self._loss_and_gradient(model, x0, labels)
+        x_best_adv = tf.where((fooled0 & ~success)[:, None, None, None], x0, x_best_adv)
+        success = success | fooled0
+        step = tf.fill(tf.shape(loss0), 2.0 * eps)
+        windows = tf.constant(checkpoint_windows(self.steps), tf.float32)
+        state = {
+            "x_adv": x0, "x_prev": x0, "grad": grad0, "loss": loss0, "step": step,
+            "x_best": x0, "grad_best": grad0, "loss_best": loss0, "loss_best_last": loss0,
+            "reduced_last": tf.ones(tf.shape(loss0), tf.bool), "increases": tf.zeros(tf.shape(loss0)),
+            "x_best_adv": x_best_adv, "success": success,
+        }  # fmt: skip
+
+        def body(i, state):
+            active = (
+                tf.where(~state["success"])[:, 0] if self.early_exit else tf.range(tf.shape(labels)[0], dtype=tf.int64)
+            )
+            rows = {k: tf.gather(v, active) for k, v in state.items()}
+            new = self._iteration(model, i, tf.gather(x, active), tf.gather(labels, active), eps, windows[i], rows)
+            index = active[:, None]
+            return i + 1, {k: tf.tensor_scatter_nd_update(state[k], index, new[k]) for k in state}
+
+        def running(i, state):
+            if not self.early_exit:
+                return i < self.steps
+            return tf.logical_and(i < self.steps, tf.reduce_any(~state["success"]))
+
+        _, state = tf.while_loop(running, body, (tf.constant(0), state))
+        return state["x_best_adv"], state["success"], state["x_best"]
+
+    def _iteration(self, model, i, x, labels, eps, window, s):
+        """One APGD step on the active examples' state rows `s`; returns their new rows."""
+        alpha = tf.where(i == 0, 1.0, MOMENTUM)
+        expand = lambda t: t[:, None, None, None]  # noqa: E731
+        z = self._project(x, s["x_adv"] + expand(s["step"]) * ascent_direction(s["grad"], self.norm), eps)
+        x_new = self._project(
+            x, s["x_adv"] + alpha * (z - s["x_adv"]) + (1.0 - alpha) * (s["x_adv"] - s["x_prev"]), eps
+        )
+        loss, grad, fooled = self._loss_and_gradient(model, x_new, labels)
+        increases = s["increases"] + tf.cast(loss > s["loss"], tf.float32)
+        better = loss > s["loss_best"]
+        x_best = tf.where(expand(better), x_new, s["x_best"])
+        grad_best = tf.where(expand(better), grad, s["grad_best"])
+        loss_best = tf.where(better, loss, s["loss_best"])
+        at_checkpoint = window > 0
+        oscillating = increases <= window * RHO
+        stalled = ~s["reduced_last"] & (s["loss_best_last"] >= loss_best)
+        halve = at_checkpoint & (oscillating | stalled)
+        return {
+            "x_adv": tf.where(expand(halve), x_best, x_new),
+            "x_prev": s["x_adv"],
+            "grad": tf.where(expand(halve), grad_best, grad),
+            "loss": loss,
+            "step": tf.where(halve, s["step"] / 2.0, s["step"]),
+            "x_best": x_best,
+            "grad_best": grad_best,
+            "loss_best": loss_best,
+            "loss_best_last": tf.where(at_checkpoint, loss_best, s["loss_best_last"]),
+            "reduced_last": tf.where(at_checkpoint, halve, s["reduced_last"]),
+            "increases": tf.where(at_checkpoint, tf.zeros_like(increases), increases),
+            "x_best_adv": tf.where(expand(fooled & ~s["success"]), x_new, s["x_best_adv"]),
+            "success": s["success"] | fooled,
+        }
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "steps": self.steps,
+            "loss": self.loss,
+            "restarts": self.restarts,
+            "early_exit": self.early_exit,
+        }

@@ -1,0 +1,63 @@
+"""APGD (Croce & Hein 2020): the schedule, the DLR loss, early exit, and strength against PGD."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasadv import attacks
+from kerasadv.attacks.apgd import checkpoint_windows, dlr_loss
+from kerasadv.errors import AttackInputError
+
+
+def test_checkpoints_follow_the_paper():
+    # p_0 = 0, p_1 = 0.22, p_{j+1} = p_j + max(p_j - p_{j-1} - 0.03, 0.06): windows 22, 19, 16, 13, 10, 8, 7 ...
+    windows = [w for w in checkpoint_windows(100) if w]
+    assert windows == [22, 19, 16, 13, 10, 7, 6, 6]
+    assert sum(1 for w in checkpoint_windows(5) if w) >= 1  # short budgets still halve
+
+
+def test_dlr_is_invariant_to_shifting_and_scaling_the_logits():
+    logits = tf.constant(np.random.default_rng(0).normal(size=(8, 10)), tf.float32)
+    labels = tf.constant(np.arange(8) % 10, tf.int32)
+    np.testing.assert_allclose(dlr_loss(logits, labels), dlr_loss(3.0 * logits + 7.0, labels), rtol=1e-4)
+    assert np.all(dlr_loss(logits, tf.argmax(logits, -1, output_type=tf.int32)) < 0)  # correct: negative
+
+
+def test_bad_configurations_are_refused():
+    with pytest.raises(AttackInputError, match="loss must be one of"):
+        attacks.APGD(loss="hinge")
+    with pytest.raises(AttackInputError, match="untargeted"):
+        attacks.APGD(loss="dlr", targeted=True)
+    with pytest.raises(AttackInputError, match="restarts must be"):
+        attacks.APGD(restarts=0)
+
+
+@pytest.fixture(scope="module")
+def test_images(cifar_small):
+    return cifar_small["x_test"][::2][:200], cifar_small["y_test"][::2][:200]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("norm,eps", [("linf", 8 / 255), ("l2", 0.5)])
+def test_early_exit_finds_the_same_robust_accuracy(trained_simple_cnn, test_images, norm, eps):
+    x, y = test_images
+    with_exit = attacks.APGD(eps, steps=20, norm=norm, seed=0).run(trained_simple_cnn, x, y)
+    without = attacks.APGD(eps, steps=20, norm=norm, seed=0, early_exit=False).run(trained_simple_cnn, x, y)
+    # Examples do not interact, so leaving the batch changes nothing for those still in it.
+    assert abs(float(np.mean(with_exit["success"])) - float(np.mean(without["success"]))) <= 0.01
+    delta = (np.asarray(with_exit["x_adv"]) - x).reshape(len(x), -1)
+    size = np.abs(delta).max(1) if norm == "linf" else np.linalg.norm(delta, axis=1)
+    assert size.max() <= eps + 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["ce", "dlr"])
+def test_apgd_is_at_least_as_strong_as_pgd(trained_simple_cnn, test_images, loss):
+    x, y = test_images
+    eps = 2 / 255
+    pgd = attacks.evaluate_attack(attacks.PGD(eps, steps=20, seed=0), trained_simple_cnn, (x, y), progress=False)
+    apgd = attacks.evaluate_attack(
+        attacks.APGD(eps, steps=20, loss=loss, seed=0), trained_simple_cnn, (x, y), progress=False
+    )
+    assert pgd["clean_accuracy"] > 0.3  # a model worth attacking (chance: 0.1)
+    assert apgd["adversarial_accuracy"] <= pgd["adversarial_accuracy"] + 0.01, (apgd, pgd)
