@@ -61,3 +61,17 @@ def test_apgd_is_at_least_as_strong_as_pgd(trained_simple_cnn, test_images, loss
     )
     assert pgd["clean_accuracy"] > 0.3  # a model worth attacking (chance: 0.1)
     assert apgd["adversarial_accuracy"] <= pgd["adversarial_accuracy"] + 0.01, (apgd, pgd)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["PGD", "BIM"])
+def test_pgd_early_exit_is_at_least_as_strong(trained_simple_cnn, test_images, kind):
+    x, y = test_images
+    full = getattr(attacks, kind)(4 / 255, steps=10, seed=0)
+    early = getattr(attacks, kind)(4 / 255, steps=10, seed=0, early_exit=True)
+    assert early.get_config()["early_exit"] and not full.get_config()["early_exit"]
+    full_run = attacks.evaluate_attack(full, trained_simple_cnn, (x, y), progress=False)
+    early_run = attacks.evaluate_attack(early, trained_simple_cnn, (x, y), progress=False)
+    # A fooled example keeps the point that fooled it; the others take exactly the same steps.
+    assert early_run["adversarial_accuracy"] <= full_run["adversarial_accuracy"]
+    assert early_run["mean_linf"] <= 4 / 255 + 1e-6

@@ -5,6 +5,7 @@ Attacks are values: `get(name | config | instance)`, `serialize`, `deserialize`.
 
 from kerasadv.attacks.apgd import APGD
 from kerasadv.attacks.base import Attack, GradientAttack
+from kerasadv.attacks.eot import EOT
 from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.iterative_fgs import IterativeFGS
@@ -23,6 +24,7 @@ __all__ = [
     "PGD",
     "BIM",
     "APGD",
+    "EOT",
     "IterativeFGS",
     "GaussianNoise",
     "OnePixel",

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import GradientAttack, register
-from kerasadv.attacks.gradients import per_example_loss
+from kerasadv.attacks.gradients import checked_gradient, expected_loss, per_example_loss
 from kerasadv.attacks.pgd import ascent_direction, project
 from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
@@ -103,16 +103,13 @@ class APGD(GradientAttack):
     def _loss_and_gradient(self, model, x, labels):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            logits = model(x, training=self.training)
-            if self.loss == "dlr":
-                loss = dlr_loss(logits, labels)
-            else:
-                loss = per_example_loss(logits, labels)
+            loss_fn = dlr_loss if self.loss == "dlr" else per_example_loss
+            loss, logits = expected_loss(model, x, labels, loss_fn, self.training)
             loss = -loss if self.targeted else loss
             total = tf.reduce_sum(loss)  # summed: each example's gradient is its own
         predicted = tf.argmax(logits, -1, output_type=tf.int32)
         fooled = tf.equal(predicted, labels) if self.targeted else tf.not_equal(predicted, labels)
-        return loss, tape.gradient(total, x), fooled
+        return loss, checked_gradient(tape.gradient(total, x), model), fooled
 
     def _project(self, x, x_adv, eps):
         return tf.clip_by_value(x + project(x_adv - x, eps, self.norm), 0.0, 1.0)

@@ -138,8 +138,13 @@ class GradientAttack(Attack):
 
     def _compiled_for(self, model):
         if model not in self._compiled:
+            # No AutoGraph: attack loops are explicit tf.while_loops (as inside a Keras
+            # train_step), and a kerasadv error raised while tracing reaches the caller as itself.
             self._compiled[model] = tf.function(
-                lambda x, y, eps: self._run_graph(model, x, y, eps), jit_compile=self.jit_compile, reduce_retracing=True
+                lambda x, y, eps: self._run_graph(model, x, y, eps),
+                jit_compile=self.jit_compile,
+                reduce_retracing=True,
+                autograph=False,
             )
         return self._compiled[model]
 

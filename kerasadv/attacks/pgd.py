@@ -67,6 +67,9 @@ class PGD(GradientAttack):
             keeps the schedule). When neither is given: `2.5 / steps` (2.5 eps over the run).
         norm: "linf" or "l2".
         random_start: start from a uniform point of the ball instead of `x`.
+        early_exit: for evaluation: an example leaves the batch (no more passes) once it is
+            misclassified (targeted: reaches its target), keeping the point that fooled the
+            model. Off by default: adversarial training wants the highest-loss point.
         **kwargs: `targeted`, `target`, `seed`, `training`, `jit_compile` (see `GradientAttack`).
 
     Example:
@@ -86,12 +89,13 @@ class PGD(GradientAttack):
         rel_step_size=None,
         norm="linf",
         random_start=True,
+        early_exit=False,
         **kwargs,
     ):
         super().__init__(eps, norm, **kwargs)
         self.steps = validation.check_positive_int(steps, "steps")
         self.step_size, self.rel_step_size = check_step_size(step_size, rel_step_size)
-        self.random_start = bool(random_start)
+        self.random_start, self.early_exit = bool(random_start), bool(early_exit)
 
     def step_length(self, eps):
         """The absolute step for radius `eps` (a tensor)."""
@@ -103,6 +107,8 @@ class PGD(GradientAttack):
     def perturb(self, model, x, labels, eps):
         step = self.step_length(eps)
         x_adv = random_start(x, eps, self.norm, self._seed()) if self.random_start else x
+        if self.early_exit:
+            return self._perturb_until_fooled(model, x, labels, eps, step, x_adv)
 
         def step_once(i, x_adv):
             grad, _ = input_gradient(model, x_adv, labels, self.targeted, self.training)
@@ -115,6 +121,30 @@ class PGD(GradientAttack):
         _, x_adv = tf.while_loop(lambda i, _: i < self.steps, step_once, (tf.constant(0), x_adv))
         return {"x_adv": x_adv}
 
+    def _perturb_until_fooled(self, model, x, labels, eps, step, x_adv):
+        """PGD where fooled examples leave the active batch (the logits of each pass tell)."""
+
+        def step_active(i, x_adv, done):
+            active = tf.where(~done)[:, 0]
+            x_act, x_orig, y_act = tf.gather(x_adv, active), tf.gather(x, active), tf.gather(labels, active)
+            grad, logits = input_gradient(model, x_act, y_act, self.targeted, self.training)
+            predicted = tf.argmax(logits, -1, output_type=tf.int32)
+            fooled = tf.equal(predicted, y_act) if self.targeted else tf.not_equal(predicted, y_act)
+            moved = tf.clip_by_value(
+                x_orig + project(x_act + step * ascent_direction(grad, self.norm) - x_orig, eps, self.norm), 0.0, 1.0
+            )
+            x_new = tf.where(fooled[:, None, None, None], x_act, moved)
+            index = active[:, None]
+            x_adv = tf.tensor_scatter_nd_update(x_adv, index, x_new)
+            return i + 1, x_adv, tf.tensor_scatter_nd_update(done, index, fooled)
+
+        def running(i, x_adv, done):
+            return tf.logical_and(i < self.steps, tf.reduce_any(~done))
+
+        done = tf.zeros(tf.shape(labels), tf.bool)
+        _, x_adv, _ = tf.while_loop(running, step_active, (tf.constant(0), x_adv, done))
+        return {"x_adv": x_adv}
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -122,6 +152,7 @@ class PGD(GradientAttack):
             "step_size": self.step_size,
             "rel_step_size": self.rel_step_size,
             "random_start": self.random_start,
+            "early_exit": self.early_exit,
         }
 
 

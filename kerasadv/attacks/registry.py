@@ -20,6 +20,7 @@ _NAMES = {
     "bim": ("kerasadv.attacks.pgd", "BIM", {}),
     "apgd": ("kerasadv.attacks.apgd", "APGD", {}),
     "apgd_dlr": ("kerasadv.attacks.apgd", "APGD", {"loss": "dlr"}),
+    "eot": ("kerasadv.attacks.eot", "EOT", {}),
     "iterative_fgs": ("kerasadv.attacks.iterative_fgs", "IterativeFGS", {}),
     "noise": ("kerasadv.attacks.noise", "GaussianNoise", {}),
     "one_pixel": ("kerasadv.attacks.one_pixel", "OnePixel", {}),
