@@ -14,6 +14,7 @@ from kerasadv.attacks.noise import STRENGTHS, GaussianNoise, matched_noise
 from kerasadv.attacks.one_pixel import OnePixel
 from kerasadv.attacks.pgd import BIM, PGD, project
 from kerasadv.attacks.registry import ATTACK_NAMES, attack_classes, deserialize, get, serialize
+from kerasadv.attacks.self_checks import RobustnessWarning, self_checks
 from kerasadv.attacks.stream import as_batches, stream
 from kerasadv.attacks.sweep import eps_sweep
 
@@ -38,6 +39,8 @@ __all__ = [
     "clean_accuracy",
     "predict_labels",
     "eps_sweep",
+    "self_checks",
+    "RobustnessWarning",
     "get",
     "serialize",
     "deserialize",
