@@ -75,3 +75,30 @@ def test_pgd_early_exit_is_at_least_as_strong(trained_simple_cnn, test_images, k
     # A fooled example keeps the point that fooled it; the others take exactly the same steps.
     assert early_run["adversarial_accuracy"] <= full_run["adversarial_accuracy"]
     assert early_run["mean_linf"] <= 4 / 255 + 1e-6
+
+
+def test_targeted_dlr_is_shift_and_scale_invariant_and_needs_four_classes():
+    from kerasadv.attacks.apgd import targeted_dlr_loss
+
+    logits = tf.constant(np.random.default_rng(1).normal(size=(6, 10)), tf.float32)
+    pairs = tf.constant(np.stack([np.arange(6), (np.arange(6) + 1) % 10], 1), tf.int32)
+    np.testing.assert_allclose(targeted_dlr_loss(logits, pairs), targeted_dlr_loss(2 * logits - 3, pairs), rtol=1e-4)
+    import keras
+
+    three = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    x = np.random.default_rng(0).random((2, 4, 4, 1), dtype=np.float32)
+    with pytest.raises(AttackInputError, match=">= 4 classes"):
+        attacks.APGDT(0.03, steps=2)(three, x, [0, 1])
+    with pytest.raises(AttackInputError, match="picks its own targets"):
+        attacks.APGDT(0.03, targeted=True)
+
+
+@pytest.mark.slow
+def test_apgd_t_is_at_least_as_strong_as_apgd_ce(trained_simple_cnn, test_images):
+    x, y = test_images
+    eps = 2 / 255
+    ce = attacks.evaluate_attack(attacks.APGD(eps, steps=20, seed=0), trained_simple_cnn, (x, y), progress=False)
+    targeted = attacks.APGDT(eps, steps=20, targets=3, seed=0)
+    apgd_t = attacks.evaluate_attack(targeted, trained_simple_cnn, (x, y), progress=False)
+    assert apgd_t["adversarial_accuracy"] <= ce["adversarial_accuracy"] + 0.01, (apgd_t, ce)
+    assert apgd_t["mean_linf"] <= eps + 1e-6

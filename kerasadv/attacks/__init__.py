@@ -3,7 +3,7 @@
 Attacks are values: `get(name | config | instance)`, `serialize`, `deserialize`.
 """
 
-from kerasadv.attacks.apgd import APGD
+from kerasadv.attacks.apgd import APGD, APGDT
 from kerasadv.attacks.base import Attack, GradientAttack
 from kerasadv.attacks.eot import EOT
 from kerasadv.attacks.fgsm import FGSM
@@ -25,6 +25,7 @@ __all__ = [
     "PGD",
     "BIM",
     "APGD",
+    "APGDT",
     "EOT",
     "IterativeFGS",
     "GaussianNoise",

@@ -36,6 +36,15 @@ def dlr_loss(logits, labels):
     return -(true - others) / (ranked[:, 0] - ranked[:, 2] + 1e-12)
 
 
+def targeted_dlr_loss(logits, pairs):
+    """Targeted DLR: -(z_y - z_t) / (z_(1) - (z_(3) + z_(4)) / 2); `pairs` holds (true, target) rows."""
+    logits = tf.cast(logits, tf.float32)
+    true = tf.gather(logits, pairs[:, 0], batch_dims=1)
+    target = tf.gather(logits, pairs[:, 1], batch_dims=1)
+    ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
+    return -(true - target) / (ranked[:, 0] - 0.5 * (ranked[:, 2] + ranked[:, 3]) + 1e-12)
+
+
 def checkpoint_windows(steps):
     """Per iteration, the length of the window ending there if it is a checkpoint, else 0.
 
@@ -193,3 +202,57 @@ class APGD(GradientAttack):
             "restarts": self.restarts,
             "early_exit": self.early_exit,
         }
+
+
+@register
+class APGDT(APGD):
+    """APGD-T (Croce & Hein 2020): targeted-DLR APGD towards each of the top `targets` classes.
+
+    For the k-th most likely class of the clean logits (k = 2 .. targets + 1), APGD maximises
+    the targeted DLR loss on the examples not misclassified yet; success is any
+    misclassification, as in AutoAttack. Needs >= 4 classes.
+
+    Args:
+        eps: radius of the ball.
+        steps: iterations per target and restart (100 in AutoAttack's standard version).
+        targets: number of target classes (9 in AutoAttack; at most classes - 1).
+        restarts, norm, early_exit, **kwargs: as `APGD` (untargeted configuration only).
+
+    Example:
+    >>> import numpy as np, kerasadv
+    >>> model = kerasadv.models.simple_cnn()
+    >>> x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    >>> APGDT(eps=0.03, steps=4, targets=2, seed=0).run(model, x, np.arange(2))["x_adv"].shape
+    TensorShape([2, 32, 32, 3])
+    """
+
+    def __init__(self, eps=DEFAULT_LINF_EPS, steps=100, targets=9, restarts=1, norm="linf", early_exit=True, **kwargs):
+        if kwargs.get("targeted"):
+            raise AttackInputError("APGDT picks its own targets; leave targeted=False.")
+        super().__init__(eps, steps, "dlr", restarts, norm, early_exit, **kwargs)
+        self.targets = validation.check_positive_int(targets, "targets")
+
+    def _loss_and_gradient(self, model, x, pairs):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss, logits = expected_loss(model, x, pairs, targeted_dlr_loss, self.training)
+            total = tf.reduce_sum(loss)
+        fooled = tf.not_equal(tf.argmax(logits, -1, output_type=tf.int32), pairs[:, 0])
+        return loss, checked_gradient(tape.gradient(total, x), model), fooled
+
+    def perturb(self, model, x, labels, eps):
+        logits = model(x, training=self.training)
+        if logits.shape[-1] < 4:
+            raise AttackInputError(f"APGDT's targeted DLR loss needs >= 4 classes, the model has {logits.shape[-1]}.")
+        ranked = tf.argsort(logits, axis=-1, direction="DESCENDING")
+        x_best_adv, success, x_best = x, tf.zeros(tf.shape(labels), tf.bool), x
+        for k in range(1, min(self.targets, logits.shape[-1] - 1) + 1):
+            pairs = tf.stack([labels, ranked[:, k]], axis=1)
+            for _ in range(self.restarts):
+                x_best_adv, success, x_best = self._restart(model, x, pairs, eps, x_best_adv, success)
+        return {"x_adv": tf.where(success[:, None, None, None], x_best_adv, x_best), "success": success}
+
+    def get_config(self):
+        config = {**super().get_config(), "targets": self.targets}
+        config.pop("loss")
+        return config

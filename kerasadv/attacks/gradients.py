@@ -23,7 +23,7 @@ def expected_loss(model, x, labels, loss_fn, training=False):
         logits = model(x, training=training)
         return loss_fn(logits, labels), logits
     logits = model.eot_model(tf.tile(x, [samples, 1, 1, 1]), training=training)
-    losses = loss_fn(logits, tf.tile(labels, [samples]))
+    losses = loss_fn(logits, tf.tile(labels, [samples] + [1] * (labels.shape.rank - 1)))  # (n,) or (n, 2)
     mean_logits = tf.reduce_mean(tf.reshape(logits, [samples, -1, tf.shape(logits)[-1]]), axis=0)
     return tf.reduce_mean(tf.reshape(losses, [samples, -1]), axis=0), mean_logits
 

@@ -20,6 +20,7 @@ _NAMES = {
     "bim": ("kerasadv.attacks.pgd", "BIM", {}),
     "apgd": ("kerasadv.attacks.apgd", "APGD", {}),
     "apgd_dlr": ("kerasadv.attacks.apgd", "APGD", {"loss": "dlr"}),
+    "apgd_t": ("kerasadv.attacks.apgd", "APGDT", {}),
     "eot": ("kerasadv.attacks.eot", "EOT", {}),
     "iterative_fgs": ("kerasadv.attacks.iterative_fgs", "IterativeFGS", {}),
     "noise": ("kerasadv.attacks.noise", "GaussianNoise", {}),
