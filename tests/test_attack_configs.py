@@ -14,6 +14,7 @@ FAST = {
     "apgd": {"steps": 5},
     "apgd_dlr": {"steps": 5},
     "apgd_t": {"steps": 3, "targets": 2},
+    "square": {"queries": 10},
     "eot": {"attack": {"class_name": "PGD", "config": {"steps": 2, "seed": 3}}, "samples": 2},
     "iterative_fgs": {"steps": 5},
     "one_pixel": {"steps": 2, "popsize": 4},

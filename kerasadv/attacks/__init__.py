@@ -15,6 +15,7 @@ from kerasadv.attacks.one_pixel import OnePixel
 from kerasadv.attacks.pgd import BIM, PGD, project
 from kerasadv.attacks.registry import ATTACK_NAMES, attack_classes, deserialize, get, serialize
 from kerasadv.attacks.self_checks import RobustnessWarning, self_checks
+from kerasadv.attacks.square import Square
 from kerasadv.attacks.stream import as_batches, stream
 from kerasadv.attacks.sweep import eps_sweep
 
@@ -27,6 +28,7 @@ __all__ = [
     "APGD",
     "APGDT",
     "EOT",
+    "Square",
     "IterativeFGS",
     "GaussianNoise",
     "OnePixel",

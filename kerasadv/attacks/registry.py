@@ -22,6 +22,7 @@ _NAMES = {
     "apgd_dlr": ("kerasadv.attacks.apgd", "APGD", {"loss": "dlr"}),
     "apgd_t": ("kerasadv.attacks.apgd", "APGDT", {}),
     "eot": ("kerasadv.attacks.eot", "EOT", {}),
+    "square": ("kerasadv.attacks.square", "Square", {}),
     "iterative_fgs": ("kerasadv.attacks.iterative_fgs", "IterativeFGS", {}),
     "noise": ("kerasadv.attacks.noise", "GaussianNoise", {}),
     "one_pixel": ("kerasadv.attacks.one_pixel", "OnePixel", {}),
