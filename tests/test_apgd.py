@@ -33,14 +33,14 @@ def test_bad_configurations_are_refused():
 
 
 @pytest.fixture(scope="module")
-def test_images(cifar_small):
+def cifar_test_subset(cifar_small):
     return cifar_small["x_test"][::2][:200], cifar_small["y_test"][::2][:200]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("norm,eps", [("linf", 8 / 255), ("l2", 0.5)])
-def test_early_exit_finds_the_same_robust_accuracy(trained_simple_cnn, test_images, norm, eps):
-    x, y = test_images
+def test_early_exit_finds_the_same_robust_accuracy(trained_simple_cnn, cifar_test_subset, norm, eps):
+    x, y = cifar_test_subset
     with_exit = attacks.APGD(eps, steps=20, norm=norm, seed=0).run(trained_simple_cnn, x, y)
     without = attacks.APGD(eps, steps=20, norm=norm, seed=0, early_exit=False).run(trained_simple_cnn, x, y)
     # Examples do not interact, so leaving the batch changes nothing for those still in it.
@@ -52,8 +52,8 @@ def test_early_exit_finds_the_same_robust_accuracy(trained_simple_cnn, test_imag
 
 @pytest.mark.slow
 @pytest.mark.parametrize("loss", ["ce", "dlr"])
-def test_apgd_is_at_least_as_strong_as_pgd(trained_simple_cnn, test_images, loss):
-    x, y = test_images
+def test_apgd_is_at_least_as_strong_as_pgd(trained_simple_cnn, cifar_test_subset, loss):
+    x, y = cifar_test_subset
     eps = 2 / 255
     pgd = attacks.evaluate_attack(attacks.PGD(eps, steps=20, seed=0), trained_simple_cnn, (x, y), progress=False)
     apgd = attacks.evaluate_attack(
@@ -65,8 +65,8 @@ def test_apgd_is_at_least_as_strong_as_pgd(trained_simple_cnn, test_images, loss
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["PGD", "BIM"])
-def test_pgd_early_exit_is_at_least_as_strong(trained_simple_cnn, test_images, kind):
-    x, y = test_images
+def test_pgd_early_exit_is_at_least_as_strong(trained_simple_cnn, cifar_test_subset, kind):
+    x, y = cifar_test_subset
     full = getattr(attacks, kind)(4 / 255, steps=10, seed=0)
     early = getattr(attacks, kind)(4 / 255, steps=10, seed=0, early_exit=True)
     assert early.get_config()["early_exit"] and not full.get_config()["early_exit"]
@@ -94,8 +94,8 @@ def test_targeted_dlr_is_shift_and_scale_invariant_and_needs_four_classes():
 
 
 @pytest.mark.slow
-def test_apgd_t_is_at_least_as_strong_as_apgd_ce(trained_simple_cnn, test_images):
-    x, y = test_images
+def test_apgd_t_is_at_least_as_strong_as_apgd_ce(trained_simple_cnn, cifar_test_subset):
+    x, y = cifar_test_subset
     eps = 2 / 255
     ce = attacks.evaluate_attack(attacks.APGD(eps, steps=20, seed=0), trained_simple_cnn, (x, y), progress=False)
     targeted = attacks.APGDT(eps, steps=20, targets=3, seed=0)
