@@ -1,21 +1,27 @@
-"""Square attack (Andriushchenko et al. 2020), Linf: a score-based random search, no gradients.
+"""Square attack (Andriushchenko et al. 2020), Linf and L2: a score-based random search, no gradients.
 
-It starts from vertical stripes of +-eps and, per query, redraws the +-eps values of one
-random square window (one sign per channel), keeping the change when the margin loss
-z_y - max_{j != y} z_j drops. The window's share of the image shrinks on the paper's schedule
-(p = 0.8 halved at 10, 50, 200, 500, 1000, 2000, 4000, 6000 and 8000 of 10,000 rescaled
-queries). An example stops costing queries once it is misclassified. Gradient masking does
-not fool it, which is why AutoAttack includes it.
+Per query one random square window of the perturbation is redrawn, and the change is kept
+when the margin loss z_y - max_{j != y} z_j drops. Linf starts from vertical stripes of
++-eps and redraws the window's +-eps values (one sign per channel). L2 starts from a grid
+of pseudo-Gaussian bumps scaled to norm eps; each query moves the mass of a second window,
+plus the budget not yet used, into the first window as a fresh unit bump (one sign per
+channel) added to its old unit direction, and rescales the whole perturbation to norm eps.
+The window's share of the image shrinks on the paper's schedule (p = 0.8 halved at 10, 50,
+200, 500, 1000, 2000, 4000, 6000 and 8000 of 10,000 rescaled queries). An example stops
+costing queries once it is misclassified. Gradient masking does not fool it, which is why
+AutoAttack includes it.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import GradientAttack, register
-from kerasadv.constants import DEFAULT_LINF_EPS
+from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
 
 SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # of 10,000 rescaled queries
+RING_TAIL = tf.constant(np.cumsum((1.0 / np.arange(1, 4097) ** 2)[::-1])[::-1].tolist() + [0.0], tf.float32)
 
 
 def margin(logits, labels):
@@ -32,15 +38,45 @@ def window_fraction(i, queries, p_init):
     return p_init / tf.pow(2.0, halvings)
 
 
+def bump(rows, cols, top, left, side, transpose=False):
+    """Pseudo-Gaussian bumps on a `side` x `side` window at (`top`, `left`): +bump top half, -bump bottom.
+
+    Each half holds concentric rectangles weighted sum_{k >= ring} 1 / (k + 1)^2 (largest at
+    its centre), the paper's "meta pseudo-Gaussian" pattern, and the window has unit L2 norm;
+    zero outside the window. `transpose` (a bool broadcasting like `top`) swaps the halves to
+    left / right. `rows` / `cols` broadcast against `top` / `left` / `side`.
+    """
+    r, c = rows - top, cols - left
+    r, c = tf.where(transpose, c, r), tf.where(transpose, r, c)
+    half = tf.maximum(side // 2, 1)
+    in_top = r < half
+    height = tf.where(in_top, half, side - half)
+    r_half = tf.where(in_top, r, r - half)
+    ring = tf.maximum(tf.abs(2 * r_half - (height - 1)), tf.abs(2 * c - (side - 1))) // 2
+    rings = (tf.maximum(side, height) + 1) // 2
+    value = tf.gather(RING_TAIL, ring) - tf.gather(RING_TAIL, rings)  # sum over ring <= k < rings
+    in_window = (r >= 0) & (r < side) & (c >= 0) & (c < side)
+    pattern = tf.where(in_window, tf.where(in_top, value, -value), 0.0)
+    return pattern / tf.sqrt(tf.reduce_sum(tf.square(pattern), axis=[-3, -2], keepdims=True) + TINY)
+
+
+def l2_norm(t, axis=(1, 2, 3)):
+    return tf.sqrt(tf.reduce_sum(tf.square(t), axis=axis, keepdims=True) + TINY)
+
+
 @register
 class Square(GradientAttack):
-    """Square attack, Linf (score-based: uses only the model's logits).
+    """Square attack, Linf or L2 (score-based: uses only the model's logits).
 
     Args:
-        eps: Linf radius ([0, 1] pixel units).
+        eps: radius ([0, 1] pixel units; L2: Euclidean norm of the perturbation).
         queries: model queries per example (5,000 in AutoAttack's standard version).
         p_init: initial share of the image one square covers (0.8 in AutoAttack).
+        norm: "linf" or "l2".
         **kwargs: `seed`, `training`, `jit_compile` (see `GradientAttack`; untargeted only).
+
+    Raises:
+        AttackInputError: targeted, p_init outside (0, 1], queries < 1.
 
     Example:
     >>> import numpy as np, kerasadv
@@ -49,13 +85,15 @@ class Square(GradientAttack):
     >>> x_adv = Square(eps=0.03, queries=20, seed=0)(model, x, np.arange(2))
     >>> bool(np.abs(x_adv - x).max() <= 0.03 + 1e-6)
     True
+    >>> x_adv = Square(eps=0.5, norm="l2", queries=20, seed=0)(model, x, np.arange(2))
+    >>> bool(np.sqrt(((np.asarray(x_adv) - x) ** 2).sum(axis=(1, 2, 3))).max() <= 0.5 + 1e-4)
+    True
     """
 
-    def __init__(self, eps=DEFAULT_LINF_EPS, queries=5000, p_init=0.8, **kwargs):
-        if kwargs.get("targeted") or kwargs.get("norm", "linf") != "linf":
-            raise AttackInputError("Square is implemented for untargeted Linf attacks (norm='linf').")
-        kwargs.pop("norm", None)
-        super().__init__(eps, "linf", **kwargs)
+    def __init__(self, eps=DEFAULT_LINF_EPS, queries=5000, p_init=0.8, norm="linf", **kwargs):
+        if kwargs.get("targeted"):
+            raise AttackInputError("Square is implemented for untargeted attacks (leave targeted=False).")
+        super().__init__(eps, norm, **kwargs)
         self.queries = validation.check_positive_int(queries, "queries")
         if not 0.0 < float(p_init) <= 1.0:
             raise AttackInputError(f"p_init must be in (0, 1], got {p_init!r}.")
@@ -64,29 +102,68 @@ class Square(GradientAttack):
     def _margins(self, model, x, labels):
         return margin(tf.cast(model(x, training=self.training), tf.float32), labels)
 
-    def perturb(self, model, x, labels, eps):
+    def _start(self, x, eps):
         shape = tf.shape(x)
         n, height, width, channels = shape[0], shape[1], shape[2], shape[3]
-        stripes = tf.sign(tf.random.stateless_uniform([n, 1, width, channels], self._seed(), -1.0, 1.0))
-        x_adv = tf.clip_by_value(x + eps * stripes, 0.0, 1.0)
-        loss = self._margins(model, x_adv, labels)
+        if self.norm == "linf":
+            stripes = tf.sign(tf.random.stateless_uniform([n, 1, width, channels], self._seed(), -1.0, 1.0))
+            return tf.clip_by_value(x + eps * stripes, 0.0, 1.0)
+        side = tf.maximum(height // 5, 1)  # a grid of side x side bumps, one random sign per bump and channel
+        rows, cols = tf.range(height), tf.range(width)
+        pattern = bump(rows[None, :, None, None] % side, cols[None, None, :, None] % side, 0, 0, side)
+        grid = [n, height // side + 1, width // side + 1, channels]
+        cells = tf.random.stateless_uniform(grid, self._seed(), -1.0, 1.0)
+        signs = tf.gather(tf.gather(tf.sign(cells), rows // side, axis=1), cols // side, axis=2)
+        fits = (rows[None, :, None, None] < height // side * side) & (cols[None, None, :, None] < width // side * side)
+        delta = tf.where(fits, pattern * signs, 0.0)
+        return tf.clip_by_value(x + eps * delta / l2_norm(delta), 0.0, 1.0)
+
+    def _window(self, x, i, seed, count):
+        """Top-left corners (count, 1, 1, 1) of a random window and its side, at query `i`."""
+        shape = tf.shape(x)
+        height, width, channels = shape[1], shape[2], shape[3]
         features = tf.cast(height * width * channels, tf.float32)
+        p = window_fraction(i, self.queries, self.p_init)
+        side = tf.cast(tf.round(tf.sqrt(p * features / tf.cast(channels, tf.float32))), tf.int32)
+        if self.norm == "l2":  # odd, at least 3: a bump needs a centre
+            side = tf.maximum(side, 3) + 1 - tf.maximum(side, 3) % 2
+        side = tf.clip_by_value(side, 1, height - 1)
+        top = tf.random.stateless_uniform([count, 1, 1, 1], seed, 0, height - side + 1, tf.int32)
+        left = tf.random.stateless_uniform([count, 1, 1, 1], seed + 1, 0, width - side + 1, tf.int32)
+        return top, left, side
+
+    def _candidate(self, i, x_orig, x_act, eps):
+        """A new point for each active example: one window redrawn."""
+        shape = tf.shape(x_orig)
+        count, height, width, channels = shape[0], shape[1], shape[2], shape[3]
+        seed = self._seed()
+        rows = tf.range(height)[None, :, None, None]
+        cols = tf.range(width)[None, None, :, None]
+        top, left, side = self._window(x_orig, i, seed, count)
+        window = (rows >= top) & (rows < top + side) & (cols >= left) & (cols < left + side)
+        signs = tf.sign(tf.random.stateless_uniform([count, 1, 1, channels], seed + 2, -1.0, 1.0))
+        if self.norm == "linf":
+            return tf.where(window, tf.clip_by_value(x_orig + eps * signs, 0.0, 1.0), x_act)
+        top2, left2, _ = self._window(x_orig, i, seed + 3, count)
+        window2 = (rows >= top2) & (rows < top2 + side) & (cols >= left2) & (cols < left2 + side)
+        delta = x_act - x_orig
+        moved = tf.square(l2_norm(tf.where(window | window2, delta, 0.0)))  # the two windows' mass
+        unused = tf.maximum(tf.square(eps) - tf.square(l2_norm(delta)), 0.0)
+        old = tf.where(window, delta, 0.0)
+        transpose = tf.random.stateless_uniform([count, 1, 1, 1], seed + 4) > 0.5
+        new = bump(rows, cols, top, left, side, transpose) * signs + old / l2_norm(old, axis=(1, 2))
+        new = new / l2_norm(new, axis=(1, 2)) * tf.sqrt(moved + unused / tf.cast(channels, tf.float32))
+        delta = tf.where(window, new, tf.where(window2, 0.0, delta))
+        return tf.clip_by_value(x_orig + eps * delta / l2_norm(delta), 0.0, 1.0)
+
+    def perturb(self, model, x, labels, eps):
+        x_adv = self._start(x, eps)
+        loss = self._margins(model, x_adv, labels)
 
         def query(i, x_adv, loss):
             active = tf.where(loss >= 0)[:, 0]  # a tie is not a misclassification yet
-            x_act, x_orig, y_act = tf.gather(x_adv, active), tf.gather(x, active), tf.gather(labels, active)
-            p = window_fraction(i, self.queries, self.p_init)
-            side = tf.cast(tf.round(tf.sqrt(p * features / tf.cast(channels, tf.float32))), tf.int32)
-            side = tf.clip_by_value(side, 1, height - 1)
-            seed = self._seed()
-            count = tf.shape(active)[0]
-            top = tf.random.stateless_uniform([count, 1, 1, 1], seed, 0, height - side + 1, tf.int32)
-            left = tf.random.stateless_uniform([count, 1, 1, 1], seed + 1, 0, width - side + 1, tf.int32)
-            rows = tf.range(height)[None, :, None, None]
-            cols = tf.range(width)[None, None, :, None]
-            window = (rows >= top) & (rows < top + side) & (cols >= left) & (cols < left + side)
-            signs = tf.sign(tf.random.stateless_uniform([count, 1, 1, channels], seed + 2, -1.0, 1.0))
-            candidate = tf.where(window, tf.clip_by_value(x_orig + eps * signs, 0.0, 1.0), x_act)
+            x_act, y_act = tf.gather(x_adv, active), tf.gather(labels, active)
+            candidate = self._candidate(i, tf.gather(x, active), x_act, eps)
             new_loss = self._margins(model, candidate, y_act)
             better = new_loss < tf.gather(loss, active)
             index = active[:, None]
@@ -102,7 +179,6 @@ class Square(GradientAttack):
 
     def get_config(self):
         config = {**super().get_config(), "queries": self.queries, "p_init": self.p_init}
-        config.pop("norm")
         config.pop("targeted")
         config.pop("target")
         return config
