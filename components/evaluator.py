@@ -30,19 +30,56 @@ def attack_labels(configs):
     return [f"{label}#{i}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
 
 
-def _robust_accuracy(model, directory, split, configs):
-    ds = tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE)
+def first_examples(directory, split, count):
+    """`(x, y)` arrays of the first `count` examples of a split (its order is fixed at ingest)."""
+    xs, ys, held = [], [], 0
+    for x, y in tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE):
+        xs.append(x.numpy()[: count - held])
+        ys.append(y.numpy()[: count - held])
+        held += len(xs[-1])
+        if held >= count:
+            break
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _live_data(directory, p):
+    """What the live attacks run on: the first `robust_examples` examples, or the whole split (0)."""
+    if p["robust_examples"]:
+        return first_examples(directory, p["split"], p["robust_examples"])
+    return tfrecords.read_split(directory, p["split"], DEFAULT_BATCH_SIZE)
+
+
+def _robust_results(model, directory, p):
+    """`evaluate_attack`'s results per attack label (with `per_attack` for AutoAttack)."""
+    data = _live_data(directory, p)
     return {
-        label: attacks.evaluate_attack(attacks.get(config), model, ds, progress=False)["adversarial_accuracy"]
-        for label, config in zip(attack_labels(configs), configs)
+        label: attacks.evaluate_attack(attacks.get(config), model, data, progress=False)
+        for label, config in zip(attack_labels(p["attacks"]), p["attacks"])
     }
+
+
+def _self_checks(model, directory, p):
+    """`attacks.self_checks` of each live attack on the first `self_check_examples` examples."""
+    if not p["self_check_examples"]:
+        return {}
+    x, y = first_examples(directory, p["split"], p["self_check_examples"])
+    results = {}
+    for label, config in zip(attack_labels(p["attacks"]), p["attacks"]):
+        results[label] = attacks.self_checks(attacks.get(config), model, x, y, max_examples=len(x))
+        failed = [c["check"] for c in results[label] if not c["passed"]]
+        print(
+            f"self-checks of {label}: {len(results[label]) - len(failed)}/{len(results[label])} passed"
+            + (f"; FAILED: {', '.join(failed)}" if failed else "")
+        )
+    return results
 
 
 def _baseline_pair(name, metrics, worst, baseline, input_dict, p):
     """`(candidate, baseline)` values of a compared metric: `robust_accuracy` (worst live attack)
     or `<set>_accuracy` of an input example set."""
     if name == "robust_accuracy":
-        return worst, min(_robust_accuracy(baseline, input_dict["examples"].uri, p["split"], p["attacks"]).values())
+        results = _robust_results(baseline, input_dict["examples"].uri, p)
+        return worst, min(r["adversarial_accuracy"] for r in results.values())
     set_name = name.removesuffix("_accuracy")
     return metrics[name], _accuracy(baseline, input_dict[set_name].uri, p["split"])[0]
 
@@ -56,8 +93,11 @@ class EvaluatorExecutor:
         for name in SETS:
             if name in input_dict:
                 metrics[f"{name}_accuracy"], per_class[name] = _accuracy(model, input_dict[name].uri, split)
-        robust = _robust_accuracy(model, input_dict["examples"].uri, split, p["attacks"])
+        results = _robust_results(model, input_dict["examples"].uri, p)
+        robust = {label: result["adversarial_accuracy"] for label, result in results.items()}
         metrics.update({f"robust_accuracy_{n}": v for n, v in robust.items()})
+        per_attack = {label: r["per_attack"] for label, r in results.items() if "per_attack" in r}
+        self_checks = _self_checks(model, input_dict["examples"].uri, p)
         sweep = attacks.eps_sweep(
             attacks.FGSM(0.0),
             model,
@@ -79,6 +119,9 @@ class EvaluatorExecutor:
                 "checks": checks,
                 "blessed": blessed,
                 "attacks": dict(zip(attack_labels(p["attacks"]), p["attacks"])),
+                "robust_examples": next(iter(results.values()))["num_examples"] if results else 0,
+                "per_attack": per_attack,
+                "self_checks": self_checks,
                 "adversarial_examples_attack": generated_by,
             },
             evaluation.path("evaluation.json"),
@@ -124,7 +167,12 @@ class Evaluator(BaseComponent):
         adversarial_examples, filtered_examples: optional pre-generated sets.
         baseline_model: optional Model the candidate must be no worse than, on `no_worse_than_baseline`.
         attacks: attacks of the robust accuracy, each a name, a config dict or its JSON text
-            (stored as full configs; a component `seed` fills unset attack seeds).
+            (stored as full configs; a component `seed` fills unset attack seeds). An
+            `AutoAttack` adds its per-attack table; its robust accuracy is the worst case.
+        robust_examples: the live attacks run on the first this many examples of the split
+            (0: all of it); AutoAttack's full budgets make a subset the usual choice.
+        self_check_examples: `attacks.self_checks` of every live attack run on the first this
+            many examples, printed and stored (0: skipped).
         eps_sweep: comma-separated eps values of the FGSM sweep table.
         min_accuracy, min_robust_accuracy: blessing thresholds.
         split: split evaluated ("eval").
@@ -149,6 +197,8 @@ class Evaluator(BaseComponent):
             "min_accuracy": Parameter(float, 0.0, between(0, 1)),
             "min_robust_accuracy": Parameter(float, 0.0, between(0, 1)),
             "split": Parameter(str, "eval", one_of("train", "eval")),
+            "robust_examples": Parameter(int, 0, at_least(0)),
+            "self_check_examples": Parameter(int, 64, at_least(0)),
             "no_worse_than_baseline": Parameter(list, ["robust_accuracy"]),
             "seed": Parameter(int, 0, at_least(0)),
         },

@@ -41,85 +41,121 @@ def _attack_rows(evaluation):
     return rows
 
 
-def _attack_lines(attack_configs):
-    lines = ["## Attack configurations", ""]
-    for where, config in attack_configs.items():
-        lines.append(f"- {where}: `{json.dumps(config, sort_keys=True)}`")
-    return lines + [""]
+def _per_attack_table(evaluations):
+    """One row per (model, AutoAttack label, attack): what it broke and the accuracy left after it."""
+    rows = [
+        {"model": model, "evaluation": label, **row}
+        for model, evaluation in evaluations.items()
+        for label, table in (evaluation.get("per_attack") or {}).items()
+        for row in table
+    ]
+    return pd.DataFrame(rows)
+
+
+def _self_check_lines(evaluations):
+    lines = []
+    for model, evaluation in evaluations.items():
+        for label, results in (evaluation.get("self_checks") or {}).items():
+            failed = [r for r in results if not r["passed"]]
+            lines.append(f"{model}, {label}: {len(results) - len(failed)}/{len(results)} passed")
+            lines += [f"{model}, {label}: WARNING {r['check']}: {r['detail']}" for r in failed]
+    return lines
+
+
+def _blessing_lines(evaluations):
+    return [
+        f"{model}: "
+        + "; ".join(f"{c['check']}: {c['value']:.4f} {'passed' if c['passed'] else 'FAILED'}" for c in ev["checks"])
+        for model, ev in evaluations.items()
+    ]
+
+
+def _sections(table, sweep_table, per_attack, evaluations, attack_configs, pushed):
+    """`[(title, markdown, html)]` of the report, the same content in both forms."""
+
+    def listing(items):
+        return [
+            "\n".join(f"- {item}" for item in items),
+            "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>",
+        ]
+
+    sections = [
+        (
+            "Accuracy",
+            table.round(4).to_markdown() + "\n\n![accuracy](accuracy.png)",
+            table.round(4).to_html() + "<img src='accuracy.png'>",
+        ),
+        (
+            "FGSM eps sweep (accuracy)",
+            sweep_table.round(4).to_markdown() + "\n\n![sweep](fgsm_eps_sweep.png)",
+            sweep_table.round(4).to_html() + "<img src='fgsm_eps_sweep.png'>",
+        ),
+    ]
+    if not per_attack.empty:
+        robust = {m: ev.get("robust_examples") for m, ev in evaluations.items()}
+        note = f"Per-point worst case: each attack runs on the points the earlier ones left. Examples: {robust}."
+        sections.append(
+            (
+                "AutoAttack per attack",
+                note + "\n\n" + per_attack.round(4).to_markdown(index=False),
+                f"<p>{html.escape(note)}</p>" + per_attack.round(4).to_html(index=False),
+            )
+        )
+    checks = _self_check_lines(evaluations)
+    if checks:
+        sections.append(("Self-checks", *listing(checks)))
+    configs = [f"{where}: {json.dumps(config, sort_keys=True)}" for where, config in attack_configs.items()]
+    sections.append(("Attack configurations", *listing(configs)))
+    sections.append(("Blessing", *listing(_blessing_lines(evaluations))))
+    if pushed is not None:
+        where = f", version {pushed['version']} at {pushed['path']}" if pushed["pushed"] else ""
+        sections.append(("Push", *listing([f"pushed: {pushed['pushed']}{where}"])))
+    return sections
+
+
+def _write(report, title, sections):
+    markdown = "\n\n".join([f"# {title}", *(f"## {name}\n\n{md}" for name, md, _ in sections)]) + "\n"
+    with io.atomic_path(report.path("report.md")) as tmp, open(tmp, "w") as f:
+        f.write(markdown)
+    body = "".join(f"<h2>{html.escape(name)}</h2>{part}" for name, _, part in sections)
+    page = (
+        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
+        "td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}</style></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
+    with io.atomic_path(report.path("report.html")) as tmp, open(tmp, "w") as f:
+        f.write(page)
 
 
 class ReportExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         report = output_dict["report"]
-        metrics, sweeps, checks, attack_configs = {}, {}, {}, {}
+        evaluations, sweeps, attack_configs = {}, {}, {}
         for name in NAMES:
             if name in input_dict:
                 label = name.replace("_evaluation", "")
                 with open(input_dict[name].path("evaluation.json")) as f:
-                    evaluation = json.load(f)
-                metrics[label], checks[label] = evaluation["metrics"], evaluation["checks"]
-                attack_configs.update(_attack_rows(evaluation))
+                    evaluations[label] = json.load(f)
+                attack_configs.update(_attack_rows(evaluations[label]))
                 sweeps[label] = pd.read_csv(input_dict[name].path("fgsm_eps_sweep.csv"))
+        metrics = {label: evaluation["metrics"] for label, evaluation in evaluations.items()}
         table = pd.DataFrame(metrics)
         table.to_csv(report.path("metrics.csv"))
         sweep_table = pd.concat({k: v.set_index("eps")["adversarial_accuracy"] for k, v in sweeps.items()}, axis=1)
         sweep_table.to_csv(report.path("fgsm_eps_sweep.csv"))
-        plots = _plot(table, sweeps, report.uri)
+        per_attack = _per_attack_table(evaluations)
+        files = ["report.md", "report.html", "metrics.csv", "fgsm_eps_sweep.csv", *_plot(table, sweeps, report.uri)]
+        if not per_attack.empty:
+            per_attack.to_csv(report.path("per_attack.csv"), index=False)
+            files.append("per_attack.csv")
         pushed = None
         if "pushed_model" in input_dict:
             with open(input_dict["pushed_model"].path("push.json")) as f:
                 pushed = json.load(f)
-        lines = [
-            f"# {exec_properties['title']}",
-            "",
-            "## Accuracy",
-            "",
-            table.round(4).to_markdown(),
-            "",
-            "![accuracy](accuracy.png)",
-            "",
-            "## FGSM eps sweep (accuracy)",
-            "",
-            sweep_table.round(4).to_markdown(),
-            "",
-            "![sweep](fgsm_eps_sweep.png)",
-            "",
-            *_attack_lines(attack_configs),
-            "## Blessing",
-            "",
-        ]
-        for label, items in checks.items():
-            lines += [
-                f"- {label}: "
-                + "; ".join(f"{c['check']}: {c['value']:.4f} {'passed' if c['passed'] else 'FAILED'}" for c in items)
-            ]
-        if pushed is not None:
-            lines += [
-                "",
-                "## Push",
-                "",
-                f"- pushed: {pushed['pushed']}"
-                + (f", version {pushed['version']} at `{pushed['path']}`" if pushed["pushed"] else ""),
-            ]
-        markdown = "\n".join(lines) + "\n"
-        with io.atomic_path(report.path("report.md")) as tmp, open(tmp, "w") as f:
-            f.write(markdown)
-        page = (
-            f"<html><head><meta charset='utf-8'><title>{html.escape(exec_properties['title'])}</title></head>"
-            f"<body><h1>{html.escape(exec_properties['title'])}</h1><h2>Accuracy</h2>{table.round(4).to_html()}"
-            f"<img src='accuracy.png'><h2>FGSM eps sweep</h2>{sweep_table.round(4).to_html()}"
-            f"<img src='fgsm_eps_sweep.png'><h2>Attack configurations</h2><ul>"
-            + "".join(
-                f"<li>{html.escape(where)}: <code>{html.escape(json.dumps(config, sort_keys=True))}</code></li>"
-                for where, config in attack_configs.items()
-            )
-            + "</ul></body></html>"
-        )
-        with io.atomic_path(report.path("report.html")) as tmp, open(tmp, "w") as f:
-            f.write(page)
-        report.properties.update(
-            files=["report.md", "report.html", "metrics.csv", "fgsm_eps_sweep.csv", *plots], metrics=metrics
-        )
+        sections = _sections(table, sweep_table, per_attack, evaluations, attack_configs, pushed)
+        _write(report, exec_properties["title"], sections)
+        report.properties.update(files=files, metrics=metrics)
 
 
 class Report(BaseComponent):

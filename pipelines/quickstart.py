@@ -32,6 +32,14 @@ PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
     "quick": (10000, 2000, 3, 2, 0.5),
     "full": (None, None, 10, 5, 0.6),
 }
+# The Evaluators' live attacks: FGSM and PGD-10, plus AutoAttack (standard) where the profile
+# affords its budgets (a few minutes per 100 robust points on 2 cores), all on the first
+# `robust_examples` eval examples (0: the whole split).
+EVALUATION = {  # robust_examples, with AutoAttack
+    "ci": (0, False),
+    "quick": (50, True),
+    "full": (1000, True),
+}
 
 FLAGS = flags.FLAGS
 
@@ -112,12 +120,14 @@ def create_pipeline(
     """Builds the quick-start pipeline (see the module docstring).
 
     `attack` is AttackGen's attack (a name, which gets radius `eps`, or a config / JSON text);
-    the Evaluators measure robust accuracy under FGSM and PGD-10 of radius `eps`;
+    the Evaluators measure robust accuracy under FGSM, PGD-10 and (profiles quick and full)
+    AutoAttack standard of radius `eps` on the profile's subset (`EVALUATION`);
     `training_recipe` is the baseline's training recipe (a name of
     `kerasadv.training.RECIPE_NAMES`, e.g. "advprop", or a config / JSON text);
     `import_model` (a `.keras` path) replaces the baseline's training with a `ModelImporter`.
     """
     num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
+    robust_examples, with_autoattack = EVALUATION[profile]
     cache = lambda cid: cid not in rerun  # noqa: E731
     gen = ImageExampleGen(
         source=source, num_train=num_train, num_eval=num_eval, seed=seed, enable_cache=cache("ImageExampleGen")
@@ -158,7 +168,8 @@ def create_pipeline(
         examples=examples,
         adversarial_examples=adv_examples,
         filtered_examples=filtered.outputs["examples"],
-        attacks=[named_attack("fgsm", eps), named_attack("pgd", eps)],
+        attacks=[named_attack(name, eps) for name in ("fgsm", "pgd", "autoattack")[: 3 if with_autoattack else 2]],
+        robust_examples=robust_examples,
         seed=seed,
         min_accuracy=min_accuracy,
     )

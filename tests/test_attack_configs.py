@@ -15,6 +15,15 @@ FAST = {
     "apgd_dlr": {"steps": 5},
     "apgd_t": {"steps": 3, "targets": 2},
     "square": {"queries": 10},
+    "square_l2": {"queries": 10},
+    "fab_t": {"steps": 3, "targets": 2},
+    "autoattack": {  # the standard budgets run in test_autoattack.py
+        "version": "custom",
+        "attacks": [
+            {"class_name": "APGD", "config": {"steps": 3, "seed": 1}},
+            {"class_name": "Square", "config": {"queries": 10, "seed": 1}},
+        ],
+    },
     "eot": {"attack": {"class_name": "PGD", "config": {"steps": 2, "seed": 3}}, "samples": 2},
     "iterative_fgs": {"steps": 5},
     "one_pixel": {"steps": 2, "popsize": 4},
@@ -88,7 +97,7 @@ def test_stays_in_the_ball_and_in_unit_range_float32(name, model, batch):
     assert_in_ball(attack, x, x_adv)
 
 
-EAGER_ONLY = {"one_pixel", "dlfuzz"}  # NumPy / SciPy searches
+EAGER_ONLY = {"one_pixel", "dlfuzz", "autoattack", "autoattack_rand"}  # NumPy / SciPy searches, ensembles
 
 
 @pytest.mark.parametrize("name", sorted(set(attacks.ATTACK_NAMES) - EAGER_ONLY))

@@ -4,8 +4,10 @@ Attacks are values: `get(name | config | instance)`, `serialize`, `deserialize`.
 """
 
 from kerasadv.attacks.apgd import APGD, APGDT
+from kerasadv.attacks.autoattack import AutoAttack, per_attack_table
 from kerasadv.attacks.base import Attack, GradientAttack
 from kerasadv.attacks.eot import EOT
+from kerasadv.attacks.fab import FABT
 from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.iterative_fgs import IterativeFGS
@@ -29,6 +31,9 @@ __all__ = [
     "APGDT",
     "EOT",
     "Square",
+    "FABT",
+    "AutoAttack",
+    "per_attack_table",
     "IterativeFGS",
     "GaussianNoise",
     "OnePixel",

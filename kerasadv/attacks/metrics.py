@@ -75,7 +75,10 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     Returns:
         dict with `num_examples`, `clean_accuracy`, `adversarial_accuracy`,
         `accuracy_on_correct` (adversarial accuracy on the clean-correct subset),
-        `success_rate`, `mean_linf`, `mean_l2`.
+        `success_rate`, `mean_linf`, `mean_l2`. An ensemble that reports which of its attacks
+        broke each point (`AutoAttack`) adds `per_attack` (`attacks.per_attack_table`), and
+        its adversarial accuracy is the ensemble's per-point worst case (for "rand": points
+        that survived all its passes).
 
     Example:
     >>> import numpy as np, kerasadv
@@ -88,13 +91,15 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     from kerasadv.attacks.registry import get
 
     attack = get(attack)
-    totals = np.zeros(7)
+    totals, broken_by = np.zeros(7), []
     for batch in stream(attack, model, data, eps, batch_size, progress):
         totals += _sums(batch, model)
+        if "broken_by" in batch:
+            broken_by.append(np.asarray(batch["broken_by"]))
     n, clean, adv, adv_on_clean, success, linf, l2 = totals
     check_not_empty(n)
     targeted = getattr(attack, "targeted", False)
-    return {
+    result = {
         "num_examples": int(n),
         "clean_accuracy": clean / max(n, 1),
         "adversarial_accuracy": adv / max(n, 1),
@@ -103,3 +108,9 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
         "mean_linf": linf / max(n, 1),
         "mean_l2": l2 / max(n, 1),
     }
+    if broken_by:
+        from kerasadv.attacks.autoattack import per_attack_table
+
+        result["per_attack"] = per_attack_table(np.concatenate(broken_by), attack.names)
+        result["adversarial_accuracy"] = result["per_attack"][-1]["robust_accuracy"]
+    return result

@@ -79,6 +79,10 @@ def _unbounded(attack, model, x, y):
 def self_checks(attack, model, x, y, max_examples=64, warn=True):
     """Runs the checks on the first `max_examples` examples; warns for each that fails.
 
+    An ensemble (`AutoAttack`) is checked through its first attack (APGD-CE, or APGD-CE
+    under EOT for "rand"): the gradient attack whose symptoms the checks look for, at a
+    fraction of the ensemble's cost.
+
     Args:
         attack: a kerasadv attack (with an `eps` to override for the radius checks).
         model: the evaluated model.
@@ -99,6 +103,8 @@ def self_checks(attack, model, x, y, max_examples=64, warn=True):
      'unbounded_eps_reaches_zero']
     """
     x, y = np.asarray(x[:max_examples], np.float32), np.asarray(y[:max_examples])
+    if hasattr(attack, "components"):
+        attack = attack.components[0][1]
     if ends_in_softmax(model):
         results = [_check("logits", False, "the model outputs probabilities (softmax): use models.logits_model")]
     else:

@@ -1,0 +1,169 @@
+"""Robust evaluation: AutoAttack and APGD vs the hardware floor and ART; early exit's speed-up.
+
+    python benchmarks/robust_evaluation.py --quick      # under 3 minutes on 2 cores (Intel)
+
+One simple CNN trained normally on real CIFAR-10 ($KERASADV_CIFAR10_TAR), one batch of test
+images and eps = 8/255 Linf for every row, measured in this run:
+
+- `apgd_step_vs_floor`: APGD-CE's cost per iteration (no early exit, eps small enough that
+  nothing is broken, so every example runs every step) over one forward + backward pass.
+- `early_exit_speedup`: PGD-20 robust-accuracy evaluation with early exit over without; the
+  two robust accuracies are printed and must be identical.
+- `apgd_vs_art_apgd`: APGD-CE (100 iterations, 1 restart) against ART's
+  `AutoProjectedGradientDescent` with the same budget: speed ratio; robust accuracies printed.
+- `autoattack_vs_art`: kerasadv `AutoAttack` standard against ART's `AutoAttack` with its
+  defaults on the same batch: speed ratio; robust accuracies printed (ours should be <= ART's).
+
+The input pipeline is plain arrays (no tf.data threads); timed runs alternate between methods.
+Ends with `ratio <name> <value>` lines; ratios above 1 mean kerasadv is faster.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from common import median_seconds, print_ratios, print_table  # noqa: E402
+
+from kerasadv import attacks, data, models, training  # noqa: E402
+
+EPS = 8 / 255
+
+
+def trained_model(archive, num_train, epochs):
+    keras.utils.set_random_seed(0)
+    train_ds, _ = data.load(f"tar:{archive}", "train", num_examples=num_train, shuffle=True, seed=0)
+    model = training.compile_classifier(models.simple_cnn(), keras.optimizers.Adam(1e-3))
+    model.fit(train_ds, epochs=epochs, verbose=0)
+    return model
+
+
+def floor_fn(model):
+    @tf.function
+    def floor(x, y):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=False)))
+        return tape.gradient(loss, x)
+
+    return floor
+
+
+def robust_accuracy(model, x, y, x_adv):
+    return float(np.mean(np.asarray(attacks.predict_labels(model, np.asarray(x_adv))) == y))
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def apgd_floor_rows(model, x, y, steps, reps):
+    floor = floor_fn(model)
+    xt, yt = tf.constant(x), tf.constant(y)
+    apgd = attacks.APGD(1e-4, steps=steps, early_exit=False, seed=0)
+    seconds = median_seconds(
+        {"floor": lambda: floor(xt, yt), f"apgd_ce_{steps}_no_exit": lambda: apgd(model, x, y)}, reps
+    )
+    ratio = seconds["floor"] * steps / seconds[f"apgd_ce_{steps}_no_exit"]
+    return [{"row": k, "seconds": v} for k, v in seconds.items()], ratio
+
+
+def early_exit_rows(model, x, y, reps):
+    with_exit = attacks.PGD(EPS, steps=20, seed=0, early_exit=True)
+    without = attacks.PGD(EPS, steps=20, seed=0, early_exit=False)
+    seconds = median_seconds(
+        {"pgd20_early_exit": lambda: with_exit(model, x, y), "pgd20": lambda: without(model, x, y)}, reps
+    )
+    accuracies = {
+        "pgd20_early_exit": robust_accuracy(model, x, y, with_exit(model, x, y)),
+        "pgd20": robust_accuracy(model, x, y, without(model, x, y)),
+    }
+    rows = [{"row": k, "seconds": seconds[k], "robust_accuracy": accuracies[k]} for k in seconds]
+    return rows, seconds["pgd20"] / seconds["pgd20_early_exit"]
+
+
+def art_classifier(model, x):
+    from art.estimators.classification import TensorFlowV2Classifier
+
+    return TensorFlowV2Classifier(
+        model,
+        model.output_shape[-1],
+        x.shape[1:],
+        clip_values=(0.0, 1.0),
+        loss_object=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+
+
+def apgd_vs_art_rows(model, x, y):
+    from art.attacks.evasion import AutoProjectedGradientDescent
+
+    ours = attacks.APGD(EPS, steps=100, seed=0)
+    art_apgd = AutoProjectedGradientDescent(
+        art_classifier(model, x), eps=EPS, eps_step=2 * EPS, max_iter=100, nb_random_init=1,
+        batch_size=len(x), loss_type="cross_entropy", verbose=False,
+    )  # fmt: skip
+    ours(model, x[:2], y[:2])  # trace once, outside the timing
+    x_ours, t_ours = timed(lambda: ours(model, x, y))
+    x_art, t_art = timed(lambda: art_apgd.generate(x, np.eye(model.output_shape[-1])[y]))
+    rows = [
+        {"row": "apgd_ce_100", "seconds": t_ours, "robust_accuracy": robust_accuracy(model, x, y, x_ours)},
+        {"row": "art_apgd_ce_100", "seconds": t_art, "robust_accuracy": robust_accuracy(model, x, y, x_art)},
+    ]
+    return rows, t_art / t_ours
+
+
+def autoattack_vs_art_rows(model, x, y):
+    from art.attacks.evasion import AutoAttack as ArtAutoAttack
+
+    ours = attacks.AutoAttack(EPS, seed=0)
+    out, t_ours = timed(lambda: ours.run(model, x, y))
+    table = attacks.per_attack_table(out["broken_by"], ours.names)
+    art_auto = ArtAutoAttack(art_classifier(model, x), eps=EPS, eps_step=2 * EPS, batch_size=len(x))
+    x_art, t_art = timed(lambda: art_auto.generate(x, np.eye(model.output_shape[-1])[y]))
+    rows = [
+        {"row": "autoattack_standard", "seconds": t_ours, "robust_accuracy": table[-1]["robust_accuracy"]},
+        {"row": "art_autoattack_defaults", "seconds": t_art, "robust_accuracy": robust_accuracy(model, x, y, x_art)},
+    ]
+    rows += [{"row": f"  after {r['attack']}", "robust_accuracy": r["robust_accuracy"]} for r in table]
+    return rows, t_art / t_ours
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small model training and batch (under 3 minutes)")
+    parser.add_argument("--no_peers", action="store_true", help="skip the ART rows")
+    args = parser.parse_args()
+    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
+    if not os.path.isfile(archive):
+        sys.exit("set KERASADV_CIFAR10_TAR to the CIFAR-10 archive (../shared/data/cifar10-jpeg.tar.gz)")
+    num_train, epochs, batch, reps = (3000, 2, 64, 3) if args.quick else (10000, 5, 256, 5)
+    model = trained_model(archive, num_train, epochs)
+    test = data.to_arrays(data.load(f"tar:{archive}", "test", num_examples=batch, seed=1)[0])
+    x, y = test[0].astype(np.float32), test[1].astype(np.int32)
+    print(f"simple CNN, {num_train} train images x {epochs} epochs; {batch} test images, clean accuracy "
+          f"{robust_accuracy(model, x, y, x):.3f}; eps {EPS:.4f} Linf")  # fmt: skip
+    rows, ratios = [], {}
+    floor_rows, ratios["apgd_step_vs_floor"] = apgd_floor_rows(model, x, y, 10 if args.quick else 20, reps)
+    exit_rows, ratios["early_exit_speedup"] = early_exit_rows(model, x, y, reps)
+    rows += floor_rows + exit_rows
+    if not args.no_peers:
+        try:
+            apgd_rows, ratios["apgd_vs_art_apgd"] = apgd_vs_art_rows(model, x, y)
+            auto_rows, ratios["autoattack_vs_art"] = autoattack_vs_art_rows(model, x, y)
+            rows += apgd_rows + auto_rows
+        except ImportError:
+            print("ART is not installed (pip install -e '.[bench]'): its rows are skipped")
+    print_table(rows, ["row", "seconds", "robust_accuracy"])
+    print_ratios(ratios)
+
+
+if __name__ == "__main__":
+    main()
