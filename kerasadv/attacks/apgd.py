@@ -18,6 +18,7 @@ import tensorflow as tf
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import GradientAttack, register
 from kerasadv.attacks.gradients import checked_gradient, expected_loss, per_example_loss
+from kerasadv.attacks.masks import per_image, select
 from kerasadv.attacks.pgd import ascent_direction, project
 from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
@@ -127,12 +128,12 @@ class APGD(GradientAttack):
         x_best_adv, success = x, tf.zeros(tf.shape(labels), tf.bool)
         for _ in range(self.restarts):  # the last restart's best-loss point stands for unfooled examples
             x_best_adv, success, x_best = self._restart(model, x, labels, eps, x_best_adv, success)
-        return {"x_adv": tf.where(success[:, None, None, None], x_best_adv, x_best), "success": success}
+        return {"x_adv": select(per_image(success), x_best_adv, x_best), "success": success}
 
     def _restart(self, model, x, labels, eps, x_best_adv, success):
         x0 = start_point(x, eps, self.norm, self._seed())
         loss0, grad0, fooled0 = self._loss_and_gradient(model, x0, labels)
-        x_best_adv = tf.where((fooled0 & ~success)[:, None, None, None], x0, x_best_adv)
+        x_best_adv = select(per_image(fooled0 & ~success), x0, x_best_adv)
         success = success | fooled0
         step = tf.fill(tf.shape(loss0), 2.0 * eps)
         windows = tf.constant(checkpoint_windows(self.steps), tf.float32)
@@ -144,11 +145,11 @@ class APGD(GradientAttack):
         }  # fmt: skip
 
         def body(i, state):
-            active = (
-                tf.where(~state["success"])[:, 0] if self.early_exit else tf.range(tf.shape(labels)[0], dtype=tf.int64)
-            )
-            rows = {k: tf.gather(v, active) for k, v in state.items()}
-            new = self._iteration(model, i, tf.gather(x, active), tf.gather(labels, active), eps, windows[i], rows)
+            if not self.early_exit:  # every example, every step: no gather / scatter
+                return i + 1, self._iteration(model, i, x, labels, eps, windows[i], state)
+            active = tf.where(~state["success"])[:, 0]
+            subset = {k: tf.gather(v, active) for k, v in state.items()}
+            new = self._iteration(model, i, tf.gather(x, active), tf.gather(labels, active), eps, windows[i], subset)
             index = active[:, None]
             return i + 1, {k: tf.tensor_scatter_nd_update(state[k], index, new[k]) for k in state}
 
@@ -163,25 +164,24 @@ class APGD(GradientAttack):
     def _iteration(self, model, i, x, labels, eps, window, s):
         """One APGD step on the active examples' state rows `s`; returns their new rows."""
         alpha = tf.where(i == 0, 1.0, MOMENTUM)
-        expand = lambda t: t[:, None, None, None]  # noqa: E731
-        z = self._project(x, s["x_adv"] + expand(s["step"]) * ascent_direction(s["grad"], self.norm), eps)
+        z = self._project(x, s["x_adv"] + per_image(s["step"]) * ascent_direction(s["grad"], self.norm), eps)
         x_new = self._project(
             x, s["x_adv"] + alpha * (z - s["x_adv"]) + (1.0 - alpha) * (s["x_adv"] - s["x_prev"]), eps
         )
         loss, grad, fooled = self._loss_and_gradient(model, x_new, labels)
         increases = s["increases"] + tf.cast(loss > s["loss"], tf.float32)
         better = loss > s["loss_best"]
-        x_best = tf.where(expand(better), x_new, s["x_best"])
-        grad_best = tf.where(expand(better), grad, s["grad_best"])
+        x_best = select(per_image(better), x_new, s["x_best"])
+        grad_best = select(per_image(better), grad, s["grad_best"])
         loss_best = tf.where(better, loss, s["loss_best"])
         at_checkpoint = window > 0
         oscillating = increases <= window * RHO
         stalled = ~s["reduced_last"] & (s["loss_best_last"] >= loss_best)
         halve = at_checkpoint & (oscillating | stalled)
         return {
-            "x_adv": tf.where(expand(halve), x_best, x_new),
+            "x_adv": select(per_image(halve), x_best, x_new),
             "x_prev": s["x_adv"],
-            "grad": tf.where(expand(halve), grad_best, grad),
+            "grad": select(per_image(halve), grad_best, grad),
             "loss": loss,
             "step": tf.where(halve, s["step"] / 2.0, s["step"]),
             "x_best": x_best,
@@ -190,7 +190,7 @@ class APGD(GradientAttack):
             "loss_best_last": tf.where(at_checkpoint, loss_best, s["loss_best_last"]),
             "reduced_last": tf.where(at_checkpoint, halve, s["reduced_last"]),
             "increases": tf.where(at_checkpoint, tf.zeros_like(increases), increases),
-            "x_best_adv": tf.where(expand(fooled & ~s["success"]), x_new, s["x_best_adv"]),
+            "x_best_adv": select(per_image(fooled & ~s["success"]), x_new, s["x_best_adv"]),
             "success": s["success"] | fooled,
         }
 
@@ -250,7 +250,7 @@ class APGDT(APGD):
             pairs = tf.stack([labels, ranked[:, k]], axis=1)
             for _ in range(self.restarts):
                 x_best_adv, success, x_best = self._restart(model, x, pairs, eps, x_best_adv, success)
-        return {"x_adv": tf.where(success[:, None, None, None], x_best_adv, x_best), "success": success}
+        return {"x_adv": select(per_image(success), x_best_adv, x_best), "success": success}
 
     def get_config(self):
         config = {**super().get_config(), "targets": self.targets}

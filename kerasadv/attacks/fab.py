@@ -24,6 +24,7 @@ from kerasadv.attacks import validation
 from kerasadv.attacks.apgd import start_point
 from kerasadv.attacks.base import GradientAttack, register
 from kerasadv.attacks.gradients import checked_gradient, expected_loss
+from kerasadv.attacks.masks import per_image, select
 from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
 
@@ -176,7 +177,7 @@ class FABT(GradientAttack):
         running = lambda i, run: tf.logical_and(i < self.steps, tf.reduce_any(run["norm"] > eps))
         _, run = tf.while_loop(running, body, (tf.constant(0), run))
         broken = run["norm"] <= eps
-        x_adv = tf.where(broken[:, None, None, None], run["best"], x0)
+        x_adv = select(per_image(broken), run["best"], x0)
         index = rows[:, None]
         return {
             "x_adv": tf.tensor_scatter_nd_update(state["x_adv"], index, x_adv),
@@ -204,10 +205,9 @@ class FABT(GradientAttack):
         adversarial = tf.not_equal(predicted, pairs[:, 0])
         distance = perturbation_norm(x_new - x0, self.norm)
         better = adversarial & (distance < s["norm"])
-        expand = lambda t: t[:, None, None, None]
         return {
-            "x_k": tf.where(expand(adversarial), x0 + self.beta * (x_new - x0), x_new),
-            "best": tf.where(expand(better), x_new, s["best"]),
+            "x_k": select(per_image(adversarial), x0 + self.beta * (x_new - x0), x_new),
+            "best": select(per_image(better), x_new, s["best"]),
             "norm": tf.where(better, distance, s["norm"]),
         }
 

@@ -5,6 +5,7 @@ import tensorflow as tf
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import GradientAttack, register
 from kerasadv.attacks.gradients import input_gradient
+from kerasadv.attacks.masks import per_image, select
 from kerasadv.attacks.pgd import ascent_direction, project
 
 
@@ -56,7 +57,7 @@ class IterativeFGS(GradientAttack):
             moved = x_orig + project(
                 x_act + self.step_size * ascent_direction(grad, self.norm) - x_orig, eps, self.norm
             )
-            x_new = tf.where(stop[:, None, None, None], x_act, tf.clip_by_value(moved, 0.0, 1.0))
+            x_new = select(per_image(stop), x_act, tf.clip_by_value(moved, 0.0, 1.0))
             return (
                 i + 1,
                 tf.tensor_scatter_nd_update(x_adv, index, x_new),

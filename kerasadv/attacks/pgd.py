@@ -5,6 +5,7 @@ import tensorflow as tf
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import GradientAttack, register
 from kerasadv.attacks.gradients import input_gradient
+from kerasadv.attacks.masks import per_image, select
 from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
 
@@ -133,7 +134,7 @@ class PGD(GradientAttack):
             moved = tf.clip_by_value(
                 x_orig + project(x_act + step * ascent_direction(grad, self.norm) - x_orig, eps, self.norm), 0.0, 1.0
             )
-            x_new = tf.where(fooled[:, None, None, None], x_act, moved)
+            x_new = select(per_image(fooled), x_act, moved)
             index = active[:, None]
             x_adv = tf.tensor_scatter_nd_update(x_adv, index, x_new)
             return i + 1, x_adv, tf.tensor_scatter_nd_update(done, index, fooled)

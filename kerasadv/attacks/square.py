@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import GradientAttack, register
+from kerasadv.attacks.masks import per_image, select
 from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
 
@@ -143,7 +144,7 @@ class Square(GradientAttack):
         window = (rows >= top) & (rows < top + side) & (cols >= left) & (cols < left + side)
         signs = tf.sign(tf.random.stateless_uniform([count, 1, 1, channels], seed + 2, -1.0, 1.0))
         if self.norm == "linf":
-            return tf.where(window, tf.clip_by_value(x_orig + eps * signs, 0.0, 1.0), x_act)
+            return select(window, tf.clip_by_value(x_orig + eps * signs, 0.0, 1.0), x_act)
         top2, left2, _ = self._window(x_orig, i, seed + 3, count)
         window2 = (rows >= top2) & (rows < top2 + side) & (cols >= left2) & (cols < left2 + side)
         delta = x_act - x_orig
@@ -167,7 +168,7 @@ class Square(GradientAttack):
             new_loss = self._margins(model, candidate, y_act)
             better = new_loss < tf.gather(loss, active)
             index = active[:, None]
-            x_adv = tf.tensor_scatter_nd_update(x_adv, index, tf.where(better[:, None, None, None], candidate, x_act))
+            x_adv = tf.tensor_scatter_nd_update(x_adv, index, select(per_image(better), candidate, x_act))
             loss = tf.tensor_scatter_nd_update(loss, index, tf.where(better, new_loss, tf.gather(loss, active)))
             return i + 1, x_adv, loss
 
