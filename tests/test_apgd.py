@@ -102,3 +102,20 @@ def test_apgd_t_is_at_least_as_strong_as_apgd_ce(trained_simple_cnn, cifar_test_
     apgd_t = attacks.evaluate_attack(targeted, trained_simple_cnn, (x, y), progress=False)
     assert apgd_t["adversarial_accuracy"] <= ce["adversarial_accuracy"] + 0.01, (apgd_t, ce)
     assert apgd_t["mean_linf"] <= eps + 1e-6
+
+
+def test_robust_accuracy_callback_monitors_with_a_few_apgd_iterations():
+    import keras
+
+    from kerasadv import callbacks
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).random((32, 8, 8, 3), dtype=np.float32)
+    y = np.arange(32) % 4
+    monitor = callbacks.RobustAccuracy(attacks.APGD(0.03, steps=5, seed=0), (x, y))
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[monitor])
+    assert len(history.history["val_robust_accuracy"]) == 2
+    expected = attacks.evaluate_attack(attacks.APGD(0.03, steps=5, seed=0), model, (x, y), progress=False)
+    assert history.history["val_robust_accuracy"][-1] == pytest.approx(expected["adversarial_accuracy"])
