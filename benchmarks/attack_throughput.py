@@ -17,23 +17,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import median_seconds, print_ratios, print_table, random_batch  # noqa: E402
+from common import floor_fn, median_seconds, print_ratios, print_table, random_batch  # noqa: E402
 
 from kerasadv import attacks, models  # noqa: E402
 
 EPS, STEPS = 0.03, 10
 SWEEP = [0.0, 0.005, 0.01, 0.02, 0.05, 0.1]
-
-
-def floor_fn(model):
-    @tf.function
-    def floor(x, y):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=False)))
-        return tape.gradient(loss, x)
-
-    return floor
 
 
 def kerasadv_fns(model, x, y):

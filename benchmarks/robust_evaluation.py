@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import median_seconds, print_ratios, print_table  # noqa: E402
+from common import floor_fn, median_seconds, print_ratios, print_table  # noqa: E402
 
 from kerasadv import attacks, data, io, models, training  # noqa: E402
 
@@ -51,17 +51,6 @@ def trained_model(archive, num_train, epochs):
     with io.atomic_path(path) as tmp:
         model.save(tmp)
     return model
-
-
-def floor_fn(model):
-    @tf.function
-    def floor(x, y):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(y, model(x, training=False)))
-        return tape.gradient(loss, x)
-
-    return floor
 
 
 def robust_accuracy(model, x, y, x_adv):
