@@ -13,6 +13,14 @@ def median_seconds(fns, reps, warmup=1):
     The runs are interleaved (one of each per round) so that drift of the machine's speed
     (other load, clocks) affects every method alike and the ratios stay fair.
     """
+    return {name: statistics.median(t) for name, t in round_seconds(fns, reps, warmup).items()}
+
+
+def round_seconds(fns, reps, warmup=1):
+    """Wall time of each `fns[name]()` in each of `reps` interleaved rounds: `{name: [seconds, ...]}`.
+
+    Round i of every method ran back to back, so per-round differences cancel the drift.
+    """
     for fn in fns.values():
         for _ in range(warmup):
             _block(fn())
@@ -22,7 +30,7 @@ def median_seconds(fns, reps, warmup=1):
             start = time.perf_counter()
             _block(fn())
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
 
 
 def _block(result):

@@ -22,6 +22,7 @@ Ends with `ratio <name> <value>` lines; ratios above 1 mean kerasadv is faster.
 
 import argparse
 import os
+import statistics
 import sys
 import time
 
@@ -31,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import floor_fn, median_seconds, print_ratios, print_table  # noqa: E402
+from common import floor_fn, median_seconds, print_ratios, print_table, round_seconds  # noqa: E402
 
 from kerasadv import attacks, data, io, models, training  # noqa: E402
 
@@ -66,17 +67,22 @@ def timed(fn):
 def apgd_floor_rows(model, x, y, steps, reps):
     """APGD-CE's cost per iteration: (time of 2 * steps - time of steps) / steps, over the floor.
 
-    The difference removes what a run pays once (checks, the start point's gradient).
+    The difference removes what a run pays once (checks, the start point's gradient); it is
+    taken within each interleaved round (the three runs back to back) and the median over
+    rounds is used, so drift of the machine's speed between rounds cancels.
     """
     floor = floor_fn(model)
     xt, yt = tf.constant(x), tf.constant(y)
     short = attacks.APGD(1e-4, steps=steps, early_exit=False, seed=0)
     long = attacks.APGD(1e-4, steps=2 * steps, early_exit=False, seed=0)
     fns = {"floor": lambda: floor(xt, yt), f"apgd_ce_{steps}": lambda: short(model, x, y)}
-    seconds = median_seconds({**fns, f"apgd_ce_{2 * steps}": lambda: long(model, x, y)}, reps)
-    per_iteration = (seconds[f"apgd_ce_{2 * steps}"] - seconds[f"apgd_ce_{steps}"]) / steps
-    rows = [{"row": k, "seconds": v} for k, v in seconds.items()]
-    return rows + [{"row": "apgd_ce_per_iteration", "seconds": per_iteration}], seconds["floor"] / per_iteration
+    times = round_seconds({**fns, f"apgd_ce_{2 * steps}": lambda: long(model, x, y)}, reps)
+    differences = [(b - a) / steps for a, b in zip(times[f"apgd_ce_{steps}"], times[f"apgd_ce_{2 * steps}"])]
+    per_iteration = statistics.median(differences)
+    rows = [{"row": k, "seconds": statistics.median(v)} for k, v in times.items()]
+    rows.append({"row": "apgd_ce_per_iteration", "seconds": per_iteration})
+    ratios_per_round = [f / d for f, d in zip(times["floor"], differences)]
+    return rows, statistics.median(times["floor"]) / per_iteration, ratios_per_round
 
 
 def early_exit_rows(model, x, y, reps):
@@ -147,6 +153,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small model training and batch (under 3 minutes)")
     parser.add_argument("--no_peers", action="store_true", help="skip the ART rows")
     parser.add_argument("--art_autoattack", action="store_true", help="with --quick: run ART's AutoAttack row too")
+    parser.add_argument("--floor_rounds", type=int, help="interleaved rounds of the APGD floor rows (default 2 x reps)")
+    parser.add_argument("--only_floor", action="store_true", help="measure apgd_step_vs_floor only")
     args = parser.parse_args()
     archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
     if not os.path.isfile(archive):
@@ -158,10 +166,15 @@ def main():
     print(f"simple CNN, {num_train} train images x {epochs} epochs; {batch} test images, clean accuracy "
           f"{robust_accuracy(model, x, y, x):.3f}; eps {EPS:.4f} Linf")  # fmt: skip
     rows, ratios = [], {}
-    floor_rows, ratios["apgd_step_vs_floor"] = apgd_floor_rows(model, x, y, 20, 2 * reps)  # a difference: more reps
-    exit_rows, ratios["early_exit_speedup"] = early_exit_rows(model, x, y, reps)
-    rows += floor_rows + exit_rows
-    if not args.no_peers:
+    rounds = args.floor_rounds or 2 * reps  # a difference: more rounds
+    floor_rows, ratios["apgd_step_vs_floor"], per_round = apgd_floor_rows(model, x, y, 20, rounds)
+    print(f"apgd_step_vs_floor over {rounds} rounds: min {min(per_round):.3f}, median "
+          f"{statistics.median(per_round):.3f}, max {max(per_round):.3f}")  # fmt: skip
+    rows += floor_rows
+    if not args.only_floor:
+        exit_rows, ratios["early_exit_speedup"] = early_exit_rows(model, x, y, reps)
+        rows += exit_rows
+    if not args.no_peers and not args.only_floor:
         try:
             apgd_rows, ratios["apgd_vs_art_apgd"] = apgd_vs_art_rows(model, x, y)
             rows += apgd_rows

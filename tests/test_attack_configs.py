@@ -16,6 +16,7 @@ FAST = {
     "apgd_t": {"steps": 3, "targets": 2},
     "square": {"queries": 10},
     "square_l2": {"queries": 10},
+    "fab": {"steps": 3},
     "fab_t": {"steps": 3, "targets": 2},
     "autoattack": {  # the standard budgets run in test_autoattack.py
         "version": "custom",

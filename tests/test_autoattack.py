@@ -101,7 +101,7 @@ def test_versions_follow_the_reference_composition():
         "clean",
         "apgd-ce",
         "apgd-dlr",
-        "fab-t-5",
+        "fab",
         "square",
         "apgd-t",
         "fab-t",

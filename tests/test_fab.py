@@ -1,4 +1,4 @@
-"""FAB-T (Croce & Hein 2020): exact box-constrained projections, the eps-ball, minimal norms on a linear model."""
+"""FAB and FAB-T (Croce & Hein 2020): exact box-constrained projections, the eps-ball, minimal norms on a linear model."""
 
 import keras
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from scipy.optimize import linprog, minimize
 
-from kerasadv.attacks.fab import FABT, project_to_hyperplane
+from kerasadv.attacks.fab import FAB, FABT, project_to_hyperplane
 from kerasadv.errors import AttackInputError
 from kerasadv.models import simple_cnn
 
@@ -114,20 +114,30 @@ def boundary_distance(model, weights, x, norm):
     return y, np.array(distances)
 
 
+FAB_T_4 = {"attack": FABT, "targets": 4}
+FAB_ANY = {"attack": FAB}  # untargeted: the closest boundary of any class, chosen per step
+
+
+def make(kind, **kwargs):
+    options = dict(kind)
+    return options.pop("attack")(**options, **kwargs)
+
+
+@pytest.mark.parametrize("kind", [FAB_T_4, FAB_ANY], ids=["fab_t", "fab"])
 @pytest.mark.parametrize("norm", ["linf", "l2"])
-def test_finds_the_minimal_norm_of_a_linear_model(norm):
+def test_finds_the_minimal_norm_of_a_linear_model(norm, kind):
     model, weights, x = linear_model()
     y, distance = boundary_distance(model, weights, x, norm)
     assert distance.max() < 0.35  # x is 0.4 from the box: no coordinate moves that far
     # eps below every distance: nothing is broken, so every run goes on shrinking the norm.
-    out = FABT(eps=1e-4, steps=20, targets=4, norm=norm, seed=0).run(model, x, y)
+    out = make(kind, eps=1e-4, steps=20, norm=norm, seed=0).run(model, x, y)
     ratio = np.asarray(out["norms"]) / distance
     # Projections are exact for a linear model; eta = 1.05 overshoots the boundary a little.
     assert np.all(ratio >= 1 - 1e-4) and np.all(ratio <= 1.01), ratio
     assert not np.any(out["success"])
     np.testing.assert_array_equal(out["x_adv"], x)  # unbroken: x unchanged
 
-    broken = FABT(eps=0.5, steps=20, targets=4, norm=norm, seed=0).run(model, x, y)
+    broken = make(kind, eps=0.5, steps=20, norm=norm, seed=0).run(model, x, y)
     assert np.all(broken["success"]) and np.all(np.asarray(model(broken["x_adv"])).argmax(1) != y)
     assert np.all(np.asarray(broken["norms"]) <= 1.06 * distance)  # stops at the first point within eps
 
@@ -143,12 +153,13 @@ def test_clean_misclassified_examples_count_as_broken_at_no_distance():
     np.testing.assert_array_equal(out["x_adv"], x)
 
 
+@pytest.mark.parametrize("kind", [{"attack": FABT, "targets": 2}, FAB_ANY], ids=["fab_t", "fab"])
 @pytest.mark.parametrize("norm,eps", [("linf", 0.02), ("l2", 0.6)])
-def test_x_adv_stays_in_the_ball_and_the_box_on_a_cnn(norm, eps):
+def test_x_adv_stays_in_the_ball_and_the_box_on_a_cnn(norm, eps, kind):
     keras.utils.set_random_seed(0)
     model = simple_cnn()
     x = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
-    out = FABT(eps=eps, steps=8, targets=2, restarts=2, norm=norm, seed=0).run(model, x)
+    out = make(kind, eps=eps, steps=8, restarts=2, norm=norm, seed=0).run(model, x)
     x_adv = np.asarray(out["x_adv"])
     delta = (x_adv - x).reshape(len(x), -1)
     size = np.abs(delta).max(1) if norm == "linf" else np.linalg.norm(delta, axis=1)
@@ -168,6 +179,26 @@ def test_runs_inside_a_tf_function_and_is_deterministic_given_a_seed():
     traced = tf.function(lambda images, labels: attack.run(model, images, labels)["norms"], autograph=False)
     eager = FABT(eps=1e-4, steps=5, targets=2, restarts=2, norm="l2", seed=3).run(model, x, y)["norms"]
     np.testing.assert_allclose(traced(tf.constant(x), y), eager, rtol=1e-5)
+
+
+def test_untargeted_fab_in_a_tf_function_matches_eager():
+    model, _, x = linear_model()
+    y = tf.constant(np.asarray(model(x)).argmax(1), tf.int32)
+    attack = FAB(eps=1e-4, steps=5, restarts=2, seed=3)
+    traced = tf.function(lambda images, labels: attack.run(model, images, labels)["norms"], autograph=False)
+    eager = FAB(eps=1e-4, steps=5, restarts=2, seed=3).run(model, x, y)["norms"]
+    np.testing.assert_allclose(traced(tf.constant(x), y), eager, rtol=1e-5)
+
+
+def test_untargeted_fab_config_round_trips_and_refuses_targets():
+    attack = FAB(eps=0.5, steps=7, restarts=2, alpha_max=0.2, norm="l2", seed=4)
+    config = attack.get_config()
+    assert "targets" not in config and FAB.from_config(config) == attack
+    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(attack)) == attack
+    with pytest.raises(AttackInputError, match="FAB is untargeted and takes no targets .got targets=3"):
+        FAB(targets=3)
+    with pytest.raises(AttackInputError, match="picks its own targets"):
+        FAB(targeted=True)
 
 
 def test_config_round_trips():
@@ -200,11 +231,12 @@ def test_bad_parameters_are_refused(kwargs, message):
 
 
 @pytest.mark.slow
-def test_fab_t_lowers_accuracy_of_a_trained_cnn(trained_simple_cnn, cifar_small):
+@pytest.mark.parametrize("kind", [{"attack": FABT, "targets": 3}, FAB_ANY], ids=["fab_t", "fab"])
+def test_fab_lowers_accuracy_of_a_trained_cnn(trained_simple_cnn, cifar_small, kind):
     from kerasadv import attacks
 
     x, y = cifar_small["x_test"][::5][:100], cifar_small["y_test"][::5][:100]
-    attack = FABT(8 / 255, steps=20, targets=3, seed=0)
+    attack = make(kind, eps=8 / 255, steps=20, seed=0)
     result = attacks.evaluate_attack(attack, trained_simple_cnn, (x, y), progress=False)
     assert result["clean_accuracy"] > 0.3  # a model worth attacking (chance: 0.1)
     assert result["adversarial_accuracy"] < 0.5 * result["clean_accuracy"], result

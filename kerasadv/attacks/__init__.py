@@ -7,7 +7,7 @@ from kerasadv.attacks.apgd import APGD, APGDT
 from kerasadv.attacks.autoattack import AutoAttack, per_attack_table
 from kerasadv.attacks.base import Attack, GradientAttack
 from kerasadv.attacks.eot import EOT
-from kerasadv.attacks.fab import FABT
+from kerasadv.attacks.fab import FAB, FABT
 from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.iterative_fgs import IterativeFGS
@@ -31,6 +31,7 @@ __all__ = [
     "APGDT",
     "EOT",
     "Square",
+    "FAB",
     "FABT",
     "AutoAttack",
     "per_attack_table",

@@ -1,4 +1,4 @@
-"""FAB-T (Croce & Hein, ICML 2020): the targeted fast adaptive boundary attack, as AutoAttack runs it.
+"""FAB and FAB-T (Croce & Hein, ICML 2020): the fast adaptive boundary attack, as AutoAttack runs it.
 
 FAB searches for the adversarial example of smallest Linf or L2 norm. At the iterate x_k it
 linearises the targeted margin f = z_t - z_y (one gradient) and projects both x_k and the
@@ -13,6 +13,10 @@ FAB-T runs this towards each of the `targets` most likely other classes of the c
 on the examples not broken yet; a run starts at x, a restart at a random point at distance
 min(best norm, eps) / 2. As in AutoAttack an example is broken only by a point within eps of
 x; it then leaves the active batch, so its reported norm is the first one found within eps.
+
+Untargeted FAB (AutoAttack "plus") linearises, at every iterate, the margin z_k - z_y of every
+class k (the batch Jacobian: one backward pass per class) and follows the class whose linearised
+boundary is closest, |z_k - z_y| / ||grad (z_k - z_y)||_dual (L1 for Linf, L2 for L2).
 """
 
 import math
@@ -201,8 +205,7 @@ class FABT(GradientAttack):
         alpha = tf.minimum(size_k / (size_k + size_0), self.alpha_max)[:, None, None, None]
         x_new = (1.0 - alpha) * (s["x_k"] + self.eta * d_k) + alpha * (x0 + self.eta * d_0)
         x_new = tf.clip_by_value(x_new, 0.0, 1.0)
-        predicted = tf.argmax(model(x_new, training=self.training), -1, output_type=tf.int32)
-        adversarial = tf.not_equal(predicted, pairs[:, 0])
+        adversarial = tf.not_equal(_predicted(model, x_new, self.training), pairs[:, 0])
         distance = perturbation_norm(x_new - x0, self.norm)
         better = adversarial & (distance < s["norm"])
         return {
@@ -224,3 +227,77 @@ class FABT(GradientAttack):
         config.pop("targeted")
         config.pop("target")
         return config
+
+
+@register
+class FAB(FABT):
+    """Untargeted FAB: each iterate steps towards the closest linearised boundary of any class.
+
+    Same search, outputs and defaults as `FABT` (see there), without target classes: every step
+    takes the gradient of all the class margins (one backward pass per class, as the reference),
+    so a step costs about `num_classes` FAB-T steps.
+
+    Args:
+        eps: radius of the ball ([0, 1] pixel units for Linf).
+        steps: iterations per restart (100 in AutoAttack).
+        restarts: runs; the first starts at x, the others at random points (5 in AutoAttack "plus").
+        alpha_max: largest weight of the step from x (0.1).
+        eta: extrapolation of the projections (1.05).
+        beta: pull-back factor towards x after a misclassified iterate (0.9).
+        norm: "linf" or "l2".
+        **kwargs: `seed`, `training`, `jit_compile` (see `GradientAttack`).
+
+    Raises:
+        AttackInputError: targeted=True, steps / restarts < 1, alpha_max outside [0, 1], eta
+            outside [1, inf), beta outside (0, 1].
+
+    Example:
+    >>> import numpy as np, kerasadv
+    >>> model = kerasadv.models.simple_cnn()
+    >>> x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    >>> out = FAB(eps=0.03, steps=5, seed=0).run(model, x, np.arange(2))
+    >>> bool(np.abs(out["x_adv"] - x).max() <= 0.03), sorted(out)
+    (True, ['norms', 'success', 'x_adv'])
+    """
+
+    def __init__(
+        self, eps=DEFAULT_LINF_EPS, steps=100, restarts=1, alpha_max=0.1, eta=1.05, beta=0.9, norm="linf", **kwargs
+    ):
+        if "targets" in kwargs:
+            raise AttackInputError(
+                f"FAB is untargeted and takes no targets (got targets={kwargs['targets']!r}); use FABT."
+            )
+        super().__init__(eps, steps, 1, restarts, alpha_max, eta, beta, norm, **kwargs)
+
+    def _margin_and_gradient(self, model, x, pairs):
+        """Margin z_k - z_y and its gradient for the class k with the closest linearised boundary."""
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            _, logits = expected_loss(model, x, pairs[:, 0], lambda z, y: tf.zeros(tf.shape(z)[:1]), self.training)
+            logits = tf.cast(logits, tf.float32)
+            margins = logits - tf.gather(logits, pairs[:, 0], batch_dims=1)[:, None]  # (n, classes)
+        jacobian = checked_gradient(tape.batch_jacobian(margins, x), model)  # (n, classes, *image)
+        flat = tf.reshape(jacobian, [tf.shape(x)[0], tf.shape(margins)[1], -1])
+        dual = tf.reduce_sum(tf.abs(flat), -1) if self.norm == "linf" else tf.norm(flat, axis=-1)
+        distance = tf.abs(margins) / (dual + 1e-12)
+        own = tf.one_hot(pairs[:, 0], tf.shape(margins)[1], on_value=math.inf, off_value=0.0)
+        closest = tf.argmin(distance + own, axis=-1, output_type=tf.int32)
+        return tf.gather(margins, closest, batch_dims=1), tf.gather(jacobian, closest, batch_dims=1)
+
+    def perturb(self, model, x, labels, eps):
+        wrong = tf.not_equal(_predicted(model, x, self.training), labels)
+        state = {"x_adv": x, "success": wrong, "norms": tf.where(wrong, 0.0, math.inf)}
+        pairs = tf.stack([labels, labels], axis=1)  # the target column is unused: chosen per step
+        for restart in range(self.restarts):
+            state = self._run(model, x, pairs, eps, state, random_start=restart > 0)
+        return state
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("targets")
+        return config
+
+
+def _predicted(model, x, training):
+    """The model's predicted class of each example of `x`."""
+    return tf.argmax(model(x, training=training), -1, output_type=tf.int32)

@@ -24,6 +24,7 @@ _NAMES = {
     "eot": ("kerasadv.attacks.eot", "EOT", {}),
     "square": ("kerasadv.attacks.square", "Square", {}),
     "square_l2": ("kerasadv.attacks.square", "Square", {"norm": "l2", "eps": DEFAULT_L2_EPS}),
+    "fab": ("kerasadv.attacks.fab", "FAB", {}),
     "fab_t": ("kerasadv.attacks.fab", "FABT", {}),
     "autoattack": ("kerasadv.attacks.autoattack", "AutoAttack", {}),
     "autoattack_rand": ("kerasadv.attacks.autoattack", "AutoAttack", {"version": "rand"}),
