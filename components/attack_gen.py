@@ -8,7 +8,7 @@ from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
-from kerasadv.orchestration.component import at_least, subset_of
+from kerasadv.orchestration.component import at_least, flag_list, one_of, subset_of
 
 
 def attack_steps(attack):
@@ -16,25 +16,40 @@ def attack_steps(attack):
     return getattr(attack, "steps", 1)
 
 
+RUNNERS = ("local", "beam")
+RECORD_FACTS = ("l2", "linf", "steps", "success")
+"""The per-example facts of an AdversarialExamples record, beside `image` and `label`."""
+
+
+def adversarial_record(attack, model, batch):
+    """The AdversarialExamples record of one attacked batch (`attacks.stream` item).
+
+    Returns arrays: `image` (x_adv), `label`, and the per-example facts `success` (the model
+    misclassifies x_adv), `steps`, `linf`, `l2`.
+    """
+    x_adv, y = batch["x_adv"], tf.cast(batch["y"], tf.int32)
+    fooled = attacks.predict_labels(model, x_adv) != y
+    delta = tf.reshape(x_adv - batch["x"], [tf.shape(y)[0], -1])
+    steps = batch.get("steps", tf.fill(tf.shape(y), attack_steps(attack)))
+    return {
+        "image": x_adv.numpy(),
+        "label": y.numpy(),
+        "success": fooled.numpy().astype(np.float32),
+        "steps": np.asarray(steps, np.float32),
+        "linf": tf.reduce_max(tf.abs(delta), 1).numpy(),
+        "l2": tf.norm(delta, axis=1).numpy(),
+    }
+
+
 def adversarial_batches(attack, model, dataset, successes):
-    """Streams the attack over `dataset`, yielding records with per-example facts.
+    """Streams the attack over `dataset`, yielding `adversarial_record`s.
 
     Appends each batch's success flags to `successes`.
     """
     for batch in attacks.stream(attack, model, dataset, progress=True):
-        x_adv, y = batch["x_adv"], tf.cast(batch["y"], tf.int32)
-        fooled = attacks.predict_labels(model, x_adv) != y
-        delta = tf.reshape(x_adv - batch["x"], [tf.shape(y)[0], -1])
-        steps = batch.get("steps", tf.fill(tf.shape(y), attack_steps(attack)))
-        successes.append(fooled.numpy())
-        yield {
-            "image": x_adv.numpy(),
-            "label": y.numpy(),
-            "success": fooled.numpy().astype(np.float32),
-            "steps": np.asarray(steps, np.float32),
-            "linf": tf.reduce_max(tf.abs(delta), 1).numpy(),
-            "l2": tf.norm(delta, axis=1).numpy(),
-        }
+        record = adversarial_record(attack, model, batch)
+        successes.append(record["success"] > 0)
+        yield record
 
 
 class AttackGenExecutor:
@@ -46,13 +61,21 @@ class AttackGenExecutor:
         attack = attacks.get(p["attack"])
         counts, success_rates = {}, {}
         for split in p["splits"].split(","):
-            print(f"  {attack!r} on split {split!r}:")
+            print(f"  {attack!r} on split {split!r} ({p['runner']} runner):")
+            if p["runner"] == "beam":
+                from kerasadv import beam
+
+                path, safe_mode = io.model_artifact_file(input_dict["model"])
+                counts[split], success_rates[split] = beam.attack_split(
+                    path, attack, examples.uri, split, out.uri, p["batch_size"], p["beam_options"], safe_mode
+                )
+                continue
             ds = tfrecords.read_split(examples.uri, split, p["batch_size"])
             successes = []
             batches = adversarial_batches(attack, model, ds, successes)
-            counts[split], extras = tfrecords.write_split(batches, out.uri, split, "float32")
+            counts[split], _ = tfrecords.write_split(batches, out.uri, split, "float32")
             success_rates[split] = float(np.concatenate(successes).mean()) if successes else 0.0
-        tfrecords.write_schema(out.uri, schema["image_shape"], "float32", schema["class_names"], counts, extras)
+        tfrecords.write_schema(out.uri, schema["image_shape"], "float32", schema["class_names"], counts, RECORD_FACTS)
         out.properties.update(
             attack=p["attack"],
             attack_label=attack_label(p["attack"]),
@@ -74,6 +97,10 @@ class AttackGen(BaseComponent):
         splits: comma-separated splits to attack ("train,eval").
         batch_size: attack batch size.
         seed: the attack's seed when its config leaves it unset.
+        runner: "local" (this process) or "beam" (`kerasadv.beam`: chunks of batches over
+            Beam workers, the same shards' records, success rates merged with a combiner).
+        beam_options: Beam pipeline flags for runner="beam", e.g. ["--runner=DirectRunner",
+            "--direct_num_workers=2", "--direct_running_mode=multi_processing"].
     """
 
     SPEC = ComponentSpec(
@@ -84,6 +111,8 @@ class AttackGen(BaseComponent):
             "splits": Parameter(str, "train,eval", subset_of("train", "eval")),
             "batch_size": Parameter(int, DEFAULT_BATCH_SIZE, at_least(1)),
             "seed": Parameter(int, 0, at_least(0)),
+            "runner": Parameter(str, "local", one_of(*RUNNERS)),
+            "beam_options": Parameter(list, [], flag_list()),
         },
     )
     EXECUTOR = AttackGenExecutor

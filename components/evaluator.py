@@ -1,27 +1,17 @@
 """Evaluator: Model + example sets -> ModelEvaluation (metrics, tables) and ModelBlessing."""
 
-import numpy as np
 import pandas as pd
 
 from kerasadv import attacks, io
+from kerasadv.components.attack_gen import RUNNERS
 from kerasadv.components.configs import attack_config, attack_label
+from kerasadv.components.evaluation_engine import EvaluationEngine, first_examples
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
-from kerasadv.orchestration.component import at_least, between, number_list, one_of
+from kerasadv.orchestration.component import at_least, between, flag_list, number_list, one_of
 
 SETS = ("examples", "adversarial_examples", "filtered_examples")
-
-
-def _accuracy(model, directory, split):
-    correct = total = 0
-    per_class = {}
-    for x, y in tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE):
-        hit = (attacks.predict_labels(model, x) == y).numpy()
-        for label, h in zip(y.numpy(), hit):
-            per_class.setdefault(int(label), []).append(h)
-        correct, total = correct + int(hit.sum()), total + len(hit)
-    return correct / max(total, 1), {c: float(np.mean(v)) for c, v in sorted(per_class.items())}
 
 
 def attack_labels(configs):
@@ -30,30 +20,10 @@ def attack_labels(configs):
     return [f"{label}#{i}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
 
 
-def first_examples(directory, split, count):
-    """`(x, y)` arrays of the first `count` examples of a split (its order is fixed at ingest)."""
-    xs, ys, held = [], [], 0
-    for x, y in tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE):
-        xs.append(x.numpy()[: count - held])
-        ys.append(y.numpy()[: count - held])
-        held += len(xs[-1])
-        if held >= count:
-            break
-    return np.concatenate(xs), np.concatenate(ys)
-
-
-def _live_data(directory, p):
-    """What the live attacks run on: the first `robust_examples` examples, or the whole split (0)."""
-    if p["robust_examples"]:
-        return first_examples(directory, p["split"], p["robust_examples"])
-    return tfrecords.read_split(directory, p["split"], DEFAULT_BATCH_SIZE)
-
-
-def _robust_results(model, directory, p):
+def _robust_results(engine, directory, p):
     """`evaluate_attack`'s results per attack label (with `per_attack` for AutoAttack)."""
-    data = _live_data(directory, p)
     return {
-        label: attacks.evaluate_attack(attacks.get(config), model, data, progress=False)
+        label: engine.robust(config, directory, p["split"], p["robust_examples"])
         for label, config in zip(attack_labels(p["attacks"]), p["attacks"])
     }
 
@@ -76,24 +46,24 @@ def _self_checks(model, directory, p):
 
 def _baseline_pair(name, metrics, worst, baseline, input_dict, p):
     """`(candidate, baseline)` values of a compared metric: `robust_accuracy` (worst live attack)
-    or `<set>_accuracy` of an input example set."""
+    or `<set>_accuracy` of an input example set; `baseline` is the baseline's engine."""
     if name == "robust_accuracy":
         results = _robust_results(baseline, input_dict["examples"].uri, p)
         return worst, min(r["adversarial_accuracy"] for r in results.values())
     set_name = name.removesuffix("_accuracy")
-    return metrics[name], _accuracy(baseline, input_dict[set_name].uri, p["split"])[0]
+    return metrics[name], baseline.accuracy(input_dict[set_name].uri, p["split"])[0]
 
 
 class EvaluatorExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p, evaluation, blessing = exec_properties, output_dict["evaluation"], output_dict["blessing"]
-        model = io.load_model_artifact(input_dict["model"])
-        split = p["split"]
+        engine = EvaluationEngine(input_dict["model"], p["runner"], p["beam_options"], p["batch_size"])
+        model, split = engine.model, p["split"]
         metrics, per_class = {}, {}
         for name in SETS:
             if name in input_dict:
-                metrics[f"{name}_accuracy"], per_class[name] = _accuracy(model, input_dict[name].uri, split)
-        results = _robust_results(model, input_dict["examples"].uri, p)
+                metrics[f"{name}_accuracy"], per_class[name] = engine.accuracy(input_dict[name].uri, split)
+        results = _robust_results(engine, input_dict["examples"].uri, p)
         robust = {label: result["adversarial_accuracy"] for label, result in results.items()}
         metrics.update({f"robust_accuracy_{n}": v for n, v in robust.items()})
         per_attack = {label: r["per_attack"] for label, r in results.items() if "per_attack" in r}
@@ -101,7 +71,7 @@ class EvaluatorExecutor:
         sweep = attacks.eps_sweep(
             attacks.FGSM(0.0),
             model,
-            tfrecords.read_split(input_dict["examples"].uri, split, DEFAULT_BATCH_SIZE),
+            tfrecords.read_split(input_dict["examples"].uri, split, p["batch_size"]),
             [float(e) for e in p["eps_sweep"].split(",")],
         )
         sweep.to_csv(evaluation.path("fgsm_eps_sweep.csv"), index=False)
@@ -149,7 +119,7 @@ class EvaluatorExecutor:
                 }
             )
         if "baseline_model" in input_dict:
-            baseline = io.load_model_artifact(input_dict["baseline_model"])
+            baseline = EvaluationEngine(input_dict["baseline_model"], p["runner"], p["beam_options"], p["batch_size"])
             for name in p["no_worse_than_baseline"]:
                 value, base = _baseline_pair(name, metrics, worst, baseline, input_dict, p)
                 checks.append(
@@ -180,6 +150,11 @@ class Evaluator(BaseComponent):
             (worst live attack) and / or "<set>_accuracy" of an input set ("examples_accuracy",
             "adversarial_examples_accuracy", "filtered_examples_accuracy").
         seed: the attacks' seed when their configs leave it unset.
+        runner: "local" or "beam": the accuracy counts and the live attacks run per batch on
+            Beam workers (`kerasadv.beam`), with the local runner's results; self-checks and
+            the FGSM sweep stay in this process.
+        beam_options: Beam pipeline flags for runner="beam".
+        batch_size: examples per batch of the accuracy and attack passes.
     """
 
     SPEC = ComponentSpec(
@@ -201,6 +176,9 @@ class Evaluator(BaseComponent):
             "self_check_examples": Parameter(int, 64, at_least(0)),
             "no_worse_than_baseline": Parameter(list, ["robust_accuracy"]),
             "seed": Parameter(int, 0, at_least(0)),
+            "runner": Parameter(str, "local", one_of(*RUNNERS)),
+            "beam_options": Parameter(list, [], flag_list()),
+            "batch_size": Parameter(int, DEFAULT_BATCH_SIZE, at_least(1)),
         },
     )
     EXECUTOR = EvaluatorExecutor

@@ -122,7 +122,12 @@ def load_model_artifact(artifact):
     Raises:
         ModelError: as `load_model`.
     """
-    return load_model(artifact.path("model.keras"), safe_mode=artifact.properties.get("safe_mode", True) is not False)
+    return load_model(*model_artifact_file(artifact))
+
+
+def model_artifact_file(artifact):
+    """`(path of the artifact's model.keras, safe_mode)`: what a worker needs to load it itself."""
+    return artifact.path("model.keras"), artifact.properties.get("safe_mode", True) is not False
 
 
 def save_figure(figure, path, dpi=110):

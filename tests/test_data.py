@@ -147,3 +147,21 @@ def test_pixel_checks():
         data.check_unit_range(np.zeros((1, 2, 2, 1), np.uint8))
     with pytest.raises(KerasAdvError, match=r"divide by 255"):
         data.check_unit_range(np.full((1, 2, 2, 1), 200.0, np.float32))
+
+
+def test_read_batches_gives_read_splits_batches_from_the_shards_that_hold_them(tmp_path):
+    from kerasadv.data import tfrecords
+
+    images = np.random.default_rng(0).random((23, 2, 2, 1))
+    count, _ = tfrecords.write_split([{"image": images, "label": np.arange(23)}], str(tmp_path), "eval", shard_size=5)
+    tfrecords.write_schema(str(tmp_path), (2, 2, 1), "uint8", [str(i) for i in range(23)], {"eval": count})
+    whole = [(x.numpy(), y.numpy()) for x, y in tfrecords.read_split(str(tmp_path), "eval", 4)]
+    assert len(whole) == 6
+    for first, stop in [(0, 6), (1, 3), (4, 6), (5, 9), (2, 2)]:
+        part = [(x.numpy(), y.numpy()) for x, y in tfrecords.read_batches(str(tmp_path), "eval", 4, first, stop)]
+        assert len(part) == len(whole[first:stop])
+        for (x, y), (wx, wy) in zip(part, whole[first:stop]):
+            np.testing.assert_array_equal(x, wx)
+            np.testing.assert_array_equal(y, wy)
+    limited = [y.numpy().tolist() for _, y in tfrecords.read_batches(str(tmp_path), "eval", 4, 1, 9, limit=10)]
+    assert limited == [[4, 5, 6, 7], [8, 9]]

@@ -77,3 +77,32 @@ def test_same_seed_same_examples_metrics_and_pushed_model(tmp_path, cifar_npz):
     assert first["adversarial_shards"] and first["adversarial_shards"] == second["adversarial_shards"]
     assert first["metrics"] == second["metrics"]
     np.testing.assert_array_equal(first["pushed_probabilities"], second["pushed_probabilities"])
+
+
+def test_batch_i_of_a_seeded_attack_is_the_same_in_any_order():
+    """What makes distributed runs equal the local one: batch i is reseeded with i."""
+    import keras
+
+    from kerasadv import attacks, models
+
+    keras.utils.set_random_seed(0)
+    model = models.simple_cnn()
+    x = np.random.default_rng(1).random((12, 32, 32, 3), dtype=np.float32)
+    y = np.arange(12) % 10
+    attack = attacks.PGD(0.03, steps=2, random_start=True, seed=5)
+    streamed = [b["x_adv"].numpy() for b in attacks.stream(attack, model, (x, y), batch_size=4, progress=False)]
+    again = [b["x_adv"].numpy() for b in attacks.stream(attack, model, (x, y), batch_size=4, progress=False)]
+    backwards = {
+        i: attacks.attack_batch(attack, model, x[4 * i : 4 * i + 4], y[4 * i : 4 * i + 4], i)["x_adv"].numpy()
+        for i in (2, 1, 0)
+    }
+    for i, batch in enumerate(streamed):
+        np.testing.assert_array_equal(batch, again[i])
+        np.testing.assert_array_equal(batch, backwards[i])
+    elsewhere = attacks.attack_batch(attack, model, x[:4], y[:4], 7)["x_adv"].numpy()
+    assert not np.array_equal(elsewhere, streamed[0])  # the index matters: batches get distinct starts
+    auto = attacks.AutoAttack(0.03, version="custom", attacks=[attacks.PGD(0.03, steps=1, random_start=True, seed=2)])
+    auto.reseed(3)
+    first = auto.components[0][1]._rng.state.numpy().copy()
+    auto.reseed(3)
+    np.testing.assert_array_equal(auto.components[0][1]._rng.state.numpy(), first)

@@ -1,4 +1,4 @@
-"""FAB and FAB-T (Croce & Hein 2020): exact box-constrained projections, the eps-ball, minimal norms on a linear model."""
+"""FAB and FAB-T (Croce & Hein 2020): exact box-constrained projections, the eps-ball, minimal norms."""
 
 import keras
 import numpy as np

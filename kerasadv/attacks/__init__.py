@@ -18,7 +18,7 @@ from kerasadv.attacks.pgd import BIM, PGD, project
 from kerasadv.attacks.registry import ATTACK_NAMES, attack_classes, deserialize, get, serialize
 from kerasadv.attacks.self_checks import RobustnessWarning, self_checks
 from kerasadv.attacks.square import Square
-from kerasadv.attacks.stream import as_batches, stream
+from kerasadv.attacks.stream import as_batches, attack_batch, stream
 from kerasadv.attacks.sweep import eps_sweep
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "input_gradient",
     "project",
     "stream",
+    "attack_batch",
     "as_batches",
     "evaluate_attack",
     "clean_accuracy",

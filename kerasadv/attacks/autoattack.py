@@ -133,6 +133,10 @@ class AutoAttack(Attack):
             "broken_by": tf.constant(broken_by, tf.int32),
         }
 
+    def reseed(self, batch_index):
+        for _, attack in self.components:
+            attack.reseed(batch_index)
+
     def _survives(self, model, x, labels):
         """True where the model classifies `x` correctly in all `checks` passes."""
         correct = np.ones(len(labels), bool)

@@ -62,6 +62,26 @@ class Attack:
         """Rebuilds the attack from `get_config()`'s dict."""
         return cls(**config)
 
+    def reseed(self, batch_index):
+        """Restarts the attack's randomness at a state set by its seed and `batch_index`.
+
+        `attacks.stream` calls it before every batch, so batch i of a data set gets the same
+        random starts whoever runs it, in whatever order (the local loop, a Beam worker).
+        Unseeded attacks (seed None) stay non-deterministic.
+
+        Example:
+        >>> import numpy as np, kerasadv
+        >>> model = kerasadv.models.simple_cnn()
+        >>> x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+        >>> attack = kerasadv.attacks.PGD(0.03, steps=2, seed=0)
+        >>> attack.reseed(5); first = attack(model, x, np.arange(2))
+        >>> attack.reseed(5); bool(np.array_equal(first, attack(model, x, np.arange(2))))
+        True
+        """
+        rng, seed = getattr(self, "_rng", None), getattr(self, "seed", None)
+        if rng is not None and seed is not None:
+            rng.reset_from_seed(batch_seed(seed, batch_index))
+
     def _require_eager(self):
         if not tf.executing_eagerly():
             raise AttackInputError(
@@ -82,6 +102,11 @@ class Attack:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
+
+
+def batch_seed(seed, batch_index):
+    """One int seed from an attack's seed and a batch index (distinct pairs, distinct seeds)."""
+    return int(seed) * 1_000_003 + int(batch_index)
 
 
 def seeded_generator(seed):

@@ -74,5 +74,8 @@ class EOT(Attack):
             self._expectations[model] = ExpectationModel(model, self.samples)
         return self.attack.run(self._expectations[model], x, y, eps)
 
+    def reseed(self, batch_index):
+        self.attack.reseed(batch_index)
+
     def get_config(self):
         return {"attack": serialize(self.attack), "samples": self.samples}

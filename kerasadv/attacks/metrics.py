@@ -35,7 +35,12 @@ def clean_accuracy(model, data, batch_size=DEFAULT_BATCH_SIZE):
     return correct / total
 
 
-def _sums(batch, model):
+def batch_sums(batch, model):
+    """Per-batch counts behind `evaluate_attack`: a float64 vector that sums over batches.
+
+    `batch` is one `attacks.stream` item; the entries are the number of examples, clean-correct,
+    adversarial-correct, correct in both, successes, and the sums of Linf and L2 perturbations.
+    """
     y = check_labels(batch["y"], len(batch["x"]), num_classes(model, batch["x"]))  # as the attack read them
     clean = predict_labels(model, batch["x"]) == y
     adversarial = predict_labels(model, batch["x_adv"])
@@ -93,9 +98,14 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     attack = get(attack)
     totals, broken_by = np.zeros(7), []
     for batch in stream(attack, model, data, eps, batch_size, progress):
-        totals += _sums(batch, model)
+        totals += batch_sums(batch, model)
         if "broken_by" in batch:
             broken_by.append(np.asarray(batch["broken_by"]))
+    return summarise(attack, totals, np.concatenate(broken_by) if broken_by else None)
+
+
+def summarise(attack, totals, broken_by=None):
+    """`evaluate_attack`'s result from summed `batch_sums` (and the ensemble's `broken_by`)."""
     n, clean, adv, adv_on_clean, success, linf, l2 = totals
     check_not_empty(n)
     targeted = getattr(attack, "targeted", False)
@@ -108,9 +118,9 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
         "mean_linf": linf / max(n, 1),
         "mean_l2": l2 / max(n, 1),
     }
-    if broken_by:
+    if broken_by is not None:
         from kerasadv.attacks.autoattack import per_attack_table
 
-        result["per_attack"] = per_attack_table(np.concatenate(broken_by), attack.names)
+        result["per_attack"] = per_attack_table(broken_by, attack.names)
         result["adversarial_accuracy"] = result["per_attack"][-1]["robust_accuracy"]
     return result

@@ -43,8 +43,21 @@ def _num_batches(batches):
     return count if count >= 0 else None
 
 
+def attack_batch(attack, model, x, y, index, eps=None):
+    """Batch `index` of a data set under `attack`: `{"x", "y", "x_adv", ...}`, reseeded first.
+
+    The one place a batch is attacked, by `stream` here and by a distributed worker
+    (`kerasadv.beam`): batch i comes out the same wherever it runs.
+    """
+    attack.reseed(index)
+    return {"x": x, "y": y, **attack.run(model, x, y, eps)}
+
+
 def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progress=True):
     """Yields, per batch, `{"x", "y", "x_adv", ...}` with the attack's extras (steps, targets).
+
+    A seeded attack is reseeded before batch i (`Attack.reseed(i)`): the same data set gives
+    the same adversarial examples on every pass, and on any runner that keeps the batching.
 
     Args:
         attack: a kerasadv attack, or an identifier for `kerasadv.attacks.get`.
@@ -72,7 +85,6 @@ def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progres
     dataset = as_batches(data, batch_size)
     bar = keras.utils.Progbar(_num_batches(dataset), unit_name="batch") if progress else None
     for index, (x, y) in enumerate(dataset):
-        out = attack.run(model, x, y, eps)
-        yield {"x": x, "y": y, **out}
+        yield attack_batch(attack, model, x, y, index, eps)
         if bar is not None:
             bar.update(index + 1)

@@ -26,7 +26,7 @@ def _feature(value):
     return tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
 
 
-def write_split(batches, directory, split, image_dtype="uint8", shard_size=10000):
+def write_split(batches, directory, split, image_dtype="uint8", shard_size=10000, first_shard=0):
     """Writes batches `{"image": [0, 1] floats, "label": ints, <extra>: floats}` as TFRecord shards.
 
     Args:
@@ -35,12 +35,14 @@ def write_split(batches, directory, split, image_dtype="uint8", shard_size=10000
         split: split name (file prefix).
         image_dtype: "uint8" (images rounded to 8 bits) or "float32" (exact).
         shard_size: examples per shard.
+        first_shard: number of the first shard file (`<split>-<number>.tfrecord`); a
+            distributed writer gives each part its own range, in the split's order.
 
     Returns:
         `(count, extras)`: examples written and the names of the extra features.
     """
     os.makedirs(directory, exist_ok=True)
-    count, shard, writer, extras = 0, 0, None, []
+    count, shard, writer, extras = 0, first_shard, None, []
     for batch in batches:
         images = np.asarray(batch["image"], np.float32)
         if image_dtype == "uint8":
@@ -153,6 +155,20 @@ def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed
     >>> sorted(int(y) for _, y in read_split(d, "train", shuffle_seed=0).unbatch())
     [0, 1, 2, 3, 4, 5]
     """
+    files, count, parse = _split_reader(directory, split, with_extras)
+    check_shards(files, count, directory, split)
+    records = tf.data.TFRecordDataset(files).apply(
+        tf.data.experimental.assert_cardinality(count)
+    )  # progress bars know the length
+    if shuffle_seed is not None:
+        records = records.shuffle(
+            max(1, min(count, MAX_SHUFFLE_RECORDS)), seed=shuffle_seed, reshuffle_each_iteration=True
+        )
+    return records.batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)
+
+
+def _split_reader(directory, split, with_extras):
+    """`(shard files, record count, parse)` of a split; `parse` maps serialized batches to tensors."""
     schema = read_schema(directory)
     if split not in schema["splits"]:
         raise DataSourceError(f"Unknown split {split!r} in {directory}: expected one of {sorted(schema['splits'])}.")
@@ -171,13 +187,40 @@ def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed
             return images, labels, {k: parsed[k] for k in schema["extras"]}
         return images, labels
 
-    count = schema["splits"][split]
-    check_shards(files, count, directory, split)
-    records = tf.data.TFRecordDataset(files).apply(
-        tf.data.experimental.assert_cardinality(count)
-    )  # progress bars know the length
-    if shuffle_seed is not None:
-        records = records.shuffle(
-            max(1, min(count, MAX_SHUFFLE_RECORDS)), seed=shuffle_seed, reshuffle_each_iteration=True
-        )
-    return records.batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)
+    return files, schema["splits"][split], parse
+
+
+def read_batches(directory, split, batch_size, first, stop, limit=None):
+    """Batches `first` .. `stop - 1` of `read_split(directory, split, batch_size)`, nothing else read.
+
+    Only the shards holding those examples are opened (a worker of a distributed run reads its
+    own part). `limit` caps the split at its first `limit` examples, as an evaluation subset.
+
+    Returns:
+        A `tf.data.Dataset` of `(images, labels)` batches, equal to those of `read_split`.
+
+    Example:
+    >>> import tempfile, numpy as np
+    >>> d = tempfile.mkdtemp()
+    >>> count, _ = write_split([{"image": np.zeros((7, 1, 1, 1)), "label": np.arange(7)}], d, "eval", shard_size=3)
+    >>> write_schema(d, (1, 1, 1), "uint8", list("abcdefg"), {"eval": count})
+    >>> [y.numpy().tolist() for _, y in read_batches(d, "eval", 2, 1, 3)]
+    [[2, 3], [4, 5]]
+    """
+    files, count, parse = _split_reader(directory, split, False)
+    count = count if limit is None else min(count, limit)
+    start, end = first * batch_size, min(stop * batch_size, count)
+    chosen, skip, offset = [], 0, 0
+    for path in files:
+        size = count_records(path)
+        if offset + size > start and offset < end:
+            skip = skip if chosen else start - offset
+            chosen.append(path)
+        offset += size
+    records = tf.data.TFRecordDataset(chosen).skip(skip).take(max(end - start, 0))
+    return records.batch(batch_size).map(parse)
+
+
+def split_size(directory, split):
+    """Number of examples of a split, from its schema."""
+    return _split_reader(directory, split, False)[1]

@@ -82,6 +82,14 @@ def subset_of(*choices):
     )
 
 
+def flag_list():
+    """A list of command-line flags, each a string starting with "--" (Beam pipeline options)."""
+    return Rule(
+        'a list of flags like "--direct_num_workers=2"',
+        lambda flags: all(isinstance(flag, str) and flag.startswith("--") for flag in flags),
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """A typed execution property; `default=_MISSING` makes it required; `rule` checks its range."""

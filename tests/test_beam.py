@@ -1,0 +1,98 @@
+"""runner="beam" (DirectRunner, 2 worker processes) gives the local runner's examples and metrics."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kerasadv.components.attack_gen import AttackGen
+from kerasadv.components.evaluator import Evaluator
+from kerasadv.components.example_gen import ImageExampleGen
+from kerasadv.components.trainer import Trainer
+from kerasadv.data import tfrecords
+from kerasadv.orchestration import Pipeline
+
+pytest.importorskip("apache_beam", reason="the beam extra is not installed: pip install -e '.[beam]'")
+
+TWO_WORKERS = ["--runner=DirectRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+PGD = {"class_name": "PGD", "config": {"eps": 0.004, "steps": 3, "random_start": True}}  # random: reseeding shows
+AUTO = {
+    "class_name": "AutoAttack",
+    "config": {
+        "eps": 2 / 255,
+        "version": "custom",
+        "attacks": [
+            {"class_name": "APGD", "config": {"eps": 2 / 255, "steps": 4}},
+            {"class_name": "Square", "config": {"eps": 2 / 255, "queries": 20}},
+        ],
+    },
+}
+
+
+def both_runners(root, source):
+    """One model; AttackGen and Evaluator once per runner, on the same examples and seeds."""
+    gen = ImageExampleGen(source=source, seed=0)
+    train = Trainer(examples=gen.outputs["examples"], model="simple_cnn", epochs=1, seed=0)
+    components = [gen, train]
+    for runner in ("local", "beam"):
+        options = TWO_WORKERS if runner == "beam" else []
+        attack = AttackGen(
+            component_id=f"attack_{runner}",
+            model=train.outputs["model"],
+            examples=gen.outputs["examples"],
+            attack=PGD,
+            batch_size=16,  # 200 train images: 13 batches in 4 chunks
+            runner=runner,
+            beam_options=options,
+        )
+        evaluate = Evaluator(
+            component_id=f"evaluate_{runner}",
+            model=train.outputs["model"],
+            examples=gen.outputs["examples"],
+            adversarial_examples=attack.outputs["adversarial_examples"],
+            attacks=[PGD, AUTO],
+            robust_examples=40,  # 3 batches of 16, the last one short
+            self_check_examples=0,
+            eps_sweep="0.0",
+            batch_size=16,
+            runner=runner,
+            beam_options=options,
+        )
+        components += [attack, evaluate]
+    return Pipeline("beam", root, components).run(progress=False)
+
+
+def split_arrays(directory, split):
+    images, labels, extras = [], [], []
+    for x, y, facts in tfrecords.read_split(directory, split, 64, with_extras=True):
+        images.append(x.numpy())
+        labels.append(y.numpy())
+        extras.append(np.stack([facts[k].numpy() for k in sorted(facts)], 1))
+    return np.concatenate(images), np.concatenate(labels), np.concatenate(extras)
+
+
+@pytest.mark.slow
+def test_beam_runner_equals_the_local_runner(tmp_path, cifar_npz):
+    result = both_runners(str(tmp_path), cifar_npz)
+    local, beam = (result.outputs[f"attack_{r}"]["adversarial_examples"] for r in ("local", "beam"))
+    assert tfrecords.read_schema(local.uri) == tfrecords.read_schema(beam.uri)
+    assert local.properties["splits"] == beam.properties["splits"] == {"train": 200, "eval": 63}
+    for split in ("train", "eval"):
+        (x_local, y_local, facts_local), (x_beam, y_beam, facts_beam) = (
+            split_arrays(a.uri, split) for a in (local, beam)
+        )
+        np.testing.assert_array_equal(y_local, y_beam)
+        np.testing.assert_allclose(x_beam, x_local, atol=1e-6)
+        np.testing.assert_allclose(facts_beam, facts_local, atol=1e-6)
+        assert beam.properties["success_rate"][split] == pytest.approx(local.properties["success_rate"][split])
+    assert 0 < local.properties["success_rate"]["train"] < 1  # examples on both sides: a comparison that can fail
+
+    evaluations = {}
+    for runner in ("local", "beam"):
+        with open(result.outputs[f"evaluate_{runner}"]["evaluation"].path("evaluation.json")) as f:
+            evaluations[runner] = json.load(f)
+    assert evaluations["beam"]["metrics"] == pytest.approx(evaluations["local"]["metrics"], abs=1e-9)
+    assert evaluations["beam"]["per_attack"] == evaluations["local"]["per_attack"]
+    assert evaluations["beam"]["robust_examples"] == evaluations["local"]["robust_examples"] == 40
+    ((_, table),) = evaluations["local"]["per_attack"].items()
+    assert [row["attack"] for row in table] == ["clean", "apgd", "square"]
