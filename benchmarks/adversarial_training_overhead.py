@@ -21,26 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from common import print_ratios, print_table, random_batch  # noqa: E402
+from common import cached_train_batches, print_ratios, print_table  # noqa: E402
 
-from kerasadv import attacks, data, models, training  # noqa: E402
+from kerasadv import attacks, models, training  # noqa: E402
 
 EPS, REPLAYS = 8 / 255, 4
-
-
-def dataset(num_examples, batch_size):
-    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
-    if os.path.isfile(archive):
-        x, y = data.to_arrays(data.load(f"tar:{archive}", "train", num_examples=num_examples)[0])
-    else:
-        x, y = random_batch(num_examples, (32, 32, 3), 10)
-    # Cached in memory so every variant sees the same batches at the same input cost.
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = 1
-    options.autotune.enabled = False
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True).cache()
-    return ds.with_options(options)
 
 
 VARIANTS = {
@@ -80,7 +65,7 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     args = parser.parse_args()
     num_examples = args.num_examples or (2048 if args.quick else 10240)
-    ds = dataset(num_examples, args.batch)
+    ds = cached_train_batches(num_examples, args.batch)
     seconds = epoch_seconds(ds, args.batch, 3 if args.quick else 5)
     base = seconds["standard"]
     ratios = {f"{name}_vs_standard": s / base for name, s in seconds.items() if name != "standard"}

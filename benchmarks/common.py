@@ -1,5 +1,6 @@
 """Timing helpers shared by the benchmark scripts (benchmarks are run, not tested)."""
 
+import os
 import statistics
 import time
 
@@ -77,3 +78,23 @@ def floor_fn(model):
         return tape.gradient(loss, x)
 
     return floor
+
+
+def cached_train_batches(num_examples, batch_size):
+    """CIFAR-10 train images ($KERASADV_CIFAR10_TAR; random ones otherwise), batched and cached.
+
+    In memory, so every method compared sees the same batches at the same input cost; on one
+    private thread without autotuning, so tf.data does not compete with the step on 2 cores.
+    """
+    from kerasadv import data
+
+    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
+    if os.path.isfile(archive):
+        x, y = data.to_arrays(data.load(f"tar:{archive}", "train", num_examples=num_examples)[0])
+    else:
+        x, y = random_batch(num_examples, (32, 32, 3), 10)
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.autotune.enabled = False
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True).cache()
+    return ds.with_options(options)

@@ -6,7 +6,7 @@ from kerasadv import io, models, training
 from kerasadv.components.configs import recipe_config
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
-from kerasadv.orchestration.component import above, at_least
+from kerasadv.orchestration.component import above, at_least, one_of
 
 
 def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
@@ -48,6 +48,7 @@ class TrainerExecutor:
             classifier = io.load_model_artifact(input_dict["base_model"])
         else:
             classifier = models.build(p["model"], schema["image_shape"], len(schema["class_names"]))
+        classifier = training.with_dtype_policy(classifier, p["dtype_policy"])  # saved as float32 again
         model = training.wrap(classifier, p["adversarial_training"], config.batch_size)
         steps = -(-num_train // config.batch_size) * config.epochs
         training.compile_classifier(model, config.make_optimizer(steps))
@@ -68,6 +69,7 @@ class TrainerExecutor:
             eval_accuracy=metrics["test_accuracy"],
             adversarial_training=p["adversarial_training"],
             retrained=adversarial is not None,
+            dtype_policy=p["dtype_policy"],
             file="model.keras",
         )
 
@@ -86,6 +88,9 @@ class Trainer(BaseComponent):
             config dict / JSON text `{"class_name": "AdversarialModel", "config": {"attack":
             {...}, "adv_ratio": 1.0}}`; stored as the full config.
         seed: random seed (also the recipe attack's seed when its config leaves it unset).
+        dtype_policy: "float32" or "mixed_bfloat16": training (and the recipe's attack steps)
+            compute in bfloat16 with float32 master weights, images and perturbations; the
+            saved model computes in float32.
     """
 
     SPEC = ComponentSpec(
@@ -102,6 +107,7 @@ class Trainer(BaseComponent):
             "learning_rate": Parameter(float, None, above(0)),
             "adversarial_training": Parameter((str, dict), "none"),
             "seed": Parameter(int, 0, at_least(0)),
+            "dtype_policy": Parameter(str, "float32", one_of(*training.POLICIES)),
         },
     )
     EXECUTOR = TrainerExecutor

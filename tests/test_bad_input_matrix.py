@@ -303,6 +303,7 @@ RANGE_CASES = [
     (Trainer, "model", "resnet19"),
     (Trainer, "epochs", 0),
     (Trainer, "batch_size", 0),
+    (Trainer, "dtype_policy", "mixed_float8"),
     (Trainer, "learning_rate", -0.1),
     (Trainer, "adversarial_training", "pdg"),
     (Trainer, "adversarial_training", {"class_name": "AdversarialModel", "config": {"atack": "pgd"}}),

@@ -46,7 +46,7 @@ def functional_view(model):
         view = keras.Model(inputs, x, name=model.name)
         view.kerasadv_layer_outputs = outputs
         return view
-    if _has_graph(model):
+    if has_graph(model):
         return model
     raise ModelError(
         f"{type(model).__name__} {model.name!r} is a subclassed model: its layers form no graph whose "
@@ -63,7 +63,8 @@ def layer_output(view, name):
     return view.get_layer(name).output
 
 
-def _has_graph(model):
+def has_graph(model):
+    """True for a model with a layer graph (functional, or a built Sequential); False for a subclassed one."""
     try:
         model.input  # noqa: B018 (the attribute access is the test)
         return True

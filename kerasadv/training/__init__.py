@@ -8,6 +8,7 @@ from kerasadv.training.contrastive import ContrastiveModel, plot_latent_space
 from kerasadv.training.defaults import TRAINING_DEFAULTS, TrainingDefaults, training_defaults
 from kerasadv.training.free import FreeAdversarialModel
 from kerasadv.training.mixing import mix_datasets
+from kerasadv.training.precision import POLICIES, dtype_policy_name, with_dtype_policy
 from kerasadv.training.recipes import RECIPE_NAMES, get_recipe, wrap
 from kerasadv.training.wrapper import TrainingWrapper
 
@@ -24,6 +25,9 @@ __all__ = [
     "fast_at_attack",
     "pgd_at_attack",
     "mix_datasets",
+    "with_dtype_policy",
+    "dtype_policy_name",
+    "POLICIES",
     "augment",
     "compile_classifier",
     "fit_classifier",

@@ -10,6 +10,7 @@ import keras
 from kerasadv import data, io, models
 from kerasadv.training.augment import augment
 from kerasadv.training.defaults import training_defaults
+from kerasadv.training.precision import with_dtype_policy
 
 
 class _EpochTimer(keras.callbacks.Callback):
@@ -64,7 +65,7 @@ def fit_classifier(
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
         **(extra_metrics or {}),
     }
-    io.save_model(classifier, os.path.join(output_dir, "model.keras"))
+    io.save_model(with_dtype_policy(classifier, "float32"), os.path.join(output_dir, "model.keras"))  # servable
     io.write_json(metrics, os.path.join(output_dir, "metrics.json"))
     shutil.rmtree(backup_dir, ignore_errors=True)
     return metrics

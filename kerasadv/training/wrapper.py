@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from kerasadv import attacks
 from kerasadv.models.logits import check_logits
+from kerasadv.training.precision import with_dtype_policy
 
 
 class TrainingWrapper(keras.Model):
@@ -77,8 +78,8 @@ class TrainingWrapper(keras.Model):
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def save(self, filepath, *args, **kwargs):
-        """Saves the plain classifier (servable; no wrapper, no attack)."""
-        return self.classifier.save(filepath, *args, **kwargs)
+        """Saves the plain classifier (servable: no wrapper, no attack, float32 computation)."""
+        return with_dtype_policy(self.classifier, "float32").save(filepath, *args, **kwargs)
 
     def recipe_config(self):
         """The recipe without the classifier: what a pipeline parameter or a report holds."""
