@@ -16,6 +16,10 @@ Measured in one run, on real CIFAR-10 ($KERASADV_CIFAR10_TAR) and the simple CNN
   same cached batches, epochs interleaved after one untimed epoch each; then both models'
   clean and PGD-20 robust accuracy on held-out test images after the same epochs.
 
+bfloat16 needs bfloat16 units (AVX-512 BF16 or AMX): on a CPU without them TensorFlow emulates
+it, and PGD-7 AT ran 8x slower than float32 (an AMD EPYC with AVX2 only, 2026-11-26), which
+also stretches `--quick` to about 5 minutes there.
+
 Not measured: `mwms_2_workers_step_vs_1` (MultiWorkerMirroredStrategy training is not built yet).
 Ends with `ratio <name> <value>` lines; above 1 means the scaled-out / bf16 path is faster.
 """
@@ -119,7 +123,7 @@ def main():
     archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
     if not os.path.isfile(archive):
         sys.exit("set KERASADV_CIFAR10_TAR to the CIFAR-10 archive (../shared/data/cifar10-jpeg.tar.gz)")
-    attack_images, rounds, train_images, epochs = (768, 1, 1024, 3) if args.quick else (4096, 3, 10000, 10)
+    attack_images, rounds, train_images, epochs = (1024, 1, 512, 2) if args.quick else (4096, 3, 10000, 10)
     rows, ratios = [], {}
     with tempfile.TemporaryDirectory(prefix="kerasadv-scaling-") as scratch:
         keras.utils.set_random_seed(0)
