@@ -2,6 +2,7 @@
 
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -98,3 +99,11 @@ def cached_train_batches(num_examples, batch_size):
     options.autotune.enabled = False
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True).cache()
     return ds.with_options(options)
+
+
+def cifar_archive():
+    """The CIFAR-10 archive named by $KERASADV_CIFAR10_TAR; exits saying how to set it when missing."""
+    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
+    if not os.path.isfile(archive):
+        sys.exit("set KERASADV_CIFAR10_TAR to the CIFAR-10 archive (../shared/data/cifar10-jpeg.tar.gz)")
+    return archive

@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
-from common import print_ratios, print_table  # noqa: E402
+from common import cifar_archive, print_ratios, print_table  # noqa: E402
 
 from kerasadv import attacks, data, models, training  # noqa: E402
 
@@ -26,9 +26,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 images, 30 generations")
     args = parser.parse_args()
-    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
-    if not os.path.isfile(archive):
-        sys.exit("Set KERASADV_CIFAR10_TAR to cifar10-jpeg.tar.gz.")
+    archive = cifar_archive()
     num_images, generations = (10, 30) if args.quick else (50, 100)
     keras.utils.set_random_seed(0)
     train_ds, _ = data.load(f"tar:{archive}", "train", num_examples=10000, shuffle=True, seed=0)

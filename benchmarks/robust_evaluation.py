@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import floor_fn, median_seconds, print_ratios, print_table, round_seconds  # noqa: E402
+from common import cifar_archive, floor_fn, median_seconds, print_ratios, print_table, round_seconds  # noqa: E402
 
 from kerasadv import attacks, data, io, models, training  # noqa: E402
 
@@ -156,9 +156,7 @@ def main():
     parser.add_argument("--floor_rounds", type=int, help="interleaved rounds of the APGD floor rows (default 2 x reps)")
     parser.add_argument("--only_floor", action="store_true", help="measure apgd_step_vs_floor only")
     args = parser.parse_args()
-    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
-    if not os.path.isfile(archive):
-        sys.exit("set KERASADV_CIFAR10_TAR to the CIFAR-10 archive (../shared/data/cifar10-jpeg.tar.gz)")
+    archive = cifar_archive()
     num_train, epochs, batch, reps = (5000, 4, 64, 3) if args.quick else (20000, 8, 256, 5)
     model = trained_model(archive, num_train, epochs)
     test = data.to_arrays(data.load(f"tar:{archive}", "test", num_examples=batch, seed=1)[0])

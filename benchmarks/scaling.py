@@ -36,7 +36,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
-from common import cached_train_batches, print_ratios, print_table  # noqa: E402
+from common import cached_train_batches, cifar_archive, print_ratios, print_table  # noqa: E402
 
 from kerasadv import attacks, data, io, models, training  # noqa: E402
 from kerasadv.components.attack_gen import adversarial_batches  # noqa: E402
@@ -120,9 +120,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
     args = parser.parse_args()
-    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
-    if not os.path.isfile(archive):
-        sys.exit("set KERASADV_CIFAR10_TAR to the CIFAR-10 archive (../shared/data/cifar10-jpeg.tar.gz)")
+    archive = cifar_archive()
     attack_images, rounds, train_images, epochs = (1024, 1, 512, 2) if args.quick else (4096, 3, 10000, 10)
     rows, ratios = [], {}
     with tempfile.TemporaryDirectory(prefix="kerasadv-scaling-") as scratch:

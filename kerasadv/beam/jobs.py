@@ -55,10 +55,13 @@ class ReadChunk(beam.DoFn):
 
     def __init__(self, directory, split, batch_size, limit=None):
         self.directory, self.split, self.batch_size, self.limit = directory, split, batch_size, limit
+        self.shard_sizes = tfrecords.shard_sizes(directory, split)  # once, at launch, not per chunk
 
     def process(self, chunk):
         number, first, stop = chunk
-        batches = tfrecords.read_batches(self.directory, self.split, self.batch_size, first, stop, self.limit)
+        batches = tfrecords.read_batches(
+            self.directory, self.split, self.batch_size, first, stop, self.limit, self.shard_sizes
+        )
         for offset, (x, y) in enumerate(batches):
             yield number, first + offset, x.numpy(), y.numpy()
 

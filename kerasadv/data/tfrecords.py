@@ -190,11 +190,13 @@ def _split_reader(directory, split, with_extras):
     return files, schema["splits"][split], parse
 
 
-def read_batches(directory, split, batch_size, first, stop, limit=None):
+def read_batches(directory, split, batch_size, first, stop, limit=None, shard_sizes=None):
     """Batches `first` .. `stop - 1` of `read_split(directory, split, batch_size)`, nothing else read.
 
     Only the shards holding those examples are opened (a worker of a distributed run reads its
     own part). `limit` caps the split at its first `limit` examples, as an evaluation subset.
+    `shard_sizes` (`shard_sizes(directory, split)`, computed once by whoever hands out the
+    parts) spares each call walking every shard's record headers.
 
     Returns:
         A `tf.data.Dataset` of `(images, labels)` batches, equal to those of `read_split`.
@@ -210,15 +212,20 @@ def read_batches(directory, split, batch_size, first, stop, limit=None):
     files, count, parse = _split_reader(directory, split, False)
     count = count if limit is None else min(count, limit)
     start, end = first * batch_size, min(stop * batch_size, count)
+    sizes = shard_sizes if shard_sizes is not None else [count_records(path) for path in files]
     chosen, skip, offset = [], 0, 0
-    for path in files:
-        size = count_records(path)
+    for path, size in zip(files, sizes):
         if offset + size > start and offset < end:
             skip = skip if chosen else start - offset
             chosen.append(path)
         offset += size
     records = tf.data.TFRecordDataset(chosen).skip(skip).take(max(end - start, 0))
     return records.batch(batch_size).map(parse)
+
+
+def shard_sizes(directory, split):
+    """Record counts of a split's shards, in reading order."""
+    return [count_records(path) for path in _split_reader(directory, split, False)[0]]
 
 
 def split_size(directory, split):
