@@ -32,6 +32,20 @@ def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
 
 
 class TrainerExecutor:
+    @staticmethod
+    def compiled_model(input_dict, p, schema, config, steps_per_epoch):
+        """The classifier (built, or the base model) in the recipe's wrapper, compiled."""
+        if "base_model" in input_dict:
+            classifier = io.load_model_artifact(input_dict["base_model"])
+        else:
+            classifier = models.build(p["model"], schema["image_shape"], len(schema["class_names"]))
+        classifier = training.with_dtype_policy(classifier, p["dtype_policy"])  # saved as float32 again
+        model = training.wrap(classifier, p["adversarial_training"], config.batch_size)
+        if model is classifier and p["strategy"] == "multi_worker":  # plain Keras fit fails there
+            model = training.TrainingWrapper(classifier)
+        training.compile_classifier(model, config.make_optimizer(steps_per_epoch * config.epochs))
+        return model
+
     def Do(self, input_dict, output_dict, exec_properties):
         p, examples = exec_properties, input_dict["examples"]
         keras.utils.set_random_seed(p["seed"])
@@ -44,14 +58,11 @@ class TrainerExecutor:
             examples.uri, config.batch_size, p["seed"], adversarial.uri if adversarial is not None else None
         )
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size)
-        if "base_model" in input_dict:
-            classifier = io.load_model_artifact(input_dict["base_model"])
-        else:
-            classifier = models.build(p["model"], schema["image_shape"], len(schema["class_names"]))
-        classifier = training.with_dtype_policy(classifier, p["dtype_policy"])  # saved as float32 again
-        model = training.wrap(classifier, p["adversarial_training"], config.batch_size)
-        steps = -(-num_train // config.batch_size) * config.epochs
-        training.compile_classifier(model, config.make_optimizer(steps))
+        strategy = training.get_strategy(p["strategy"])
+        with strategy.scope():  # the model's and the optimizer's variables live on the strategy's devices
+            model = self.compiled_model(input_dict, p, schema, config, -(-num_train // config.batch_size))
+        if p["strategy"] == "multi_worker":  # each worker keeps its share of every global batch
+            train_ds, eval_ds = training.global_batches(train_ds), training.global_batches(eval_ds)
         out = output_dict["model"]
         metrics = training.fit_classifier(
             model,
@@ -70,6 +81,8 @@ class TrainerExecutor:
             adversarial_training=p["adversarial_training"],
             retrained=adversarial is not None,
             dtype_policy=p["dtype_policy"],
+            strategy=p["strategy"],
+            replicas=model.distribute_strategy.num_replicas_in_sync,
             file="model.keras",
         )
 
@@ -91,6 +104,11 @@ class Trainer(BaseComponent):
         dtype_policy: "float32" or "mixed_bfloat16": training (and the recipe's attack steps)
             compute in bfloat16 with float32 master weights, images and perturbations; the
             saved model computes in float32.
+        strategy: the `tf.distribute` strategy (`kerasadv.training.get_strategy`): "default",
+            "mirrored" (all local devices) or "multi_worker" (`MultiWorkerMirroredStrategy` over
+            the cluster in `TF_CONFIG`: every worker runs the same pipeline, each with its own
+            pipeline root, and the program makes the strategy first). `batch_size` is the global
+            batch; a mixed adversarial batch (adv_ratio < 1) is mixed within each replica's part.
     """
 
     SPEC = ComponentSpec(
@@ -108,6 +126,7 @@ class Trainer(BaseComponent):
             "adversarial_training": Parameter((str, dict), "none"),
             "seed": Parameter(int, 0, at_least(0)),
             "dtype_policy": Parameter(str, "float32", one_of(*training.POLICIES)),
+            "strategy": Parameter(str, "default", one_of(*training.STRATEGIES)),
         },
     )
     EXECUTOR = TrainerExecutor

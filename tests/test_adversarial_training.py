@@ -179,21 +179,30 @@ def test_retraining_on_a_pre_generated_adversarial_set():
     training.compile_classifier(clf, "adam").fit(mixed, epochs=1, verbose=0)
 
 
-def test_mirrored_strategy_on_two_logical_cpus():
+def test_mirrored_strategy_on_two_logical_cpus_trains_and_logs_like_one_device():
     script = textwrap.dedent("""
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         import keras, numpy as np
-        from kerasadv import attacks, models, training
-        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+        from kerasadv import attacks, training
         x = np.random.default_rng(0).random((32, 32, 32, 3), dtype=np.float32)
         y = np.arange(32) % 10
-        with strategy.scope():
-            model = training.AdversarialModel(models.simple_cnn(), attacks.PGD(0.03, steps=2, seed=0))
-            model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        history = model.fit(x, y, batch_size=16, epochs=1, verbose=0)
-        assert strategy.num_replicas_in_sync == 2 and np.isfinite(history.history["loss"][0])
+
+        def fit(strategy):
+            with strategy.scope():
+                keras.utils.set_random_seed(0)
+                inputs = keras.Input((32, 32, 3))
+                hidden = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+                classifier = keras.Model(inputs, keras.layers.Dense(10)(hidden))
+                model = training.AdversarialModel(classifier, attacks.PGD(0.03, steps=2, random_start=False), 1.0)
+                model.compile(keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            return model.fit(x, y, batch_size=16, epochs=2, verbose=0).history["loss"], strategy.num_replicas_in_sync
+
+        mirrored, replicas = fit(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+        single, _ = fit(tf.distribute.get_strategy())
+        assert replicas == 2, replicas
+        np.testing.assert_allclose(mirrored, single, rtol=1e-5)  # the global batch's loss, not a replica's share
         print("OK")
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

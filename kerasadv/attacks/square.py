@@ -22,7 +22,9 @@ from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
 
 SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)  # of 10,000 rescaled queries
-RING_TAIL = tf.constant(np.cumsum((1.0 / np.arange(1, 4097) ** 2)[::-1])[::-1].tolist() + [0.0], tf.float32)
+# numpy, not a tf.constant: importing kerasadv must not start TensorFlow's runtime (tf.distribute
+# strategies configure it at program start, after imports).
+RING_TAIL = np.append(np.cumsum((1.0 / np.arange(1, 4097) ** 2)[::-1])[::-1], 0.0).astype(np.float32)
 
 
 def margin(logits, labels):

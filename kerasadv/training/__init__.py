@@ -5,6 +5,7 @@ from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
 from kerasadv.training.baseline import compile_classifier, fit_classifier, train
 from kerasadv.training.contrastive import ContrastiveModel, plot_latent_space
+from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.defaults import TRAINING_DEFAULTS, TrainingDefaults, training_defaults
 from kerasadv.training.free import FreeAdversarialModel
 from kerasadv.training.mixing import mix_datasets
@@ -14,6 +15,9 @@ from kerasadv.training.wrapper import TrainingWrapper
 
 __all__ = [
     "TrainingWrapper",
+    "get_strategy",
+    "STRATEGIES",
+    "global_batches",
     "get_recipe",
     "wrap",
     "RECIPE_NAMES",

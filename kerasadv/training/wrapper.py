@@ -17,11 +17,17 @@ import tensorflow as tf
 
 from kerasadv import attacks
 from kerasadv.models.logits import check_logits
+from kerasadv.training import distribute
 from kerasadv.training.precision import with_dtype_policy
 
 
 class TrainingWrapper(keras.Model):
-    """Base of the training recipes; subclasses implement `train_step`.
+    """Base of the training recipes; on its own, plain training of `classifier`.
+
+    Subclasses implement `train_step`. Every wrapper trains under any `tf.distribute`
+    strategy, `MultiWorkerMirroredStrategy` across worker processes included (the shim of
+    `kerasadv.training.distribute`): `TrainingWrapper(classifier)` is how a classifier without
+    a recipe trains there.
 
     Args:
         classifier: a Keras logits classifier.
@@ -53,6 +59,25 @@ class TrainingWrapper(keras.Model):
     def call(self, inputs, training=None):
         return self.classifier(inputs, training=training)
 
+    def train_step(self, data):
+        """Plain training: one forward / backward pass on the batch as it is."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            y_pred = self.classifier(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+        self.apply_loss_gradients(tape, loss)
+        return self.update_logs(loss, x, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        return distribute.reducible_logs(super().test_step(data))
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # keras-team/keras#20585: Keras builds from a batch drawn and reduced across replicas,
+        # which MultiWorkerMirroredStrategy cannot reduce; the data's spec builds the same model.
+        if iterator is not None:
+            iterator, data_batch = None, distribute.batch_spec(iterator)
+        return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     def adversarial(self, model, x, y):
         """Adversarial versions of `x` against `model` at the current `attack_eps` (no gradient)."""
         return tf.stop_gradient(self.attack.run(model, x, y, self.attack_eps)["x_adv"])
@@ -71,11 +96,14 @@ class TrainingWrapper(keras.Model):
         return gradients[len(weights) :]
 
     def update_logs(self, loss, x, y, y_pred, sample_weight=None):
-        """Updates the loss tracker and the compiled metrics; returns the step's logs."""
+        """Updates the loss tracker and the compiled metrics; returns the step's logs.
+
+        The tracked loss is the global batch's mean, however many replicas share the step.
+        """
         for metric in self.metrics:
             if metric.name == "loss":
-                metric.update_state(loss)
-        return self.compute_metrics(x, y, y_pred, sample_weight)
+                metric.update_state(distribute.unscaled_loss(loss), sample_weight=tf.shape(y_pred)[0])
+        return distribute.reducible_logs(self.compute_metrics(x, y, y_pred, sample_weight))
 
     def save(self, filepath, *args, **kwargs):
         """Saves the plain classifier (servable: no wrapper, no attack, float32 computation)."""
