@@ -1,6 +1,6 @@
-"""Scale-out: AttackGen on Apache Beam vs the local loop; PGD-7 AT under mixed_bfloat16 vs float32.
+"""Scale-out: AttackGen on Apache Beam vs the local loop; PGD-7 AT on two workers and in bfloat16.
 
-    python benchmarks/scaling.py --quick      # about 3 minutes on 2 cores (needs the beam extra)
+    python benchmarks/scaling.py --quick      # under 3 minutes on 2 cores (needs the beam extra)
 
 Measured in one run, on real CIFAR-10 ($KERASADV_CIFAR10_TAR) and the simple CNN:
 
@@ -10,24 +10,34 @@ Measured in one run, on real CIFAR-10 ($KERASADV_CIFAR10_TAR) and the simple CNN
   (`attack_gen.adversarial_batches` + `tfrecords.write_split`, the same records). The Beam time
   includes starting the worker processes and loading the `.keras` model in each: what a user
   waits for. On 2 cores two workers share the cores the local loop's TensorFlow already uses,
-  so the best outcome here is parity minus that start-up.
+  so the best outcome here is parity minus that start-up. The attacked model is freshly
+  initialised: PGD-10 without early exit costs the same whatever the weights.
+- `mwms_2_workers_step_vs_1`: step time of PGD-7 adversarial training of the simple CNN on
+  two local worker processes (`MultiWorkerMirroredStrategy`, `TF_CONFIG` on 127.0.0.1, one
+  core each, half of each global batch each) over one process with both cores on the same
+  global batches; every step ends with an all-reduce of the gradients over gRPC. Started as
+  subprocesses of this script (`--mwms_worker`); the first epoch (tracing) is not timed.
 - `pgd7_at_bf16_vs_fp32`: epoch time of PGD-7 adversarial training (`AdversarialModel`,
   adv_ratio 1) of the simple CNN, float32 over mixed_bfloat16 (`training.with_dtype_policy`),
   same cached batches, epochs interleaved after one untimed epoch each; then both models'
   clean and PGD-20 robust accuracy on held-out test images after the same epochs.
 
 bfloat16 needs bfloat16 units (AVX-512 BF16 or AMX): on a CPU without them TensorFlow emulates
-it, and PGD-7 AT ran 8x slower than float32 (an AMD EPYC with AVX2 only, 2026-11-26), which
-also stretches `--quick` to about 5 minutes there.
+it, and PGD-7 AT ran 7-8x slower than float32 (an AMD EPYC with AVX2 only, 2026-11-26);
+`--quick` took 3 minutes there, most of it the emulated bfloat16 epochs and starting processes.
+At `--quick` sizes (512 attacked images) starting Beam's worker processes (about 17 s: Python,
+TensorFlow, the model) outweighs the attack itself; the default sizes show the throughput.
 
-Not measured: `mwms_2_workers_step_vs_1` (MultiWorkerMirroredStrategy training is not built yet).
 Ends with `ratio <name> <value>` lines; above 1 means the scaled-out / bf16 path is faster.
 """
 
 import argparse
+import json
 import os
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from common import cached_train_batches, cifar_archive, print_ratios, print_table  # noqa: E402
 
 from kerasadv import attacks, data, io, models, training  # noqa: E402
@@ -90,16 +101,64 @@ def pgd7_at(policy):
     return training.compile_classifier(model, keras.optimizers.Adam(1e-3))
 
 
+def mwms_worker(index, ports, train_images, batch_size):
+    """One training process: prints `STEP_SECONDS <s>` (median of timed epochs / steps)."""
+    if ports:
+        cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+    cores = max(1, (os.cpu_count() or 1) // max(1, len(ports)))
+    tf.config.threading.set_intra_op_parallelism_threads(cores)
+    tf.config.threading.set_inter_op_parallelism_threads(cores)
+    strategy = training.get_strategy("multi_worker" if ports else "default")  # before any op
+    with strategy.scope():
+        keras.utils.set_random_seed(0)
+        model = pgd7_at("float32")
+    train_ds = training.global_batches(cached_train_batches(train_images, batch_size))
+    model.fit(train_ds, epochs=1, verbose=0, shuffle=False)  # tracing, not timed
+    steps = train_images // batch_size
+    seconds = []
+    for _ in range(2):
+        start = time.perf_counter()
+        model.fit(train_ds, epochs=1, verbose=0, shuffle=False)
+        seconds.append((time.perf_counter() - start) / steps)
+    print(f"STEP_SECONDS {statistics.median(seconds)}", flush=True)
+
+
+def mwms_rows(train_images, batch_size):
+    """PGD-7 AT step seconds of two worker processes and of one, run one after the other."""
+
+    def launch(*task):
+        args = [sys.executable, __file__, "--mwms_worker", *task, "--train_images", str(train_images)]
+        return subprocess.Popen([*args, "--batch_size", str(batch_size)], stdout=subprocess.PIPE, text=True)
+
+    def step_seconds(processes):
+        outputs = [process.communicate(timeout=600)[0] for process in processes]
+        if any(process.returncode for process in processes):
+            raise RuntimeError(f"a training worker failed: {outputs}")
+        return max(float(out.split("STEP_SECONDS ", 1)[1]) for out in outputs)  # synchronous steps
+
+    sockets = [socket.socket() for _ in range(2)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [str(s.getsockname()[1]) for s in sockets]
+    for s in sockets:
+        s.close()
+    two = step_seconds([launch(str(index), *ports) for index in range(2)])
+    one = step_seconds([launch("0")])
+    rows = [{"row": "pgd7_at_step_1_worker", "seconds": one}, {"row": "pgd7_at_step_2_workers", "seconds": two}]
+    return rows, {"mwms_2_workers_step_vs_1": one / two}
+
+
 def bf16_rows(train_ds, test, epochs):
     """PGD-7 AT epoch seconds under float32 and mixed_bfloat16, then accuracies after `epochs` epochs."""
     models_by_policy = {policy: pgd7_at(policy) for policy in training.POLICIES}
     times = {policy: [] for policy in models_by_policy}
     for model in models_by_policy.values():
-        model.fit(train_ds, epochs=1, verbose=0)  # tracing, not timed
+        model.fit(train_ds, epochs=1, verbose=0, shuffle=False)  # tracing, not timed
     for _ in range(epochs - 1):
         for policy, model in models_by_policy.items():
             start = time.perf_counter()
-            model.fit(train_ds, epochs=1, verbose=0)
+            model.fit(train_ds, epochs=1, verbose=0, shuffle=False)
             times[policy].append(time.perf_counter() - start)
     rows = []
     for policy, model in models_by_policy.items():
@@ -118,17 +177,20 @@ def bf16_rows(train_ds, test, epochs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (about 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes (under 3 minutes)")
+    parser.add_argument("--mwms_worker", nargs="+", help=argparse.SUPPRESS)  # INDEX [PORT PORT]
+    parser.add_argument("--train_images", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--batch_size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mwms_worker:
+        return mwms_worker(int(args.mwms_worker[0]), args.mwms_worker[1:], args.train_images, args.batch_size)
     archive = cifar_archive()
-    attack_images, rounds, train_images, epochs = (1024, 1, 512, 2) if args.quick else (4096, 3, 10000, 10)
+    attack_images, rounds, train_images, epochs = (512, 1, 128, 2) if args.quick else (4096, 3, 10000, 10)
     rows, ratios = [], {}
     with tempfile.TemporaryDirectory(prefix="kerasadv-scaling-") as scratch:
         keras.utils.set_random_seed(0)
-        model = training.compile_classifier(models.simple_cnn(), keras.optimizers.Adam(1e-3))
-        model.fit(cached_train_batches(2048, 64), epochs=2, verbose=0)
         model_path = os.path.join(scratch, "model.keras")
-        io.save_model(model, model_path)
+        io.save_model(models.simple_cnn(), model_path)
         examples = os.path.join(scratch, "examples")
         x_test, y_test = examples_set(archive, examples, attack_images)
         try:
@@ -136,7 +198,9 @@ def main():
             rows, ratios = rows + gen_rows, {**ratios, **gen_ratios}
         except ImportError:
             print("Apache Beam is not installed (pip install -e '.[beam]'): the Beam rows are skipped")
-    held_out = (x_test[:512], y_test[:512])
+    mwms, mwms_ratios = mwms_rows(128 if args.quick else 4096, 32 if args.quick else 64)
+    rows, ratios = rows + mwms, {**ratios, **mwms_ratios}
+    held_out = (x_test[:128], y_test[:128]) if args.quick else (x_test[:1024], y_test[:1024])
     at_rows, at_ratios = bf16_rows(cached_train_batches(train_images, 128), held_out, epochs)
     print(f"PGD-7 AT: simple CNN, {train_images} train images x {epochs} epochs (the last {epochs - 1} timed); "
           f"accuracies on {len(held_out[0])} test images, PGD-20 eps {EPS:.4f}")  # fmt: skip

@@ -29,7 +29,13 @@ def main(root, source, model_path, strategy, index=None, *ports):
 
     gen = ImageExampleGen(source=source, seed=0)
     base = ModelImporter(path=model_path, examples=gen.outputs["examples"])
-    recipe = {"class_name": "AdversarialModel", "config": {"adv_ratio": 1.0, "attack": {"class_name": "PGD", "config": {"eps": 0.03, "steps": 2, "random_start": False}}}}
+    recipe = {
+        "class_name": "AdversarialModel",
+        "config": {
+            "adv_ratio": 1.0,
+            "attack": {"class_name": "PGD", "config": {"eps": 0.03, "steps": 2, "random_start": False}},
+        },
+    }
     train = Trainer(
         examples=gen.outputs["examples"],
         base_model=base.outputs["model"],

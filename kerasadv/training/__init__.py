@@ -5,8 +5,8 @@ from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
 from kerasadv.training.baseline import compile_classifier, fit_classifier, train
 from kerasadv.training.contrastive import ContrastiveModel, plot_latent_space
-from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.defaults import TRAINING_DEFAULTS, TrainingDefaults, training_defaults
+from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.free import FreeAdversarialModel
 from kerasadv.training.mixing import mix_datasets
 from kerasadv.training.precision import POLICIES, dtype_policy_name, with_dtype_policy

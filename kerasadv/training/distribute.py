@@ -21,7 +21,6 @@ across workers. Nothing of Keras is patched.
     model.fit(global_batches, ...)                     # the same script on every worker
 """
 
-import keras
 import tensorflow as tf
 
 from kerasadv.errors import KerasAdvError
