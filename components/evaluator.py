@@ -12,6 +12,18 @@ from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Paramete
 from kerasadv.orchestration.component import at_least, between, flag_list, number_list, one_of
 
 SETS = ("examples", "adversarial_examples", "filtered_examples")
+# What a live attack's row holds beyond the robust accuracy (evaluation.json "live_attacks").
+LIVE_ATTACK_COLUMNS = (
+    "num_examples",
+    "clean_accuracy",
+    "adversarial_accuracy",
+    "accuracy_on_correct",
+    "success_rate",
+    "mean_linf",
+    "mean_l2",
+    "mean_clean_confidence",
+    "mean_adversarial_confidence",
+)
 
 
 def attack_labels(configs):
@@ -67,6 +79,10 @@ class EvaluatorExecutor:
         robust = {label: result["adversarial_accuracy"] for label, result in results.items()}
         metrics.update({f"robust_accuracy_{n}": v for n, v in robust.items()})
         per_attack = {label: r["per_attack"] for label, r in results.items() if "per_attack" in r}
+        live = [{"attack": label, **{k: r[k] for k in LIVE_ATTACK_COLUMNS}} for label, r in results.items()]
+        pd.DataFrame(live, columns=["attack", *LIVE_ATTACK_COLUMNS]).to_csv(
+            evaluation.path("live_attacks.csv"), index=False
+        )
         self_checks = _self_checks(model, input_dict["examples"].uri, p)
         sweep = attacks.eps_sweep(
             attacks.FGSM(0.0),
@@ -91,6 +107,7 @@ class EvaluatorExecutor:
                 "attacks": dict(zip(attack_labels(p["attacks"]), p["attacks"])),
                 "robust_examples": next(iter(results.values()))["num_examples"] if results else 0,
                 "per_attack": per_attack,
+                "live_attacks": live,
                 "self_checks": self_checks,
                 "adversarial_examples_attack": generated_by,
             },
@@ -133,7 +150,10 @@ class Evaluator(BaseComponent):
 
     Args:
         model: the Model.
-        examples: clean Examples (robust accuracy under `attacks` is measured live on them).
+        examples: clean Examples (robust accuracy under `attacks` is measured live on them;
+            each live attack's row in `live_attacks.csv` adds the accuracy on the examples the
+            model classifies correctly, the success rate, the perturbation norms and the mean
+            softmax confidence of the clean and the adversarial predictions).
         adversarial_examples, filtered_examples: optional pre-generated sets.
         baseline_model: optional Model the candidate must be no worse than, on `no_worse_than_baseline`.
         attacks: attacks of the robust accuracy, each a name, a config dict or its JSON text

@@ -7,9 +7,23 @@ import os
 import pandas as pd
 
 from kerasadv import io
+from kerasadv.components.evaluator import LIVE_ATTACK_COLUMNS
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
 
 NAMES = ("baseline_evaluation", "candidate_evaluation")
+
+
+LIVE_ATTACK_HEADERS = {
+    "num_examples": "n",
+    "clean_accuracy": "clean",
+    "adversarial_accuracy": "adversarial",
+    "accuracy_on_correct": "on correct",
+    "success_rate": "success",
+    "mean_linf": "mean Linf",
+    "mean_l2": "mean L2",
+    "mean_clean_confidence": "conf clean",
+    "mean_adversarial_confidence": "conf adv",
+}
 
 
 def _plot(tables, sweeps, directory):
@@ -52,6 +66,12 @@ def _per_attack_table(evaluations):
     return pd.DataFrame(rows)
 
 
+def _live_attack_table(evaluations):
+    """One row per (model, live attack): accuracies (also on the clean-correct examples) and confidences."""
+    rows = [{"model": model, **row} for model, ev in evaluations.items() for row in ev.get("live_attacks") or []]
+    return pd.DataFrame(rows, columns=["model", "attack", *LIVE_ATTACK_COLUMNS]) if rows else pd.DataFrame()
+
+
 def _self_check_lines(evaluations):
     lines = []
     for model, evaluation in evaluations.items():
@@ -91,6 +111,21 @@ def _sections(table, sweep_table, per_attack, evaluations, attack_configs, pushe
             sweep_table.round(4).to_html() + "<img src='fgsm_eps_sweep.png'>",
         ),
     ]
+    live = _live_attack_table(evaluations)
+    if not live.empty:
+        note = (
+            "n: examples attacked; on correct: adversarial accuracy on the examples the model classifies "
+            "correctly (clean-correct and still correct / clean-correct); success: share of those the attack "
+            "fooled; conf: mean softmax probability of the predicted class on clean / adversarial images."
+        )
+        shown = live.rename(columns=LIVE_ATTACK_HEADERS).round(4)
+        sections.append(
+            (
+                "Live attacks",
+                note + "\n\n" + shown.to_markdown(index=False),
+                f"<p>{html.escape(note)}</p>" + shown.to_html(index=False),
+            )
+        )
     if not per_attack.empty:
         robust = {m: ev.get("robust_examples") for m, ev in evaluations.items()}
         note = f"Per-point worst case: each attack runs on the points the earlier ones left. Examples: {robust}."
@@ -149,6 +184,10 @@ class ReportExecutor:
         if not per_attack.empty:
             per_attack.to_csv(report.path("per_attack.csv"), index=False)
             files.append("per_attack.csv")
+        live = _live_attack_table(evaluations)
+        if not live.empty:
+            live.to_csv(report.path("live_attacks.csv"), index=False)
+            files.append("live_attacks.csv")
         pushed = None
         if "pushed_model" in input_dict:
             with open(input_dict["pushed_model"].path("push.json")) as f:

@@ -230,6 +230,13 @@ def test_attacks_lower_accuracy_of_a_trained_cnn(trained_simple_cnn, cifar_small
     assert fgsm["adversarial_accuracy"] < 0.5 * clean
     assert pgd["adversarial_accuracy"] < fgsm["adversarial_accuracy"]
     assert pgd["mean_linf"] <= 0.03 + 1e-5
+    x_adv = attacks.FGSM(0.03)(trained_simple_cnn, *data).numpy()  # deterministic: what evaluate_attack attacked
+    for images_, key in ((data[0], "mean_clean_confidence"), (x_adv, "mean_adversarial_confidence")):
+        probabilities = tf.nn.softmax(trained_simple_cnn.predict(images_, verbose=0)).numpy()
+        assert fgsm[key] == pytest.approx(probabilities.max(axis=1).mean(), abs=1e-5)
+    clean_correct = trained_simple_cnn.predict(data[0], verbose=0).argmax(1) == data[1]
+    adv_correct = trained_simple_cnn.predict(x_adv, verbose=0).argmax(1) == data[1]
+    assert fgsm["accuracy_on_correct"] == pytest.approx((clean_correct & adv_correct).sum() / clean_correct.sum())
 
 
 def test_attacks_on_a_mixed_bfloat16_model():

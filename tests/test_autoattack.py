@@ -195,6 +195,11 @@ def test_the_evaluator_reports_the_per_attack_table_and_self_checks(tmp_path, ci
     assert all("check" in c and "passed" in c for checks in evaluation["self_checks"].values() for c in checks)
     directory = result.outputs["Report"]["report"].uri
     page = open(os.path.join(directory, "report.html")).read()
-    for section in ("AutoAttack per attack", "Self-checks", "Blessing", "Attack configurations"):
+    for section in ("AutoAttack per attack", "Live attacks", "Self-checks", "Blessing", "Attack configurations"):
         assert section in page and section in open(os.path.join(directory, "report.md")).read()
     assert list(pd.read_csv(os.path.join(directory, "per_attack.csv"))["attack"]) == [r["attack"] for r in table]
+    live = pd.read_csv(os.path.join(directory, "live_attacks.csv")).set_index("attack")
+    assert sorted(live.index) == sorted(evaluation["attacks"]) and live.notna().all().all()
+    assert live.loc[label, "adversarial_accuracy"] == pytest.approx(table[-1]["robust_accuracy"])
+    assert (live["num_examples"] == 24).all() and (live["accuracy_on_correct"] <= 1).all()
+    assert ((live["mean_adversarial_confidence"] > 0.1 - 1e-9) & (live["mean_clean_confidence"] <= 1)).all()

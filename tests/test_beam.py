@@ -93,6 +93,8 @@ def test_beam_runner_equals_the_local_runner(tmp_path, cifar_npz):
             evaluations[runner] = json.load(f)
     assert evaluations["beam"]["metrics"] == pytest.approx(evaluations["local"]["metrics"], abs=1e-9)
     assert evaluations["beam"]["per_attack"] == evaluations["local"]["per_attack"]
+    for beam_row, local_row in zip(evaluations["beam"]["live_attacks"], evaluations["local"]["live_attacks"]):
+        assert beam_row == pytest.approx(local_row, rel=1e-6, abs=1e-6)  # sums in another order
     assert evaluations["beam"]["robust_examples"] == evaluations["local"]["robust_examples"] == 40
     ((_, table),) = evaluations["local"]["per_attack"].items()
     assert [row["attack"] for row in table] == ["clean", "apgd", "square"]

@@ -11,15 +11,35 @@ from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.models.logits import num_classes
 
 _PREDICTORS = weakref.WeakKeyDictionary()
+# The entries of `batch_sums`, in order: counts, then sums over examples.
+SUMS = (
+    "examples",
+    "clean_correct",
+    "adversarial_correct",
+    "correct_both",
+    "successes",
+    "linf",
+    "l2",
+    "clean_confidence",
+    "adversarial_confidence",
+)
+
+
+def predict_with_confidence(model, x):
+    """Predicted class ids of `x` and their softmax probabilities (inference mode), compiled once per model."""
+    if model not in _PREDICTORS:
+
+        def predict(images):
+            logits = tf.cast(model(images, training=False), tf.float32)
+            return tf.argmax(logits, -1, output_type=tf.int32), tf.reduce_max(tf.nn.softmax(logits), -1)
+
+        _PREDICTORS[model] = tf.function(predict, reduce_retracing=True)
+    return _PREDICTORS[model](tf.convert_to_tensor(x, tf.float32))
 
 
 def predict_labels(model, x):
     """Predicted class ids of `x` (model in inference mode), compiled once per model."""
-    if model not in _PREDICTORS:
-        _PREDICTORS[model] = tf.function(
-            lambda images: tf.argmax(model(images, training=False), -1, output_type=tf.int32), reduce_retracing=True
-        )
-    return _PREDICTORS[model](tf.convert_to_tensor(x, tf.float32))
+    return predict_with_confidence(model, x)[0]
 
 
 def clean_accuracy(model, data, batch_size=DEFAULT_BATCH_SIZE):
@@ -38,12 +58,15 @@ def clean_accuracy(model, data, batch_size=DEFAULT_BATCH_SIZE):
 def batch_sums(batch, model):
     """Per-batch counts behind `evaluate_attack`: a float64 vector that sums over batches.
 
-    `batch` is one `attacks.stream` item; the entries are the number of examples, clean-correct,
-    adversarial-correct, correct in both, successes, and the sums of Linf and L2 perturbations.
+    `batch` is one `attacks.stream` item; the entries (`SUMS`) are the number of examples,
+    clean-correct, adversarial-correct, correct in both, successes, the sums of Linf and L2
+    perturbations and of the predicted class's softmax probability on clean and adversarial
+    images.
     """
     y = check_labels(batch["y"], len(batch["x"]), num_classes(model, batch["x"]))  # as the attack read them
-    clean = predict_labels(model, batch["x"]) == y
-    adversarial = predict_labels(model, batch["x_adv"])
+    clean_labels, clean_confidence = predict_with_confidence(model, batch["x"])
+    adversarial, adversarial_confidence = predict_with_confidence(model, batch["x_adv"])
+    clean = clean_labels == y
     if "targets" in batch:
         success = adversarial == batch["targets"]
     else:
@@ -58,6 +81,8 @@ def batch_sums(batch, model):
             int(tf.reduce_sum(tf.cast(success, tf.int32))),
             float(tf.reduce_sum(tf.reduce_max(tf.abs(delta), axis=1))),
             float(tf.reduce_sum(tf.norm(delta, axis=1))),
+            float(tf.reduce_sum(clean_confidence)),
+            float(tf.reduce_sum(adversarial_confidence)),
         ],
         dtype=np.float64,
     )
@@ -80,8 +105,10 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     Returns:
         dict with `num_examples`, `clean_accuracy`, `adversarial_accuracy`,
         `accuracy_on_correct` (adversarial accuracy on the clean-correct subset),
-        `success_rate`, `mean_linf`, `mean_l2`. An ensemble that reports which of its attacks
-        broke each point (`AutoAttack`) adds `per_attack` (`attacks.per_attack_table`), and
+        `success_rate`, `mean_linf`, `mean_l2`, `mean_clean_confidence` and
+        `mean_adversarial_confidence` (softmax probability of the predicted class). An
+        ensemble that reports which of its attacks broke each point (`AutoAttack`) adds
+        `per_attack` (`attacks.per_attack_table`), and
         its adversarial accuracy is the ensemble's per-point worst case (for "rand": points
         that survived all its passes).
 
@@ -96,7 +123,7 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     from kerasadv.attacks.registry import get
 
     attack = get(attack)
-    totals, broken_by = np.zeros(7), []
+    totals, broken_by = np.zeros(len(SUMS)), []
     for batch in stream(attack, model, data, eps, batch_size, progress):
         totals += batch_sums(batch, model)
         if "broken_by" in batch:
@@ -106,7 +133,7 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
 
 def summarise(attack, totals, broken_by=None):
     """`evaluate_attack`'s result from summed `batch_sums` (and the ensemble's `broken_by`)."""
-    n, clean, adv, adv_on_clean, success, linf, l2 = totals
+    n, clean, adv, adv_on_clean, success, linf, l2, clean_confidence, adversarial_confidence = totals
     check_not_empty(n)
     targeted = getattr(attack, "targeted", False)
     result = {
@@ -117,6 +144,8 @@ def summarise(attack, totals, broken_by=None):
         "success_rate": success / max(n if targeted else clean, 1),
         "mean_linf": linf / max(n, 1),
         "mean_l2": l2 / max(n, 1),
+        "mean_clean_confidence": clean_confidence / max(n, 1),
+        "mean_adversarial_confidence": adversarial_confidence / max(n, 1),
     }
     if broken_by is not None:
         from kerasadv.attacks.autoattack import per_attack_table

@@ -16,7 +16,7 @@ from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from kerasadv import attacks, io
-from kerasadv.attacks.metrics import summarise
+from kerasadv.attacks.metrics import SUMS, summarise
 from kerasadv.beam.handler import KerasModelHandler, adversarial_chunk_part, attack_counts, predicted_counts
 from kerasadv.data import tfrecords
 
@@ -167,7 +167,7 @@ def evaluate_attack(model_path, attack, directory, split, batch_size, limit=None
     totals = _run(build, options)
     broken = totals.get("broken")
     broken_by = None if broken is None else np.repeat(np.arange(-1, len(broken) - 1), broken)
-    return summarise(attack, np.asarray(totals.get("sums", np.zeros(7))), broken_by)
+    return summarise(attack, np.asarray(totals.get("sums", np.zeros(len(SUMS)))), broken_by)
 
 
 def class_counts(model_path, directory, split, batch_size, options=None, safe_mode=True):
