@@ -90,7 +90,7 @@ def _blessing_lines(evaluations):
     ]
 
 
-def _sections(table, sweep_table, per_attack, evaluations, attack_configs, pushed):
+def _sections(table, sweep_table, per_attack, live, evaluations, attack_configs, pushed):
     """`[(title, markdown, html)]` of the report, the same content in both forms."""
 
     def listing(items):
@@ -111,7 +111,6 @@ def _sections(table, sweep_table, per_attack, evaluations, attack_configs, pushe
             sweep_table.round(4).to_html() + "<img src='fgsm_eps_sweep.png'>",
         ),
     ]
-    live = _live_attack_table(evaluations)
     if not live.empty:
         note = (
             "n: examples attacked; on correct: adversarial accuracy on the examples the model classifies "
@@ -192,7 +191,7 @@ class ReportExecutor:
         if "pushed_model" in input_dict:
             with open(input_dict["pushed_model"].path("push.json")) as f:
                 pushed = json.load(f)
-        sections = _sections(table, sweep_table, per_attack, evaluations, attack_configs, pushed)
+        sections = _sections(table, sweep_table, per_attack, live, evaluations, attack_configs, pushed)
         _write(report, exec_properties["title"], sections)
         report.properties.update(files=files, metrics=metrics)
 
