@@ -8,6 +8,7 @@ import pandas as pd
 
 from kerasadv import io
 from kerasadv.components.evaluator import LIVE_ATTACK_COLUMNS
+from kerasadv.components.sections import write_report
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
 
 NAMES = ("baseline_evaluation", "candidate_evaluation")
@@ -147,21 +148,6 @@ def _sections(table, sweep_table, per_attack, live, evaluations, attack_configs,
     return sections
 
 
-def _write(report, title, sections):
-    markdown = "\n\n".join([f"# {title}", *(f"## {name}\n\n{md}" for name, md, _ in sections)]) + "\n"
-    with io.atomic_path(report.path("report.md")) as tmp, open(tmp, "w") as f:
-        f.write(markdown)
-    body = "".join(f"<h2>{html.escape(name)}</h2>{part}" for name, _, part in sections)
-    page = (
-        f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        "<style>body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
-        "td,th{border:1px solid #bbb;padding:2px 8px;text-align:right}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-    with io.atomic_path(report.path("report.html")) as tmp, open(tmp, "w") as f:
-        f.write(page)
-
-
 class ReportExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         report = output_dict["report"]
@@ -192,7 +178,7 @@ class ReportExecutor:
             with open(input_dict["pushed_model"].path("push.json")) as f:
                 pushed = json.load(f)
         sections = _sections(table, sweep_table, per_attack, live, evaluations, attack_configs, pushed)
-        _write(report, exec_properties["title"], sections)
+        write_report(report, exec_properties["title"], sections)
         report.properties.update(files=files, metrics=metrics)
 
 

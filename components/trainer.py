@@ -1,5 +1,7 @@
 """Trainer: Examples (+ AdversarialExamples for retraining, + a base Model) -> Model (.keras)."""
 
+import inspect
+
 import keras
 
 from kerasadv import io, models, training
@@ -38,7 +40,9 @@ class TrainerExecutor:
         if "base_model" in input_dict:
             classifier = io.load_model_artifact(input_dict["base_model"])
         else:
-            classifier = models.build(p["model"], schema["image_shape"], len(schema["class_names"]))
+            classifier = models.build(
+                p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"]
+            )
         classifier = training.with_dtype_policy(classifier, p["dtype_policy"])  # saved as float32 again
         model = training.wrap(classifier, p["adversarial_training"], config.batch_size)
         if model is classifier and p["strategy"] == "multi_worker":  # plain Keras fit fails there
@@ -77,6 +81,7 @@ class TrainerExecutor:
         )
         out.properties.update(
             model=p["model"],
+            model_options=p["model_options"],
             eval_accuracy=metrics["test_accuracy"],
             adversarial_training=p["adversarial_training"],
             retrained=adversarial is not None,
@@ -95,6 +100,8 @@ class Trainer(BaseComponent):
         adversarial_examples: optional AdversarialExamples whose train split is mixed in.
         base_model: optional Model to start from.
         model: builder name (`kerasadv.models.BUILDERS`).
+        model_options: keyword arguments of that builder, e.g. `{"width": 16}` for a
+            quarter-width `resnet18` (ignored with `base_model`).
         epochs, batch_size, learning_rate: override the model's training defaults.
         adversarial_training: the training recipe: "none", a name of
             `kerasadv.training.RECIPE_NAMES` (fgsm, pgd, fast, free, advprop, contrastive) or a
@@ -120,6 +127,7 @@ class Trainer(BaseComponent):
         outputs={"model": "Model"},
         parameters={
             "model": Parameter(str, "simple_cnn"),
+            "model_options": Parameter(dict, {}),
             "epochs": Parameter(int, 1, at_least(1)),
             "batch_size": Parameter(int, None, at_least(1)),
             "learning_rate": Parameter(float, None, above(0)),
@@ -139,4 +147,12 @@ class Trainer(BaseComponent):
         if self.parameters["model"] not in models.BUILDERS:
             raise SpecError(
                 f"{self.id}: unknown model {self.parameters['model']!r}; expected one of {sorted(models.BUILDERS)}."
+            )
+        builder = models.BUILDERS[self.parameters["model"]]
+        accepted = [n for n in inspect.signature(builder).parameters if n not in ("input_shape", "num_classes")]
+        unknown = sorted(set(self.parameters["model_options"]) - set(accepted))
+        if unknown:
+            raise SpecError(
+                f"{self.id}: model_options {self.parameters['model_options']!r} name {unknown}, not options "
+                f"of model {self.parameters['model']!r}; expected some of {accepted}."
             )

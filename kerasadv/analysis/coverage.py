@@ -91,7 +91,12 @@ class MultisectionCoverage:
             for name, v in values.items():
                 self.low[name] = np.minimum(self.low.get(name, np.inf), v.min(0))
                 self.high[name] = np.maximum(self.high.get(name, -np.inf), v.max(0))
-        self.hits = {n: np.zeros((len(self.low[n]), k), bool) for n in self.layers}
+        self.reset()
+
+    def reset(self):
+        """Forgets the sections hit so far (the ranges stay), for another data set."""
+        self.hits = {n: np.zeros((len(self.low[n]), self.k), bool) for n in self.layers}
+        return self
 
     def _values(self, images, batch_size):
         for x in image_batches(images, batch_size):

@@ -81,8 +81,12 @@ def binned_kde(histograms, low, high, std, count, chunk=32768):
     return density, grid
 
 
-def valley_thresholds(density, grid, fallback):
-    """Threshold at the density minimum between the two highest local maxima, per neuron."""
+def valley_thresholds(density, grid, fallback, with_bimodal=False):
+    """Threshold at the density minimum between the two highest local maxima, per neuron.
+
+    With `with_bimodal`, also returns the mask of neurons that have such a valley (the others
+    get `fallback`).
+    """
     left = np.pad(density, ((0, 0), (1, 0)), constant_values=-1)[:, :-1]
     right = np.pad(density, ((0, 0), (0, 1)), constant_values=-1)[:, 1:]
     peaks = (density > left) & (density >= right) & (density > 0)
@@ -93,18 +97,23 @@ def valley_thresholds(density, grid, fallback):
     between = (columns[None] > top_two[:, :1]) & (columns[None] < top_two[:, 1:])
     valley = np.argmin(np.where(between, density, np.inf), axis=1)
     values = grid[np.arange(len(grid)), valley]
-    return np.where(bimodal & between.any(1), values, fallback).astype(np.float32)
+    found = bimodal & between.any(1)
+    thresholds = np.where(found, values, fallback).astype(np.float32)
+    return (thresholds, found) if with_bimodal else thresholds
 
 
-def binary_thresholds(stats):
-    """Per-layer binary thresholds (flattened neuron order) from `ActivationStatistics`."""
-    thresholds = {}
+def binary_thresholds(stats, with_bimodal=False):
+    """Per-layer binary thresholds (flattened neuron order) from `ActivationStatistics`.
+
+    With `with_bimodal`, returns `(thresholds, {layer: mask of neurons with two KDE peaks})`.
+    """
+    thresholds, bimodal = {}, {}
     for name in stats.layers:
         density, grid = binned_kde(
             stats.histograms[name], stats.low[name], stats.high[name], stats.std[name], stats.count
         )
-        thresholds[name] = valley_thresholds(density, grid, stats.mean[name])
-    return thresholds
+        thresholds[name], bimodal[name] = valley_thresholds(density, grid, stats.mean[name], with_bimodal=True)
+    return (thresholds, bimodal) if with_bimodal else thresholds
 
 
 def ternary_thresholds(stats, low_fraction=0.25, high_fraction=0.75):

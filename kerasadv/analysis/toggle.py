@@ -77,22 +77,32 @@ def toggle_equal_size(probe, thresholds, x, x_adv, size, draws=5, seed=0):
     """Experiment 2: n clean vs (n/2 clean + their n/2 adversarial), averaged over random draws.
 
     Returns:
-        DataFrame with one row per dataset kind: mean and std of total toggle activity.
+        DataFrame with one row per dataset kind ("clean", "half adversarial"): size, draws,
+        mean and std of total toggle activity, and the mean toggle activity of each layer.
     """
     rng = np.random.default_rng(seed)
-    totals = {"clean": [], "half adversarial": []}
+    activities = {"clean": [], "half adversarial": []}
     for _ in range(draws):
         chosen = rng.choice(len(x), size, replace=False)
         half = chosen[: size // 2]
-        totals["clean"].append(toggle_activity(probe, thresholds, x[chosen])["total"])
+        activities["clean"].append(toggle_activity(probe, thresholds, x[chosen]))
         mixed = np.concatenate([x[half], x_adv[half]])
-        totals["half adversarial"].append(toggle_activity(probe, thresholds, mixed)["total"])
-    return pd.DataFrame(
-        [
-            {"dataset": k, "size": size, "draws": draws, "mean_total": np.mean(v), "std_total": np.std(v)}
-            for k, v in totals.items()
-        ]
-    )
+        activities["half adversarial"].append(toggle_activity(probe, thresholds, mixed))
+    rows = []
+    for kind, runs in activities.items():
+        frame = pd.DataFrame(runs)
+        layers = frame.drop(columns="total").mean().to_dict()
+        rows.append(
+            {
+                "dataset": kind,
+                "size": size,
+                "draws": draws,
+                "mean_total": frame["total"].mean(),
+                "std_total": frame["total"].std(ddof=0),
+                **layers,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def toggle_vs_eps(probe, thresholds, x, attack_for_eps, eps_values=(0.0, 0.01, 0.05, 0.1, 0.3, 0.5, 1.0)):
@@ -108,8 +118,12 @@ def toggle_vs_eps(probe, thresholds, x, attack_for_eps, eps_values=(0.0, 0.01, 0
     return pd.DataFrame(rows)
 
 
-def plot_toggle(by_size, by_eps, directory):
-    """Per-layer bars (smallest and largest size), gain vs size, total vs eps (PNG files)."""
+def plot_toggle(by_size, by_eps, directory, prefix=""):
+    """Per-layer bars (smallest and largest size), gain vs size, total vs eps (PNG files).
+
+    Returns:
+        The paths written, each file name starting with `prefix`.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,11 +133,12 @@ def plot_toggle(by_size, by_eps, directory):
     paths = []
 
     def save(figure, name):
-        paths.append(io.save_figure(figure, f"{directory}/{name}"))
+        paths.append(io.save_figure(figure, f"{directory}/{prefix}{name}"))
 
     for size in sorted({by_size["size"].min(), by_size["size"].max()}):
         figure, ax = plt.subplots(figsize=(max(6, len(layers) * 0.4), 4))
         by_size[by_size["size"] == size].set_index("dataset")[layers].T.plot.bar(ax=ax, ylim=(0, 1))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
         ax.set(ylabel="toggle activity", title=f"Toggle activity per layer, {size} images")
         save(figure, f"toggle_per_layer_{size}.png")
     gains = by_size[by_size["dataset"] == "clean+adversarial"]

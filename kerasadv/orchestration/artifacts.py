@@ -12,6 +12,8 @@ ARTIFACT_TYPES = (
     "ModelBlessing",
     "PushedModel",
     "Report",
+    "ActivationThresholds",
+    "Analysis",
 )
 
 
