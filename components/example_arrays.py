@@ -1,0 +1,41 @@
+"""Example sets as arrays for the analysis components: a split beside its adversarial version, attacks at an eps."""
+
+import numpy as np
+
+from kerasadv import attacks
+from kerasadv.components.evaluation_engine import first_examples
+from kerasadv.data import tfrecords
+from kerasadv.errors import DataSourceError
+
+SIZES = r"\d+(,\d+)*"
+"""Pattern of a comma-separated list of data-set sizes ("5,10,50")."""
+
+
+def paired_examples(examples, adversarial, split):
+    """`(x, x_adv, y)` of a split and its adversarial version (AttackGen keeps the order).
+
+    Raises:
+        DataSourceError: the labels of the two sets differ (not one set and its attacked version).
+    """
+    count = tfrecords.split_size(adversarial.uri, split)
+    x, y = first_examples(examples.uri, split, count)
+    x_adv, y_adv = first_examples(adversarial.uri, split, count)
+    if not np.array_equal(y, y_adv):
+        raise DataSourceError(
+            f"the adversarial {split} split ({adversarial.uri}) is not the attacked version of {examples.uri}: "
+            "expected the same labels in the same order."
+        )
+    return x, x_adv, y
+
+
+def attacked(attack, model, x, y, eps):
+    """`attack` at radius `eps` on `(x, y)`, as one array (`attacks.stream`'s batches, reseeded).
+
+    Example:
+    >>> import numpy as np, kerasadv
+    >>> x = np.full((3, 32, 32, 3), 0.5, np.float32)
+    >>> x_adv = attacked(kerasadv.attacks.FGSM(0.0), kerasadv.models.simple_cnn(), x, np.zeros(3, int), 0.1)
+    >>> x_adv.shape, float(np.abs(x_adv - x).max()) <= 0.1 + 1e-6
+    ((3, 32, 32, 3), True)
+    """
+    return np.concatenate([b["x_adv"].numpy() for b in attacks.stream(attack, model, (x, y), eps, progress=False)])
