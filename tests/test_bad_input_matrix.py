@@ -10,17 +10,25 @@ import numpy as np
 import pytest
 
 from kerasadv import attacks, data, io, models, training
+from kerasadv.components.activation_thresholds import ActivationThresholds
+from kerasadv.components.attack_defense_tables import AttackDefenseTables
 from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter import Filter
+from kerasadv.components.latent_space import LatentSpace
 from kerasadv.components.model_importer import ModelImporter
+from kerasadv.components.neural_ranking import NeuralRanking
+from kerasadv.components.neuron_coverage import NeuronCoverage
 from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
+from kerasadv.components.toggle_activity import ToggleActivity
 from kerasadv.components.trainer import Trainer
 from kerasadv.data import tfrecords
 from kerasadv.errors import AttackInputError, DataSourceError, KerasAdvError, ModelError
 from kerasadv.orchestration import MetadataStore, SpecError
+from kerasadv.pipelines.attack_defense_study import AttackDefenseReport
+from kerasadv.pipelines.toggle_activity_study import ToggleStudyReport
 
 SECONDS = 5.0
 RNG = np.random.default_rng(0)
@@ -268,7 +276,11 @@ def _channels():
     attack = AttackGen(model=train.outputs["model"], examples=gen.outputs["examples"])
     evaluate = Evaluator(model=train.outputs["model"], examples=gen.outputs["examples"])
     push = Pusher(model=train.outputs["model"], blessing=evaluate.outputs["blessing"])
+    thresholds = ActivationThresholds(model=train.outputs["model"], examples=gen.outputs["examples"])
+    contrastive = Trainer(examples=gen.outputs["examples"], adversarial_training="contrastive")
     return {
+        "contrastive": contrastive.outputs["model"],
+        "thresholds": thresholds.outputs["thresholds"],
         "examples": gen.outputs["examples"],
         "model": train.outputs["model"],
         "adversarial": attack.outputs["adversarial_examples"],
@@ -282,6 +294,7 @@ def _valid_arguments(component, ch, tmp_path):
     model_file = tmp_path / "user.keras"
     if component is ModelImporter and not model_file.exists():
         logits_model().save(model_file)
+    analysed = {"model": ch["model"], "examples": ch["examples"], "adversarial_examples": ch["adversarial"]}
     return {
         ImageExampleGen: {"source": "fashion_mnist"},
         Trainer: {"examples": ch["examples"]},
@@ -291,6 +304,20 @@ def _valid_arguments(component, ch, tmp_path):
         Pusher: {"model": ch["model"], "blessing": ch["blessing"]},
         Report: {"baseline_evaluation": ch["evaluation"]},
         ModelImporter: {"path": str(model_file)},
+        ActivationThresholds: {"model": ch["model"], "examples": ch["examples"]},
+        ToggleActivity: {**analysed, "thresholds": ch["thresholds"]},
+        NeuralRanking: analysed,
+        NeuronCoverage: analysed,
+        ToggleStudyReport: {
+            **analysed,
+            **{name: ch["thresholds"] for name in ToggleStudyReport.ANALYSES},
+        },
+        AttackDefenseReport: {
+            **analysed,
+            **{name: ch["thresholds"] for name in AttackDefenseReport.ANALYSES},
+        },
+        LatentSpace: {"model": ch["contrastive"], "reference_model": ch["model"], "examples": ch["examples"]},
+        AttackDefenseTables: {name: ch["evaluation"] for name in ("baseline", "fgsm_trained", "pgd_trained")},
     }[component]
 
 
@@ -301,6 +328,7 @@ RANGE_CASES = [
     (ImageExampleGen, "num_eval", -5),
     (ImageExampleGen, "seed", -1),
     (Trainer, "model", "resnet19"),
+    (Trainer, "model_options", {"depth": 50}),
     (Trainer, "epochs", 0),
     (Trainer, "batch_size", 0),
     (Trainer, "dtype_policy", "mixed_float8"),
@@ -334,8 +362,55 @@ RANGE_CASES = [
     (Pusher, "serving_dir", ""),
     (Pusher, "model_name", "../evil"),
     (ModelImporter, "path", "/nonexistent/model.keras"),
+    (ActivationThresholds, "split", "test"),
+    (ActivationThresholds, "num_examples", 1),
+    (ActivationThresholds, "bins", 2),
+    (ActivationThresholds, "low_fraction", -0.25),
+    (ActivationThresholds, "high_fraction", 1.5),
+    (ActivationThresholds, "low_fraction", 0.9),  # not below high_fraction (0.75)
+    (ToggleActivity, "split", "test"),
+    (ToggleActivity, "sizes", "5,ten"),
+    (ToggleActivity, "equal_size", 1),
+    (ToggleActivity, "draws", 0),
+    (ToggleActivity, "eps_values", "0,1.5"),
+    (ToggleActivity, "eps_examples", 0),
+    (ToggleActivity, "seed", -1),
+    (NeuralRanking, "split", "validation"),
+    (NeuralRanking, "num_examples", 0),
+    (NeuralRanking, "top", 0),
+    (NeuralRanking, "seed", -3),
+    (NeuronCoverage, "split", "all"),
+    (NeuronCoverage, "sizes", "10;100"),
+    (NeuronCoverage, "threshold", 1.5),
+    (NeuronCoverage, "k", 0),
+    (NeuronCoverage, "reference_examples", 0),
+    (NeuronCoverage, "seed", -2),
+    (ToggleStudyReport, "paper", [{"finding": "gain", "paper": 0.05}]),
+    (AttackDefenseReport, "paper", ["FGSM 22.0"]),
+    (LatentSpace, "per_class", 0),
+    (LatentSpace, "eps", 1.5),
+    (LatentSpace, "num_examples", 0),
+    (LatentSpace, "plot_examples", -1),
+    (LatentSpace, "seed", -1),
 ]
-COMPONENTS = [ImageExampleGen, Trainer, AttackGen, Evaluator, Filter, Pusher, Report, ModelImporter]
+COMPONENTS = [
+    ImageExampleGen,
+    Trainer,
+    AttackGen,
+    Evaluator,
+    Filter,
+    Pusher,
+    Report,
+    ModelImporter,
+    ActivationThresholds,
+    ToggleActivity,
+    NeuralRanking,
+    NeuronCoverage,
+    ToggleStudyReport,
+    AttackDefenseReport,
+    LatentSpace,
+    AttackDefenseTables,
+]
 WRONG_TYPE = {str: 3, int: "3", float: "x", bool: "yes", list: "fgsm", dict: 3}
 TYPE_CASES = [
     (component, name, WRONG_TYPE[p.type[0] if isinstance(p.type, tuple) else p.type])

@@ -36,6 +36,8 @@ def fit_classifier(
 ):
     """Fits a compiled model and writes `model.keras` and `metrics.json` to `output_dir` atomically.
 
+    A model with a latent head (`ContrastiveModel`) also gets `latent.keras` (images -> codes).
+
     The one training loop behind `train` and the pipeline's Trainer: augmentation from
     `config`, a progress bar per epoch, resume after a crash (`BackupAndRestore` in
     `output_dir/backup`, removed once the model is written).
@@ -66,6 +68,8 @@ def fit_classifier(
         **(extra_metrics or {}),
     }
     io.save_model(with_dtype_policy(classifier, "float32"), os.path.join(output_dir, "model.keras"))  # servable
+    if hasattr(model, "latent_model"):  # a contrastive recipe's latent space, for the latent analyses
+        io.save_model(with_dtype_policy(model.latent_model(), "float32"), os.path.join(output_dir, "latent.keras"))
     io.write_json(metrics, os.path.join(output_dir, "metrics.json"))
     shutil.rmtree(backup_dir, ignore_errors=True)
     return metrics

@@ -59,6 +59,10 @@ class ContrastiveModel(TrainingWrapper):
         """Latent codes of images `x`."""
         return self.head(self.encoder(x, training=training))
 
+    def latent_model(self):
+        """A functional model sharing the weights: images -> latent codes (saved by the Trainer as `latent.keras`)."""
+        return keras.Model(self.graph.input, self.head(self.encoder(self.graph.input)), name="latent")
+
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x = tf.cast(x, tf.float32)

@@ -1,0 +1,175 @@
+"""The study pipelines' `ci` profiles on real CIFAR-10: every component runs, and the reports hold
+the right tables (rows, columns, finite values, the paper's column beside ours)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kerasadv import analysis, io
+from kerasadv.components.activation_thresholds import load_thresholds
+from kerasadv.components.attack_defense_tables import TABLE1_EPS, TABLE1_PAPER
+from kerasadv.components.evaluation_engine import first_examples
+from kerasadv.components.example_gen import ImageExampleGen
+from kerasadv.components.latent_space import LatentSpace, given_images
+from kerasadv.components.study_report import comparison_table
+from kerasadv.components.trainer import Trainer
+from kerasadv.orchestration import SpecError
+from kerasadv.pipelines import attack_defense_study
+from kerasadv.pipelines import toggle_activity_study as toggle_study
+
+
+@pytest.fixture(scope="module")
+def toggle_run(cifar_tar, tmp_path_factory):
+    root = tmp_path_factory.mktemp("toggle_study")
+    pipeline = toggle_study.create_pipeline(f"tar:{cifar_tar}", "ci", str(root))
+    return pipeline, pipeline.run(progress=False)
+
+
+def _report_table(result, name):
+    return pd.read_csv(result.outputs["ToggleStudyReport"]["report"].path(name))
+
+
+@pytest.mark.slow
+def test_toggle_study_report_puts_ours_beside_every_paper_row(toggle_run):
+    _, result = toggle_run
+    assert set(result.summary.state) == {"complete"}
+    comparison = _report_table(result, "paper_comparison.csv")
+    assert list(comparison.columns) == ["finding", "paper", "ours"]
+    assert comparison.finding.tolist() == [row["finding"] for row in toggle_study.PAPER]
+    assert np.isfinite(comparison.ours).all()
+    report = result.outputs["ToggleStudyReport"]["report"]
+    page = open(report.path("report.html")).read()
+    for heading in ("Configuration", "Ours beside the paper", "What differs", "Example images", "Lineage"):
+        assert f"<h2>{heading}" in page
+    for image in ("examples.png", "ranking_layers.png", "binary_toggle_gain_vs_size.png", "ternary_toggle_vs_eps.png"):
+        assert f"src='{image}'" in page and open(report.path(image), "rb").read(4) == b"\x89PNG"
+    assert "eval accuracy" in page and '"class_name": "FGSM"' in page
+
+
+@pytest.mark.slow
+def test_toggle_study_tables_have_the_experiments_rows(toggle_run):
+    _, result = toggle_run
+    profile = toggle_study.PROFILES["ci"]
+    sizes = [int(s) for s in profile.sizes.split(",")]
+    by_size = _report_table(result, "toggle_vs_size.csv")
+    assert list(by_size.columns) == ["thresholds", "size", "clean", "with_adversarial", "gain"]
+    assert by_size.thresholds.tolist() == ["binary"] * len(sizes) + ["ternary"] * len(sizes)
+    assert by_size["size"].tolist() == sizes * 2
+    assert by_size[["clean", "with_adversarial"]].stack().between(0, 1).all()
+    np.testing.assert_allclose(by_size.gain, by_size.with_adversarial - by_size.clean)
+    assert (by_size.gain >= 0).all()  # adding images never untoggles a neuron
+    equal = _report_table(result, "toggle_equal_size.csv")
+    assert len(equal) == 4 and set(equal.dataset) == {"clean", "half adversarial"}
+    assert (equal["size"] == profile.equal_size).all() and np.isfinite(equal.std_total).all()
+    by_eps = _report_table(result, "toggle_vs_eps.csv")
+    eps = [float(e) for e in profile.eps_values.split(",")]
+    assert by_eps.eps.tolist() == eps * 2 and (by_eps[by_eps.eps == 0].gain == 0).all()
+    high = _report_table(result, "toggle_high_perturbation.csv")
+    assert high["size"].tolist() == sizes * 2 and np.isfinite(high.gain).all()
+    thresholds = _report_table(result, "thresholds.csv")
+    assert len(thresholds) == 17 and thresholds.bimodal_share.between(0, 1).all()  # ResNet-18's ReLU layers
+    layers = _report_table(result, "ranking_layers.csv")
+    assert layers.layer.tolist() == thresholds.layer.tolist() and (layers.iloc[:, 2:].sum() == 20).all()
+    for name in ("clean", "clean_adversarial", "dog_clean", "dog_clean_adversarial"):
+        ranking = _report_table(result, f"ranking_{name}.csv")
+        assert list(ranking.columns) == ["rank", "layer", "depth", "index", "value", "class"]
+        assert len(ranking) == 20 and ranking.value.is_monotonic_decreasing
+        assert set(ranking.layer) <= set(thresholds.layer)
+    coverage = _report_table(result, "coverage_vs_size.csv")
+    assert coverage["size"].tolist() == [10, 100] and coverage.iloc[:, 1:].stack().between(-1, 1).all()
+
+
+@pytest.mark.slow
+def test_toggle_activity_component_equals_the_library_on_its_inputs(toggle_run):
+    """The smallest size's binary gain, recomputed from the artifacts with the library."""
+    _, result = toggle_run
+    outputs = result.outputs
+    model = io.load_model_artifact(outputs["Trainer"]["model"])
+    examples, adversarial = outputs["ImageExampleGen"]["examples"], outputs["AttackGen"]["adversarial_examples"]
+    x, _ = first_examples(examples.uri, "eval", 200)
+    x_adv, _ = first_examples(adversarial.uri, "eval", 200)
+    chosen = np.random.default_rng(0).permutation(len(x))[:5]
+    binary, _ = load_thresholds(outputs["ActivationThresholds"]["thresholds"])
+    probe = analysis.probe_model(model)
+    clean = analysis.toggle_activity(probe, binary, x[chosen])["total"]
+    mixed = analysis.toggle_activity(probe, binary, np.concatenate([x[chosen], x_adv[chosen]]))["total"]
+    findings = outputs["ToggleActivity"]["analysis"].properties["findings"]
+    assert findings["binary_gain_smallest_size"] == pytest.approx(mixed - clean, abs=1e-9)
+
+
+@pytest.mark.slow
+def test_toggle_study_second_run_is_served_from_the_cache(toggle_run):
+    pipeline, _ = toggle_run
+    assert set(pipeline.run(progress=False).summary.state) == {"cached"}
+
+
+def test_comparison_table_names_a_finding_no_analysis_produced():
+    paper = [{"finding": "gain", "paper": "about 0.05", "key": "max_gain"}]
+    assert comparison_table(paper, {"max_gain": 0.04}).ours.tolist() == [0.04]
+    with pytest.raises(KeyError, match="max_gain.*known: \\['gain'\\]"):
+        comparison_table(paper, {"gain": 0.04})
+
+
+@pytest.fixture(scope="module")
+def attack_defense_run(cifar_tar, tmp_path_factory):
+    root = tmp_path_factory.mktemp("attack_defense_study")
+    return attack_defense_study.create_pipeline(f"tar:{cifar_tar}", "ci", str(root)).run(progress=False)
+
+
+def _attack_defense_table(result, name):
+    return pd.read_csv(result.outputs["AttackDefenseReport"]["report"].path(name))
+
+
+@pytest.mark.slow
+def test_attack_defense_report_has_the_papers_tables_beside_ours(attack_defense_run):
+    result = attack_defense_run
+    assert set(result.summary.state) == {"complete"}
+    first = _attack_defense_table(result, "table1.csv")
+    assert list(first.columns) == ["attack", "eps", "ours", "paper"]
+    assert first.attack.tolist() == ["FGSM"] * 6 + ["PGD"] * 6 and first.eps.tolist() == list(TABLE1_EPS) * 2
+    assert first.ours.between(0, 100).all() and first.paper.tolist() == [*TABLE1_PAPER["FGSM"], *TABLE1_PAPER["PGD"]]
+    second = _attack_defense_table(result, "table2.csv")
+    assert list(second.columns) == [
+        "attack",
+        "defense",
+        "ours eps 0.01",
+        "paper eps 0.01",
+        "ours eps 0.05",
+        "paper eps 0.05",
+    ]
+    assert len(second) == 6 and second.filter(like="ours").stack().between(0, 100).all()
+    noise = _attack_defense_table(result, "noise_defense.csv")
+    assert list(noise.columns) == ["eps", "base model", "noise after conv1", "noise between dense"]
+    assert noise.eps.tolist() == [0.0, *TABLE1_EPS] and noise.iloc[:, 1:].stack().between(0, 100).all()
+    confidence = _attack_defense_table(result, "confidence.csv")
+    assert len(confidence) == 12 + 4 + 4 and confidence.filter(like="confidence").stack().between(0, 1).all()
+    comparison = _attack_defense_table(result, "paper_comparison.csv")
+    assert comparison.finding.tolist() == [row["finding"] for row in attack_defense_study.PAPER]
+    assert np.isfinite(comparison.ours).all()
+    page = open(result.outputs["AttackDefenseReport"]["report"].path("report.html")).read()
+    for image in ("examples.png", "noise_defense.png", "latent_contrastive.png", "latent_reference.png"):
+        assert f"src='{image}'" in page
+
+
+@pytest.mark.slow
+def test_latent_one_nn_equals_a_brute_force_nearest_neighbour(attack_defense_run):
+    outputs = attack_defense_run.outputs
+    examples = outputs["ImageExampleGen"]["examples"]
+    latent = io.load_model(outputs["ContrastiveTrainer"]["model"].path("latent.keras"))
+    given_x, given_y = given_images(examples.uri, 5, 10, seed=0)
+    x, y = first_examples(examples.uri, "eval", attack_defense_study.PROFILES["ci"].latent_examples)
+    references, codes = latent.predict(given_x, verbose=0), latent.predict(x, verbose=0)
+    distances = np.linalg.norm(codes[:, None] - references[None], axis=-1)
+    row = _attack_defense_table(attack_defense_run, "latent_one_nn.csv").iloc[0]
+    assert row.given_images == 50 and sorted(np.bincount(given_y)) == [5] * 10
+    assert row.accuracy_clean == pytest.approx(np.mean(given_y[distances.argmin(1)] == y))
+    assert row.mean_distance_to_1nn_clean == pytest.approx(distances.min(1).mean(), rel=1e-4)
+
+
+def test_latent_space_refuses_a_model_trained_without_the_contrastive_recipe():
+    gen = ImageExampleGen(source="fashion_mnist")
+    plain = Trainer(examples=gen.outputs["examples"])
+    with pytest.raises(SpecError, match="contrastive recipe.*got recipe None"):
+        LatentSpace(
+            model=plain.outputs["model"], reference_model=plain.outputs["model"], examples=gen.outputs["examples"]
+        )
