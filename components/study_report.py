@@ -24,7 +24,7 @@ from kerasadv.components.sections import (
     write_report,
 )
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
 from kerasadv.orchestration.component import Rule
 
 PAPER_KEYS = ("finding", "paper", "key")
@@ -43,11 +43,13 @@ def comparison_table(paper, findings):
     """Finding | paper | ours (the analysis's number, by key).
 
     Raises:
-        KeyError: a row's key is not among the analyses' findings (names the known keys).
+        SpecError: a row's key is not among the analyses' findings (names the known keys).
     """
     missing = [row["key"] for row in paper if row["key"] not in findings]
     if missing:
-        raise KeyError(f"paper rows name findings no analysis produced: {missing}; known: {sorted(findings)}.")
+        raise SpecError(
+            f"the paper rows name findings no analysis produced: {missing}; expected keys among {sorted(findings)}."
+        )
     return pd.DataFrame(
         [{"finding": row["finding"], "paper": row["paper"], "ours": findings[row["key"]]} for row in paper]
     )
