@@ -86,10 +86,18 @@ class StudyReportExecutor:
         ]
         for artifact in analyses:
             sections += artifact_sections(artifact, report.uri)
-        root = os.path.dirname(os.path.dirname(os.path.dirname(report.uri)))
-        sections.append(list_section("Lineage", [f"python -m kerasadv.orchestration.lineage --pipeline_root {root}"]))
+        sections.append(list_section("Lineage", lineage_lines(report, input_dict)))
         write_report(report, p["title"], sections)
         report.properties.update(findings=findings, paper_rows=len(comparison))
+
+
+def lineage_lines(report, input_dict):
+    """The lineage command of each input artifact (what produced the model, the examples, each analysis)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(report.uri)))  # root/<component>/report/<execution>
+    return [
+        f"{name}: python -m kerasadv.orchestration.lineage --pipeline_root {root} --artifact_id {artifact.id}"
+        for name, artifact in input_dict.items()
+    ]
 
 
 def configuration_lines(p, model_artifact, examples, adversarial):

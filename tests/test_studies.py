@@ -31,7 +31,7 @@ def _report_table(result, name):
 
 @pytest.mark.slow
 def test_toggle_study_report_puts_ours_beside_every_paper_row(toggle_run):
-    _, result = toggle_run
+    pipeline, result = toggle_run
     assert set(result.summary.state) == {"complete"}
     comparison = _report_table(result, "paper_comparison.csv")
     assert list(comparison.columns) == ["finding", "paper", "ours"]
@@ -45,6 +45,11 @@ def test_toggle_study_report_puts_ours_beside_every_paper_row(toggle_run):
         assert f"src='{image}'" in page and open(report.path(image), "rb").read(4) == b"\x89PNG"
     markdown = open(report.path("report.md")).read()
     assert "eval accuracy" in markdown and '"class_name": "FGSM"' in markdown
+    model_id = result.outputs["Trainer"]["model"].id
+    assert (
+        f"- model: python -m kerasadv.orchestration.lineage --pipeline_root {pipeline.root} --artifact_id {model_id}"
+        in markdown
+    )
 
 
 @pytest.mark.slow
