@@ -6,9 +6,19 @@ from kerasadv import attacks
 from kerasadv.components.evaluation_engine import first_examples
 from kerasadv.data import tfrecords
 from kerasadv.errors import DataSourceError
+from kerasadv.orchestration import Input, Parameter
+from kerasadv.orchestration.component import one_of
 
 SIZES = r"\d+(,\d+)*"
 """Pattern of a comma-separated list of data-set sizes ("5,10,50")."""
+PAIRED_INPUTS = {
+    "model": Input("Model"),
+    "examples": Input("Examples"),
+    "adversarial_examples": Input("AdversarialExamples"),
+}
+"""The inputs of an analysis of a model on clean examples and their adversarial versions."""
+SPLIT = Parameter(str, "eval", one_of("train", "eval"))
+"""The analysed split of such an analysis."""
 
 
 def paired_examples(examples, adversarial, split):

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from kerasadv import analysis, io
-from kerasadv.components.example_arrays import paired_examples
+from kerasadv.components.example_arrays import PAIRED_INPUTS, SPLIT, paired_examples
 from kerasadv.components.sections import Sections
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
-from kerasadv.orchestration.component import at_least, matches
+from kerasadv.orchestration import BaseComponent, ComponentSpec, Parameter
+from kerasadv.orchestration.component import at_least
 
 
 def _ranking_sets(x, x_adv, y, count, class_index, class_name, rng):
@@ -93,14 +93,10 @@ class NeuralRanking(BaseComponent):
     """
 
     SPEC = ComponentSpec(
-        inputs={
-            "model": Input("Model"),
-            "examples": Input("Examples"),
-            "adversarial_examples": Input("AdversarialExamples"),
-        },
+        inputs=PAIRED_INPUTS,
         outputs={"analysis": "Analysis"},
         parameters={
-            "split": Parameter(str, "eval", matches("train|eval", "train or eval")),
+            "split": SPLIT,
             "num_examples": Parameter(int, 200, at_least(1)),
             "top": Parameter(int, 20, at_least(1)),
             "class_name": Parameter(str, "dog"),

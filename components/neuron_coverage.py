@@ -10,9 +10,9 @@ import pandas as pd
 
 from kerasadv import analysis, io
 from kerasadv.components.evaluation_engine import first_examples
-from kerasadv.components.example_arrays import SIZES, paired_examples
+from kerasadv.components.example_arrays import PAIRED_INPUTS, SIZES, SPLIT, paired_examples
 from kerasadv.components.sections import Sections
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration import BaseComponent, ComponentSpec, Parameter
 from kerasadv.orchestration.component import at_least, between, matches
 
 
@@ -83,14 +83,10 @@ class NeuronCoverage(BaseComponent):
     """
 
     SPEC = ComponentSpec(
-        inputs={
-            "model": Input("Model"),
-            "examples": Input("Examples"),
-            "adversarial_examples": Input("AdversarialExamples"),
-        },
+        inputs=PAIRED_INPUTS,
         outputs={"analysis": "Analysis"},
         parameters={
-            "split": Parameter(str, "eval", matches("train|eval", "train or eval")),
+            "split": SPLIT,
             "sizes": Parameter(str, "10,100,1000", matches(SIZES, "comma-separated sizes")),
             "threshold": Parameter(float, 0.5, between(0, 1)),
             "k": Parameter(int, 10, at_least(1)),

@@ -91,6 +91,14 @@ class StudyReportExecutor:
         report.properties.update(findings=findings, paper_rows=len(comparison))
 
 
+def print_report(report, heading):
+    """Prints a study's `heading`, its report.md and where report.html is (the pipelines' last words)."""
+    print(f"\n{heading}")
+    with open(report.path("report.md")) as f:
+        print(f.read())
+    print(f"report: {report.path('report.html')}")
+
+
 def lineage_lines(report, input_dict):
     """The lineage command of each input artifact (what produced the model, the examples, each analysis)."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(report.uri)))  # root/<component>/report/<execution>

@@ -12,7 +12,7 @@ import pandas as pd
 
 from kerasadv import analysis, attacks, io
 from kerasadv.components.activation_thresholds import load_thresholds
-from kerasadv.components.example_arrays import SIZES, attacked, paired_examples
+from kerasadv.components.example_arrays import PAIRED_INPUTS, SIZES, SPLIT, attacked, paired_examples
 from kerasadv.components.sections import Sections
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
 from kerasadv.orchestration.component import at_least, matches, number_list
@@ -160,15 +160,10 @@ class ToggleActivity(BaseComponent):
     """
 
     SPEC = ComponentSpec(
-        inputs={
-            "model": Input("Model"),
-            "examples": Input("Examples"),
-            "adversarial_examples": Input("AdversarialExamples"),
-            "thresholds": Input("ActivationThresholds"),
-        },
+        inputs={**PAIRED_INPUTS, "thresholds": Input("ActivationThresholds")},
         outputs={"analysis": "Analysis"},
         parameters={
-            "split": Parameter(str, "eval", matches("train|eval", "train or eval")),
+            "split": SPLIT,
             "sizes": Parameter(str, "5,10,50,100,500,1000", matches(SIZES, "comma-separated sizes")),
             "equal_size": Parameter(int, 1000, at_least(2)),
             "draws": Parameter(int, 5, at_least(1)),

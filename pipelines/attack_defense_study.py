@@ -22,7 +22,7 @@ from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.latent_space import LatentSpace
-from kerasadv.components.study_report import StudyReport
+from kerasadv.components.study_report import StudyReport, print_report
 from kerasadv.components.trainer import Trainer
 from kerasadv.orchestration import Pipeline
 from kerasadv.pipelines.quickstart import default_source
@@ -223,11 +223,10 @@ def main(argv):
     start = time.perf_counter()
     pipeline = create_pipeline(source, FLAGS.profile, FLAGS.pipeline_root, FLAGS.seed, FLAGS.rerun, not FLAGS.no_cache)
     result = pipeline.run()
-    report = result.outputs["AttackDefenseReport"]["report"]
-    print(f"\nattack / defense study on {source} (profile {FLAGS.profile}) in {time.perf_counter() - start:.1f} s")
-    with open(report.path("report.md")) as f:
-        print(f.read())
-    print(f"report: {report.path('report.html')}")
+    print_report(
+        result.outputs["AttackDefenseReport"]["report"],
+        f"attack / defense study on {source} (profile {FLAGS.profile}) in {time.perf_counter() - start:.1f} s",
+    )
 
 
 if __name__ == "__main__":

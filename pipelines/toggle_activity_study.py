@@ -22,7 +22,7 @@ from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.neural_ranking import NeuralRanking
 from kerasadv.components.neuron_coverage import NeuronCoverage
-from kerasadv.components.study_report import StudyReport
+from kerasadv.components.study_report import StudyReport, print_report
 from kerasadv.components.toggle_activity import ToggleActivity
 from kerasadv.components.trainer import Trainer
 from kerasadv.orchestration import Pipeline
@@ -251,11 +251,10 @@ def main(argv):
         source, FLAGS.profile, FLAGS.pipeline_root, FLAGS.eps, FLAGS.seed, FLAGS.rerun, not FLAGS.no_cache
     )
     result = pipeline.run()
-    report = result.outputs["ToggleStudyReport"]["report"]
-    print(f"\ntoggle-activity study on {source} (profile {FLAGS.profile}) in {time.perf_counter() - start:.1f} s")
-    with open(report.path("report.md")) as f:
-        print(f.read())
-    print(f"report: {report.path('report.html')}")
+    print_report(
+        result.outputs["ToggleStudyReport"]["report"],
+        f"toggle-activity study on {source} (profile {FLAGS.profile}) in {time.perf_counter() - start:.1f} s",
+    )
 
 
 if __name__ == "__main__":
