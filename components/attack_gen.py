@@ -1,5 +1,7 @@
 """AttackGen: Model + Examples + attack config -> AdversarialExamples (streamed, with per-example facts)."""
 
+import time
+
 import numpy as np
 import tensorflow as tf
 
@@ -59,22 +61,12 @@ class AttackGenExecutor:
         examples, out = input_dict["examples"], output_dict["adversarial_examples"]
         schema = tfrecords.read_schema(examples.uri)
         attack = attacks.get(p["attack"])
-        counts, success_rates = {}, {}
+        counts, success_rates, seconds = {}, {}, {}
         for split in p["splits"].split(","):
             print(f"  {attack!r} on split {split!r} ({p['runner']} runner):")
-            if p["runner"] == "beam":
-                from kerasadv import beam
-
-                path, safe_mode = io.model_artifact_file(input_dict["model"])
-                counts[split], success_rates[split] = beam.attack_split(
-                    path, attack, examples.uri, split, out.uri, p["batch_size"], p["beam_options"], safe_mode
-                )
-                continue
-            ds = tfrecords.read_split(examples.uri, split, p["batch_size"])
-            successes = []
-            batches = adversarial_batches(attack, model, ds, successes)
-            counts[split], _ = tfrecords.write_split(batches, out.uri, split, "float32")
-            success_rates[split] = float(np.concatenate(successes).mean()) if successes else 0.0
+            start = time.perf_counter()
+            self._attack_split(attack, model, input_dict, out, split, p, counts, success_rates)
+            seconds[split] = (time.perf_counter() - start) / max(counts[split], 1)
         tfrecords.write_schema(out.uri, schema["image_shape"], "float32", schema["class_names"], counts, RECORD_FACTS)
         out.properties.update(
             attack=p["attack"],
@@ -82,7 +74,26 @@ class AttackGenExecutor:
             eps=p["attack"]["config"].get("eps"),
             splits=counts,
             success_rate=success_rates,
+            seconds_per_example=seconds,
         )
+
+    @staticmethod
+    def _attack_split(attack, model, input_dict, out, split, p, counts, success_rates):
+        """Attacks one split into `out` (this process or Beam); fills `counts` and `success_rates`."""
+        examples = input_dict["examples"]
+        if p["runner"] == "beam":
+            from kerasadv import beam
+
+            path, safe_mode = io.model_artifact_file(input_dict["model"])
+            counts[split], success_rates[split] = beam.attack_split(
+                path, attack, examples.uri, split, out.uri, p["batch_size"], p["beam_options"], safe_mode
+            )
+            return
+        ds = tfrecords.read_split(examples.uri, split, p["batch_size"])
+        successes = []
+        batches = adversarial_batches(attack, model, ds, successes)
+        counts[split], _ = tfrecords.write_split(batches, out.uri, split, "float32")
+        success_rates[split] = float(np.concatenate(successes).mean()) if successes else 0.0
 
 
 class AttackGen(BaseComponent):

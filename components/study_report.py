@@ -28,7 +28,7 @@ from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Paramete
 from kerasadv.orchestration.component import Rule
 
 PAPER_KEYS = ("finding", "paper", "key")
-BASE_INPUTS = ("model", "examples", "adversarial_examples")
+BASE_INPUTS = ("model", "examples", "adversarial_examples", "blessing", "pushed_model")
 
 
 def paper_rows():
@@ -86,6 +86,8 @@ class StudyReportExecutor:
         ]
         for artifact in analyses:
             sections += artifact_sections(artifact, report.uri)
+        if "pushed_model" in input_dict:
+            sections.append(list_section("Blessing and push", push_lines(input_dict["blessing"], input_dict["pushed_model"])))
         sections.append(list_section("Lineage", lineage_lines(report, input_dict)))
         write_report(report, p["title"], sections)
         report.properties.update(findings=findings, paper_rows=len(comparison))
@@ -106,6 +108,17 @@ def lineage_lines(report, input_dict):
         f"{name}: python -m kerasadv.orchestration.lineage --pipeline_root {root} --artifact_id {artifact.id}"
         for name, artifact in input_dict.items()
     ]
+
+
+def push_lines(blessing, pushed):
+    """The blessing's checks and where the model was pushed (or why not)."""
+    lines = [f"blessed: {blessing.properties.get('blessed')}"]
+    for check in blessing.properties.get("checks", []):
+        baseline = f" (baseline {check['baseline']:.4f})" if "baseline" in check else ""
+        lines.append(f"{check['check']}: {check['value']:.4f}{baseline} -> {'passed' if check['passed'] else 'FAILED'}")
+    where = pushed.properties.get("path") or pushed.properties.get("reason", "")
+    lines.append(f"pushed: {pushed.properties.get('pushed')} {where}")
+    return lines
 
 
 def configuration_lines(p, model_artifact, examples, adversarial):
@@ -150,13 +163,15 @@ def example_grid(model, examples, adversarial, class_names, path, count=6):
 class StudyReport(BaseComponent):
     """The report of a study pipeline: configuration, ours beside the paper, analyses, lineage.
 
-    Subclasses set `ANALYSES` (names of Analysis / ActivationThresholds inputs, in report order).
+    Subclasses set `ANALYSES` (names of Analysis / ActivationThresholds inputs, in report order)
+    and `PUSHES = True` where the study pushes a model (inputs `blessing` and `pushed_model`).
 
     Args:
         model: the studied Model.
         examples: the Examples analysed.
         adversarial_examples: the AdversarialExamples analysed (example images, attack config).
         <analyses>: one input per name of `ANALYSES`.
+        blessing, pushed_model: the pushed model's ModelBlessing and PushedModel (`PUSHES`).
         title: page title.
         profile: the pipeline's profile, shown in the configuration.
         paper: rows `{"finding", "paper", "key"}`: the paper's figure for a finding and the key
@@ -165,6 +180,7 @@ class StudyReport(BaseComponent):
     """
 
     ANALYSES = ()
+    PUSHES = False
     EXECUTOR = StudyReportExecutor
 
     def __init_subclass__(cls, **kwargs):
@@ -175,6 +191,7 @@ class StudyReport(BaseComponent):
                 "examples": Input("Examples"),
                 "adversarial_examples": Input("AdversarialExamples"),
                 **{name: Input(("Analysis", "ActivationThresholds")) for name in cls.ANALYSES},
+                **({"blessing": Input("ModelBlessing"), "pushed_model": Input("PushedModel")} if cls.PUSHES else {}),
             },
             outputs={"report": "Report"},
             parameters={
