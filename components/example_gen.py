@@ -32,7 +32,10 @@ class ImageExampleGenExecutor:
         counts, stats = {}, {}
         for split, source_split, num in (("train", "train", p["num_train"]), ("eval", p["eval_split"], p["num_eval"])):
             # Seeded random order whatever the source's (image folders are sorted by class).
-            ds, info = data.load(p["source"], source_split, num, batch_size=512, shuffle=True, seed=p["seed"])
+            size = None if p["image_size"] is None else (p["image_size"], p["image_size"])
+            ds, info = data.load(
+                p["source"], source_split, num, batch_size=512, shuffle=True, seed=p["seed"], image_size=size
+            )
             seen = {"labels": [], "low": 1.0, "high": 0.0, "total": 0.0}
             try:
                 counts[split], _ = tfrecords.write_split(_observed(ds, seen), examples.uri, split, "uint8")
@@ -72,6 +75,8 @@ class ImageExampleGen(BaseComponent):
         source: a `kerasadv.data.load` source string.
         num_train, num_eval: stratified, seeded subsets (None: the whole split).
         eval_split: the source's split used as `eval` ("test").
+        image_size: side length image-folder images are resized to (None: as they are, which
+            needs images of one size), e.g. 224 for ImageNet classifiers.
         seed: seed of the subset choice and of the order the examples are written in (a
             seeded random order whatever the source's order, recorded in the schema and
             the artifact's properties).
@@ -85,6 +90,7 @@ class ImageExampleGen(BaseComponent):
             "num_train": Parameter(int, None, at_least(1)),
             "num_eval": Parameter(int, None, at_least(1)),
             "eval_split": Parameter(str, "test"),
+            "image_size": Parameter(int, None, at_least(1)),
             "seed": Parameter(int, 0, at_least(0)),
         },
     )

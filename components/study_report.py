@@ -59,7 +59,7 @@ class StudyReportExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         p, report = exec_properties, output_dict["report"]
         model_artifact, examples = input_dict["model"], input_dict["examples"]
-        adversarial = input_dict["adversarial_examples"]
+        adversarial = input_dict.get("adversarial_examples")
         analyses = [artifact for name, artifact in input_dict.items() if name not in BASE_INPUTS]
         findings = {}
         for artifact in analyses:
@@ -77,17 +77,23 @@ class StudyReportExecutor:
                 "every cell; paper_comparison.csv this table).",
             ),
             list_section("What differs from the paper's protocol", p["protocol"]),
-            image_section(
-                "Example images",
-                example_grid(model, examples, adversarial, class_names, report.path("examples.png")),
-                "Clean image, its adversarial version and the perturbation (scaled to the full range), with the "
-                "model's prediction and softmax confidence.",
-            ),
         ]
+        if adversarial is not None:
+            grid = example_grid(model, examples, adversarial, class_names, report.path("examples.png"))
+            sections.append(
+                image_section(
+                    "Example images",
+                    grid,
+                    "Clean image, its adversarial version and the perturbation (scaled to the full range), with the "
+                    "model's prediction and softmax confidence.",
+                )
+            )
         for artifact in analyses:
             sections += artifact_sections(artifact, report.uri)
         if "pushed_model" in input_dict:
-            sections.append(list_section("Blessing and push", push_lines(input_dict["blessing"], input_dict["pushed_model"])))
+            sections.append(
+                list_section("Blessing and push", push_lines(input_dict["blessing"], input_dict["pushed_model"]))
+            )
         sections.append(list_section("Lineage", lineage_lines(report, input_dict)))
         write_report(report, p["title"], sections)
         report.properties.update(findings=findings, paper_rows=len(comparison))
@@ -128,9 +134,14 @@ def configuration_lines(p, model_artifact, examples, adversarial):
         f"data: {examples.properties.get('source')} ({json.dumps(examples.properties.get('splits'))})",
         f"model: {model.get('model')} {json.dumps(model.get('model_options') or {})}, "
         f"eval accuracy {model.get('eval_accuracy', float('nan')):.4f}",
-        f"attack: {json.dumps(adversarial.properties.get('attack'), sort_keys=True)}",
-        f"attack success rate: {json.dumps(adversarial.properties.get('success_rate'))}",
-    ]
+    ] + (
+        [
+            f"attack: {json.dumps(adversarial.properties.get('attack'), sort_keys=True)}",
+            f"attack success rate: {json.dumps(adversarial.properties.get('success_rate'))}",
+        ]
+        if adversarial is not None
+        else []
+    )
 
 
 def example_grid(model, examples, adversarial, class_names, path, count=6):
@@ -169,7 +180,8 @@ class StudyReport(BaseComponent):
     Args:
         model: the studied Model.
         examples: the Examples analysed.
-        adversarial_examples: the AdversarialExamples analysed (example images, attack config).
+        adversarial_examples: optional AdversarialExamples analysed (example images, attack config;
+            an analysis that attacks by itself shows its own).
         <analyses>: one input per name of `ANALYSES`.
         blessing, pushed_model: the pushed model's ModelBlessing and PushedModel (`PUSHES`).
         title: page title.
@@ -189,7 +201,7 @@ class StudyReport(BaseComponent):
             inputs={
                 "model": Input("Model"),
                 "examples": Input("Examples"),
-                "adversarial_examples": Input("AdversarialExamples"),
+                "adversarial_examples": Input("AdversarialExamples", optional=True),
                 **{name: Input(("Analysis", "ActivationThresholds")) for name in cls.ANALYSES},
                 **({"blessing": Input("ModelBlessing"), "pushed_model": Input("PushedModel")} if cls.PUSHES else {}),
             },

@@ -1,4 +1,4 @@
-"""TransferAnalysis: the source's attack record, and how its examples transfer to a target before and after retraining."""
+"""TransferAnalysis: a source's attack record, and how its examples transfer to a target and its retrained version."""
 
 import numpy as np
 import pandas as pd
@@ -110,7 +110,9 @@ class TransferAnalysisExecutor:
             "The target before (original) and after retraining on the adversarial training set, on the original "
             "and the adversarial test set.",
         )
-        confidence = confidence_table(probabilities["original", "original"], probabilities["original", "adversarial"], y)
+        confidence = confidence_table(
+            probabilities["original", "original"], probabilities["original", "adversarial"], y
+        )
         sections.table(
             "confidence",
             "Original confidence where the transferred attack succeeds or fails",

@@ -133,7 +133,13 @@ class TransferStudyReport(StudyReport):
 
 
 def create_pipeline(
-    source, profile, pipeline_root, serving_dir="saved_models", model_name="efficientnet_transfer", seed=0, rerun=(),
+    source,
+    profile,
+    pipeline_root,
+    serving_dir="saved_models",
+    model_name="efficientnet_transfer",
+    seed=0,
+    rerun=(),
     enable_cache=True,
 ):
     """Builds the transfer study (see the module docstring) for a profile name."""
@@ -146,7 +152,13 @@ def create_pipeline(
 
     def trainer(cid, model, epochs, **inputs):
         return Trainer(
-            component_id=cid, examples=examples, model=model, epochs=epochs, seed=seed, enable_cache=cache(cid), **inputs
+            component_id=cid,
+            examples=examples,
+            model=model,
+            epochs=epochs,
+            seed=seed,
+            enable_cache=cache(cid),
+            **inputs,
         )
 
     source_net = trainer("SourceTrainer", "efficientnet_b0", p.source_epochs)
@@ -202,7 +214,7 @@ def create_pipeline(
         filter_sweep=sweep.outputs["analysis"],
         blessing=evaluate.outputs["blessing"],
         pushed_model=push.outputs["pushed_model"],
-        title="Transferring iterative-FGS examples from EfficientNet-B0 to a simple CNN (CIFAR-10): ours beside the paper",
+        title="Iterative-FGS examples of EfficientNet-B0 transferred to a simple CNN (CIFAR-10): ours beside the paper",
         profile=profile,
         paper=PAPER,
         protocol=PROTOCOL,

@@ -152,13 +152,36 @@ def test_dlfuzz_keeps_budget_and_raises_coverage():
     model = models.simple_cnn()
     x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
     for strategy in ("rare", "frequent", "weights", "near_threshold"):
-        report = analysis.DLFuzz(strategy=strategy, steps=3, eps=0.5).run(model, x)
+        report = analysis.DLFuzz(strategy=strategy, iterations=3, step_size=0.01, max_mutations=3).run(model, x)
         assert report["coverage_after"] >= report["coverage_before"]
-        assert report["l2"].max() <= 0.5 + 1e-5
+        assert (report["ratio"][report["adversarial"]] < 0.02).all()
+        np.testing.assert_array_equal(report["x_adv"].numpy()[~report["adversarial"]], x[~report["adversarial"]])
         changed = model(report["x_adv"]).numpy().argmax(1) != model(x).numpy().argmax(1)
         np.testing.assert_array_equal(changed, report["adversarial"])
+        assert (1 <= report["mutations"]).all() and (report["mutations"] <= 3).all()
+        coverage = [c for _, c in report["curve"]]
+        assert coverage == sorted(coverage) and len(coverage) >= 3
     with pytest.raises(ValueError, match="strategy must be one of"):
         analysis.DLFuzz(strategy="best")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        analysis.DLFuzz(mode="noise")
+
+
+def test_dlfuzz_ends_when_no_mutation_is_kept_and_has_a_random_mode():
+    from kerasadv import models
+
+    keras.utils.set_random_seed(0)
+    model = models.simple_cnn()
+    x = np.random.default_rng(1).random((5, 32, 32, 3), dtype=np.float32)
+    # A budget nothing fits: no mutation re-enters the queue, no example counts; the campaign ends.
+    report = analysis.DLFuzz(iterations=2, max_ratio=1e-6).run(model, x)
+    assert (report["mutations"] == 1).all() and not report["adversarial"].any()
+    assert len(report["curve"]) == 2  # one batch of 5 seeds, two steps
+    fuzz = analysis.DLFuzz(mode="random", iterations=2, step_size=0.01, max_mutations=2, seed=3)
+    first = fuzz.run(model, x)
+    assert first["curve"][-1][1] >= first["coverage_before"]
+    again = analysis.DLFuzz.from_config(fuzz.get_config()).run(model, x)  # seeded: the same campaign
+    np.testing.assert_array_equal(first["x_adv"].numpy(), again["x_adv"].numpy())
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ FAST = {
     "eot": {"attack": {"class_name": "PGD", "config": {"steps": 2, "seed": 3}}, "samples": 2},
     "iterative_fgs": {"steps": 5},
     "one_pixel": {"steps": 2, "popsize": 4},
-    "dlfuzz": {"steps": 2},
+    "dlfuzz": {"iterations": 1, "max_mutations": 2},
 }
 
 
@@ -58,6 +58,8 @@ def assert_in_ball(attack, x, x_adv):
         assert np.abs(delta).max() <= attack.eps + 1e-6
     elif attack.norm == "l2":
         assert np.linalg.norm(delta, axis=1).max() <= attack.eps + 1e-4
+    elif attack.norm == "l2_ratio":
+        assert (np.linalg.norm(delta, axis=1) / np.linalg.norm(x.reshape(len(x), -1), axis=1)).max() < attack.max_ratio
     elif attack.norm == "l0":
         changed = np.abs(np.asarray(x_adv) - x).max(axis=-1) > 0
         assert changed.reshape(len(x), -1).sum(1).max() <= attack.pixels

@@ -16,7 +16,9 @@ from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter import Filter
+from kerasadv.components.filter_sweep import FilterSweep
 from kerasadv.components.latent_space import LatentSpace
+from kerasadv.components.layer_vulnerability import LayerVulnerability
 from kerasadv.components.model_importer import ModelImporter
 from kerasadv.components.neural_ranking import NeuralRanking
 from kerasadv.components.neuron_coverage import NeuronCoverage
@@ -24,11 +26,14 @@ from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
 from kerasadv.components.toggle_activity import ToggleActivity
 from kerasadv.components.trainer import Trainer
+from kerasadv.components.transfer_analysis import TransferAnalysis
 from kerasadv.data import tfrecords
 from kerasadv.errors import AttackInputError, DataSourceError, KerasAdvError, ModelError
 from kerasadv.orchestration import MetadataStore, SpecError
 from kerasadv.pipelines.attack_defense_study import AttackDefenseReport
+from kerasadv.pipelines.efficientnet_transfer import TransferStudyReport
 from kerasadv.pipelines.toggle_activity_study import ToggleStudyReport
+from kerasadv.pipelines.vgg16_layer_vulnerability import VulnerabilityStudyReport
 
 SECONDS = 5.0
 RNG = np.random.default_rng(0)
@@ -318,6 +323,25 @@ def _valid_arguments(component, ch, tmp_path):
         },
         LatentSpace: {"model": ch["contrastive"], "reference_model": ch["model"], "examples": ch["examples"]},
         AttackDefenseTables: {name: ch["evaluation"] for name in ("baseline", "fgsm_trained", "pgd_trained")},
+        FilterSweep: analysed,
+        TransferAnalysis: {
+            "original_model": ch["model"],
+            "retrained_model": ch["model"],
+            "examples": ch["examples"],
+            "adversarial_examples": ch["adversarial"],
+        },
+        LayerVulnerability: {"model": ch["model"], "examples": ch["examples"]},
+        TransferStudyReport: {
+            **analysed,
+            **{name: ch["thresholds"] for name in TransferStudyReport.ANALYSES},
+            "blessing": ch["blessing"],
+            "pushed_model": ch["pushed"],
+        },
+        VulnerabilityStudyReport: {
+            "model": ch["model"],
+            "examples": ch["examples"],
+            **{name: ch["thresholds"] for name in VulnerabilityStudyReport.ANALYSES},
+        },
     }[component]
 
 
@@ -392,6 +416,19 @@ RANGE_CASES = [
     (LatentSpace, "num_examples", 0),
     (LatentSpace, "plot_examples", -1),
     (LatentSpace, "seed", -1),
+    (ImageExampleGen, "image_size", 0),
+    (FilterSweep, "sigmas", "0.0,huge"),
+    (FilterSweep, "sigmas", "-0.5"),
+    (FilterSweep, "split", "test"),
+    (TransferAnalysis, "split", "validation"),
+    (LayerVulnerability, "strengths", "1;2"),
+    (LayerVulnerability, "seeds_per_class", 0),
+    (LayerVulnerability, "split", "all"),
+    (LayerVulnerability, "gradcam", "tfkerasvis"),
+    (LayerVulnerability, "reference_examples", -1),
+    (LayerVulnerability, "seed", -1),
+    (TransferStudyReport, "paper", ["0.7545"]),
+    (VulnerabilityStudyReport, "paper", [{"finding": "share", "paper": 0.48}]),
 ]
 COMPONENTS = [
     ImageExampleGen,
@@ -410,6 +447,11 @@ COMPONENTS = [
     AttackDefenseReport,
     LatentSpace,
     AttackDefenseTables,
+    FilterSweep,
+    TransferAnalysis,
+    LayerVulnerability,
+    TransferStudyReport,
+    VulnerabilityStudyReport,
 ]
 WRONG_TYPE = {str: 3, int: "3", float: "x", bool: "yes", list: "fgsm", dict: 3}
 TYPE_CASES = [

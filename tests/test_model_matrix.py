@@ -103,7 +103,7 @@ ENTRY_POINTS = {
     "iterative_fgs": _attack("iterative_fgs", steps=3),
     "noise": lambda m, x, y, tmp: attacks.get("noise")(m, x, y),
     "one_pixel": lambda m, x, y, tmp: attacks.OnePixel(steps=1, popsize=2, seed=0)(m, x[:1], y[:1]),
-    "dlfuzz": lambda m, x, y, tmp: analysis.DLFuzz(steps=1).run(m, x),
+    "dlfuzz": lambda m, x, y, tmp: analysis.DLFuzz(iterations=1, max_mutations=1).run(m, x),
     "eps_sweep": lambda m, x, y, tmp: attacks.eps_sweep(attacks.FGSM(0.0), m, (x, y), [0.0, 0.01]),
     "evaluate_attack": lambda m, x, y, tmp: attacks.evaluate_attack("fgsm", m, (x, y), progress=False),
     "adversarial_model": lambda m, x, y, tmp: _fit(training.AdversarialModel(m, "fgsm"), x, y),

@@ -61,7 +61,9 @@ def test_attack_runs_until_misclassified_and_counts_what_the_budget_stopped(tran
             for name in facts:
                 facts[name].append(extras[name].numpy())
         steps, success, linf = (np.concatenate(facts[n]) for n in facts)
-        assert row.examples == len(steps) == tfrecords.split_size(result.outputs["ImageExampleGen"]["examples"].uri, split)
+        assert (
+            row.examples == len(steps) == tfrecords.split_size(result.outputs["ImageExampleGen"]["examples"].uri, split)
+        )
         assert row.failed_at_budget == ((success == 0) & (steps == 100)).sum()
         assert ((success == 1) | (steps == 100)).all()  # every image ran until fooled or out of budget
         assert (linf <= steps * 0.01 + 1e-5).all() and row.success_rate == pytest.approx(success.mean())

@@ -3,7 +3,7 @@
 from kerasadv.analysis.coverage import MultisectionCoverage, NeuronCoverage
 from kerasadv.analysis.dlfuzz import DLFuzz
 from kerasadv.analysis.filter_sweep import DEFAULT_SIGMAS, gaussian_filter_sweep
-from kerasadv.analysis.gradcam import AllLayerGradcam, conv_layer_names, gradcam_tfkerasvis
+from kerasadv.analysis.gradcam import AllLayerGradcam, TfKerasVisGradcam, conv_layer_names, gradcam_tfkerasvis
 from kerasadv.analysis.probes import default_probe_layers, probe_model
 from kerasadv.analysis.ranking import layer_histogram, neural_ranking, neuron_scores
 from kerasadv.analysis.thresholds import (
@@ -49,6 +49,7 @@ __all__ = [
     "neural_ranking",
     "layer_histogram",
     "AllLayerGradcam",
+    "TfKerasVisGradcam",
     "gradcam_tfkerasvis",
     "conv_layer_names",
     "cosine_similarity",

@@ -1,12 +1,22 @@
-"""DLFuzz-style coverage-guided adversarial generation (Guo et al., 2018).
+"""DLFuzz: coverage-guided adversarial generation (Guo et al., 2018), as in its reference code.
 
-Each step ascends, for a batch of seeds, `sum(top-k other logits) - original logit` plus
-`weight` x the activations of selected not-yet-covered neurons, moves by `step_size` along
-the L2-normalised gradient, and keeps a mutation only if it stays within the L2 budget of
-the original image and covers new neurons. A seed whose prediction changes is an
-adversarial input. Neurons are those of `NeuronCoverage` (channel means of conv outputs).
+Every seed starts a queue of mutations. A popped image's objective is
+`predict_weight * sum(top-k other logits) - logit of its own prediction + weight * sum(selected
+neurons)`; `iterations` steps each add `step_size` x the gradient scaled to unit RMS per image.
+After each step the mutation goes back into the queue when it covered more than
+`0.01 / (i + 1)` of all neurons anew (i: the seed's index in the campaign) and stays within the
+perturbation budget, an L2 norm below `max_ratio` (0.02) of the seed's. A seed yields an
+adversarial example when a mutation within budget changes the seed's prediction. With
+`mode="random"` the steps take random directions of the same size instead (the comparison of
+the paper's Fig. 2a). Neurons are those of `NeuronCoverage` (channel means of conv outputs).
+
+Differences from the reference, on purpose: images stay in [0, 1] (the reference adds steps to
+mean-subtracted pixels without clipping); mutations are processed in batches, each judged
+against the coverage before its batch's step; a seed's queue stops after `max_mutations` pops
+(counted in `capped`: the reference has no limit).
 """
 
+import collections
 import time
 import weakref
 
@@ -17,11 +27,12 @@ from kerasadv.analysis.coverage import NeuronCoverage
 from kerasadv.analysis.probes import probe_model
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
-from kerasadv.constants import TINY
 from kerasadv.errors import AttackInputError
 from kerasadv.models.logits import check_logits
 
 STRATEGIES = ("rare", "frequent", "weights", "near_threshold")
+MODES = ("gradient", "random")
+_RMS_EPSILON = 1e-5  # the reference's normalize()
 
 
 def _channel_weights(model, layer_name, channels):
@@ -34,36 +45,48 @@ def _channel_weights(model, layer_name, channels):
     return np.ones(channels)
 
 
+def unit_rms(direction):
+    """Scales each image's direction to unit root-mean-square (the reference's `normalize`)."""
+    rms = np.sqrt(np.mean(np.square(direction), axis=tuple(range(1, direction.ndim)), keepdims=True))
+    return direction / (rms + _RMS_EPSILON)
+
+
 @register
 class DLFuzz(Attack):
-    """Coverage-guided generation over batches of seed images, as an attack.
+    """DLFuzz over batches of seeds, as an attack (see the module docstring).
 
-    Coverage state (which neurons are covered, their running statistics) is kept per model
-    across calls, as fuzzing campaigns do; `fuzzer(model)` exposes it.
+    Coverage state (covered neurons, running statistics, seeds seen) is kept per model across
+    calls, as a fuzzing campaign does; `fuzzer(model)` exposes it.
 
     Args:
         layer_names: layers whose neurons are selected and covered (default: conv / dense activations).
-        strategy: "rare" / "frequent" (lowest / highest mean scaled activation so far),
-            "weights" (largest mean |kernel|), "near_threshold" (highest max scaled value
-            still below the threshold); always among neurons not yet covered.
-        neurons: neurons selected per step.
+        strategy: neurons to raise among those not yet covered: "rare" / "frequent" (lowest /
+            highest mean scaled activation so far), "weights" (largest mean |kernel|),
+            "near_threshold" (highest max scaled value still below the threshold).
+        neurons: neurons selected per popped batch.
         top_k: other classes whose logits are raised.
-        weight: weight of the neuron term.
-        step_size: L2 length of each step.
-        steps: steps per seed batch.
-        eps: L2 radius: the largest distance of a mutation from its seed.
+        predict_weight: weight of the top-k term (0.5 in the reference).
+        weight: weight of the neuron term (0.5 in the reference).
+        step_size: size of a step, in RMS pixel units ([0, 1] pixels; the reference's 0.5 on
+            0-255 pixels is about 0.002).
+        iterations: steps per popped mutation (the reference's `iteration_times`).
+        max_ratio: perturbation budget, L2 norm of the change over the seed's L2 norm.
         threshold: coverage threshold on scaled activations.
+        mode: "gradient" (DLFuzz) or "random" (random directions of the same size).
+        max_mutations: queue entries per seed (the seed included) before its queue is closed.
+        batch_size: mutations processed together.
+        seed: seed of the random mode's directions.
 
     Example:
     >>> import kerasadv
-    >>> fuzz = DLFuzz(steps=2)
+    >>> fuzz = DLFuzz(iterations=2, max_mutations=2)
     >>> report = fuzz.run(kerasadv.models.simple_cnn(),
     ...                   np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32))
-    >>> sorted(report)[:3]
-    ['adversarial', 'coverage_after', 'coverage_before']
+    >>> sorted(report)[:4]
+    ['adversarial', 'capped', 'coverage_after', 'coverage_before']
     """
 
-    norm = "l2"
+    norm = "l2_ratio"  # the budget: L2 norm of the change over the seed's (`max_ratio`)
     traceable = False
 
     def __init__(
@@ -72,20 +95,31 @@ class DLFuzz(Attack):
         strategy="rare",
         neurons=10,
         top_k=4,
+        predict_weight=0.5,
         weight=0.5,
-        step_size=0.2,
-        steps=10,
-        eps=1.0,
+        step_size=0.002,
+        iterations=5,
+        max_ratio=0.02,
         threshold=0.5,
+        mode="gradient",
+        max_mutations=20,
+        batch_size=32,
+        seed=0,
     ):
-        if strategy not in STRATEGIES:
-            raise AttackInputError(f"strategy must be one of {STRATEGIES}, got {strategy!r}.")
+        for name, value, allowed in (("strategy", strategy, STRATEGIES), ("mode", mode, MODES)):
+            if value not in allowed:
+                raise AttackInputError(f"{name} must be one of {allowed}, got {value!r}.")
         self.layer_names = None if layer_names is None else list(layer_names)
-        self.strategy, self.top_k, self.threshold = strategy, int(top_k), float(threshold)
+        self.strategy, self.mode, self.threshold = strategy, mode, float(threshold)
         self.neurons = validation.check_positive_int(neurons, "neurons")
-        self.steps = validation.check_positive_int(steps, "steps")
-        self.weight, self.step_size = float(weight), validation.check_eps(step_size, "l2", name="step_size")
-        self.eps = validation.check_eps(eps, "l2")
+        self.top_k = validation.check_positive_int(top_k, "top_k")
+        self.iterations = validation.check_positive_int(iterations, "iterations")
+        self.max_mutations = validation.check_positive_int(max_mutations, "max_mutations")
+        self.batch_size = validation.check_positive_int(batch_size, "batch_size")
+        self.predict_weight, self.weight = float(predict_weight), float(weight)
+        self.step_size = validation.check_eps(step_size, "l2", name="step_size")
+        self.max_ratio = validation.check_eps(max_ratio, "l2", name="max_ratio")
+        self.seed = None if seed is None else int(seed)
         self._fuzzers = weakref.WeakKeyDictionary()
 
     def fuzzer(self, model):
@@ -98,31 +132,26 @@ class DLFuzz(Attack):
         """Fuzzes the seeds `x` (labels unused: DLFuzz moves away from the model's prediction).
 
         Returns:
-            dict of `x_adv`, `adversarial` flags, `coverage_before` / `coverage_after`, `l2`,
-            `seconds`.
+            dict of `x_adv` (a seed's first adversarial mutation within budget, else the seed),
+            `adversarial` flags, `ratio` and `l2` of x_adv's change, `mutations` (queue
+            entries per seed, the seed included), `capped` (queue closed by `max_mutations`), `coverage_before` /
+            `coverage_after`, `curve` (`(mutations so far, coverage)` after every step) and `seconds`.
         """
         self._require_eager()
+        self._no_eps(eps)
         check_logits(model)
-        x = validation.check_images(x).numpy()
-        out = self.fuzzer(model).fuzz(x, self.eps if eps is None else validation.check_eps(eps, "l2"))
+        out = self.fuzzer(model).fuzz(validation.check_images(x).numpy())
         return {**out, "x_adv": tf.constant(out["x_adv"])}
 
     def get_config(self):
-        return {
-            "layer_names": self.layer_names,
-            "strategy": self.strategy,
-            "neurons": self.neurons,
-            "top_k": self.top_k,
-            "weight": self.weight,
-            "step_size": self.step_size,
-            "steps": self.steps,
-            "eps": float(self.eps),
-            "threshold": self.threshold,
-        }
+        names = ("layer_names", "strategy", "neurons", "top_k", "predict_weight", "weight", "iterations")
+        more = ("max_ratio", "threshold", "mode", "max_mutations", "batch_size", "seed")
+        config = {name: getattr(self, name) for name in (*names, *more)}
+        return {**config, "step_size": float(self.step_size), "max_ratio": float(self.max_ratio)}
 
 
 class Fuzzer:
-    """DLFuzz's state for one model: probe, coverage and running neuron statistics."""
+    """DLFuzz's state for one model: probe, coverage, running neuron statistics, seeds seen."""
 
     def __init__(self, model, config):
         self.model, self.config = model, config
@@ -130,85 +159,110 @@ class Fuzzer:
         self.coverage = NeuronCoverage(self.probe, config.threshold)
         self.layers = self.coverage.layers
         self.mean_scaled = self.max_scaled = None
-        self.seen = 0
+        self.seen = self.seeds_seen = self.mutations = 0
         sizes = [self.probe.output[n].shape[-1] for n in self.layers]
         self.offsets = np.cumsum([0] + sizes)
         self.weights = np.concatenate([_channel_weights(model, n, c) for n, c in zip(self.layers, sizes)])
+        self.rng = np.random.default_rng(config.seed)
         self._gradient = tf.function(self._objective_gradient, reduce_retracing=True)
 
     def _observe(self, images):
+        """Updates coverage and the running mean / max of the scaled neuron values; returns per-image gains."""
         scaled = np.concatenate(list(self.coverage.scaled(images).values()), axis=1)
-        total = self.seen + len(images)
-        batch_mean = scaled.mean(0)
-        self.mean_scaled = (
-            batch_mean
-            if self.mean_scaled is None
-            else (self.mean_scaled * self.seen + batch_mean * len(images)) / total
-        )
-        self.max_scaled = scaled.max(0) if self.max_scaled is None else np.maximum(self.max_scaled, scaled.max(0))
+        gains = self.coverage.newly_covered(images) / self.offsets[-1] if self.coverage.covered else None
+        batch_mean, total = scaled.mean(0), self.seen + len(images)
+        if self.mean_scaled is None:
+            self.mean_scaled, self.max_scaled = batch_mean, scaled.max(0)
+        else:
+            self.mean_scaled = (self.mean_scaled * self.seen + batch_mean * len(images)) / total
+            self.max_scaled = np.maximum(self.max_scaled, scaled.max(0))
         self.seen = total
         self.coverage.update(images)
+        return gains
 
     def select(self):
         """Indices (over all layers' neurons) of the neurons targeted next."""
         covered = np.concatenate([self.coverage.covered[n] for n in self.layers])
-        strategy, neurons = self.config.strategy, self.config.neurons
         key = {
             "rare": self.mean_scaled,
             "frequent": -self.mean_scaled,
             "weights": -self.weights,
             "near_threshold": -np.where(self.max_scaled < self.coverage.threshold, self.max_scaled, -np.inf),
-        }[strategy]
+        }[self.config.strategy]
         candidates = np.flatnonzero(~covered)
-        return candidates[np.argsort(key[candidates], kind="stable")[:neurons]]
+        return candidates[np.argsort(key[candidates], kind="stable")[: self.config.neurons]]
 
-    def _objective_gradient(self, x, original, others, mask):
+    def _objective_gradient(self, x, own, others, mask):
         with tf.GradientTape() as tape:
             tape.watch(x)
             outputs = self.probe(x, training=False)
             logits = tf.cast(outputs["logits"], tf.float32)
             push = tf.reduce_sum(tf.gather(logits, others, axis=1, batch_dims=1), 1)
-            objective = push - tf.gather(logits, original, axis=1, batch_dims=1)
+            objective = self.config.predict_weight * push - tf.gather(logits, own, axis=1, batch_dims=1)
             values = [
                 tf.reduce_mean(outputs[n], axis=list(range(1, len(outputs[n].shape) - 1)))
                 if len(outputs[n].shape) > 2
                 else outputs[n]
                 for n in self.layers
             ]
-            neurons = tf.reduce_sum(tf.concat(values, axis=1) * mask, axis=1)
+            neurons = tf.reduce_sum(tf.cast(tf.concat(values, axis=1), tf.float32) * mask, axis=1)
             total = tf.reduce_sum(objective + self.config.weight * neurons)
-        grad = tape.gradient(total, x)
-        return grad / (tf.norm(tf.reshape(grad, [tf.shape(x)[0], -1]), axis=1)[:, None, None, None] + TINY)
+        return tape.gradient(total, x)
 
-    def fuzz(self, images, l2_budget):
-        """Fuzzes a batch of seeds; returns x_adv, adversarial flags, coverage before / after, L2, seconds."""
-        start = time.perf_counter()
-        seeds = np.asarray(images, np.float32)
-        if self.mean_scaled is None:
-            self._observe(seeds)
-        before = self.coverage.coverage()
-        logits = self.model(seeds, training=False).numpy()
-        original = logits.argmax(1)
+    def _direction(self, images):
+        """The step direction of a batch of mutations (unit RMS per image)."""
+        if self.config.mode == "random":
+            return unit_rms(self.rng.standard_normal(images.shape).astype(np.float32))
+        logits = self.model(images, training=False).numpy()
+        own = logits.argmax(1)
         others = np.argsort(-logits, axis=1)[:, 1 : self.config.top_k + 1]
-        current = seeds.copy()
-        for _ in range(self.config.steps):
-            mask = np.zeros(self.offsets[-1], np.float32)
-            mask[self.select()] = 1.0
-            grad = self._gradient(
-                tf.constant(current), tf.constant(original, tf.int32), tf.constant(others, tf.int32), tf.constant(mask)
-            ).numpy()
-            candidate = np.clip(current + self.config.step_size * grad, 0.0, 1.0)
-            distance = np.linalg.norm((candidate - seeds).reshape(len(seeds), -1), axis=1)
-            keep = (distance <= l2_budget) & (self.coverage.newly_covered(candidate) > 0)
-            current[keep] = candidate[keep]
-            if keep.any():
-                self._observe(candidate[keep])
-        adversarial = self.model(current, training=False).numpy().argmax(1) != original
+        mask = np.zeros(self.offsets[-1], np.float32)
+        mask[self.select()] = 1.0
+        grad = self._gradient(*(tf.constant(a) for a in (images, own.astype(np.int32), others.astype(np.int32), mask)))
+        return unit_rms(grad.numpy())
+
+    def fuzz(self, seeds):
+        """Runs every seed's queue to its end; see `DLFuzz.run` for what it returns."""
+        start, c = time.perf_counter(), self.config
+        seeds = np.asarray(seeds, np.float32)
+        self._observe(seeds)
+        before = self.coverage.coverage()
+        original = self.model(seeds, training=False).numpy().argmax(1)
+        norms = np.linalg.norm(seeds.reshape(len(seeds), -1), axis=1)
+        gain_needed = 0.01 / (self.seeds_seen + np.arange(len(seeds)) + 1)
+        self.seeds_seen += len(seeds)
+        x_adv, adversarial = seeds.copy(), np.zeros(len(seeds), bool)
+        spawned, capped, curve = np.ones(len(seeds), int), np.zeros(len(seeds), bool), []
+        queue = collections.deque((i, seeds[i]) for i in range(len(seeds)))
+        while queue:  # ends: a mutation re-enters only while it adds coverage, and max_mutations bounds each seed
+            items = [queue.popleft() for _ in range(min(c.batch_size, len(queue)))]
+            index, images = np.array([i for i, _ in items]), np.stack([image for _, image in items])
+            for _ in range(c.iterations):
+                images = np.clip(images + c.step_size * self._direction(images), 0.0, 1.0)
+                gains = self._observe(images)
+                self.mutations += len(images)
+                curve.append((self.mutations, self.coverage.coverage()))
+                ratio = np.linalg.norm((images - seeds[index]).reshape(len(index), -1), axis=1) / norms[index]
+                within = ratio < c.max_ratio
+                fooled = within & (self.model(images, training=False).numpy().argmax(1) != original[index])
+                for k in np.flatnonzero(fooled & ~adversarial[index]):
+                    adversarial[index[k]], x_adv[index[k]] = True, images[k]
+                for k in np.flatnonzero((gains > gain_needed[index]) & within):
+                    if spawned[index[k]] < c.max_mutations:
+                        spawned[index[k]] += 1
+                        queue.append((index[k], images[k].copy()))
+                    else:
+                        capped[index[k]] = True
+        l2 = np.linalg.norm((x_adv - seeds).reshape(len(seeds), -1), axis=1)
         return {
-            "x_adv": current,
+            "x_adv": x_adv,
             "adversarial": adversarial,
+            "ratio": l2 / norms,
+            "l2": l2,
+            "mutations": spawned,
+            "capped": capped,
             "coverage_before": before,
             "coverage_after": self.coverage.coverage(),
-            "l2": np.linalg.norm((current - seeds).reshape(len(seeds), -1), axis=1),
+            "curve": curve,
             "seconds": time.perf_counter() - start,
         }

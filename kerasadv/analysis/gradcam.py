@@ -67,6 +67,7 @@ class AllLayerGradcam:
     def __init__(self, model, layer_names=None):
         check_logits(model)
         model = functional_view(model)  # Sequential (also from .keras) included; subclassed: ModelError
+        self.model = model
         self.layer_names = list(layer_names or conv_layer_names(model))
         self.image_shape = model.input_shape[1:3]
         outputs = [model.output] + [layer_output(model, n) for n in self.layer_names]
@@ -90,3 +91,30 @@ class AllLayerGradcam:
             cam = tf.nn.relu(tf.reduce_sum(activation * weights, axis=-1)).numpy()
             cams[name] = _expand_and_normalize(cam, self.image_shape).astype(np.float32)
         return cams
+
+
+class TfKerasVisGradcam:
+    """`AllLayerGradcam`'s interface over `gradcam_tfkerasvis`, one layer at a time (the reference path).
+
+    Args:
+        model: a functional or Sequential logits model.
+        layer_names: conv layers (default: all).
+
+    Example:
+    >>> import kerasadv
+    >>> model = kerasadv.models.simple_cnn()
+    >>> x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    >>> reference, fast = TfKerasVisGradcam(model, ["conv4"]), AllLayerGradcam(model, ["conv4"])
+    >>> bool(np.abs(reference(x, [0, 1])["conv4"] - fast(x, [0, 1])["conv4"]).max() < 1e-4)
+    True
+    """
+
+    def __init__(self, model, layer_names=None):
+        check_logits(model)
+        self.model = functional_view(model)
+        self.layer_names = list(layer_names or conv_layer_names(self.model))
+
+    def __call__(self, images, classes):
+        """Returns `{layer: heatmaps (n, height, width) in [0, 1]}`."""
+        images, classes = np.asarray(images, np.float32), np.asarray(classes)
+        return {name: gradcam_tfkerasvis(self.model, images, classes, name) for name in self.layer_names}
