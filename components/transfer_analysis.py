@@ -4,10 +4,12 @@ import numpy as np
 import pandas as pd
 
 from kerasadv import io
+from kerasadv.attacks.metrics import clean_accuracy
 from kerasadv.components.example_arrays import SPLIT, paired_examples
 from kerasadv.components.sections import Sections
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
+from kerasadv.errors import DataSourceError
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input
 
 NETWORKS = ("original", "retrained")
@@ -15,7 +17,8 @@ SETS = ("original", "adversarial")
 
 
 def accuracy_and_loss(model, x, y, batch_size=DEFAULT_BATCH_SIZE):
-    """Accuracy and mean cross-entropy of a logits model on `(x, y)`, and its softmax outputs.
+    """Accuracy (the one counter, `clean_accuracy`) and mean cross-entropy of a logits model on
+    `(x, y)`, and its softmax outputs.
 
     Returns:
         `(accuracy, loss, probabilities)`.
@@ -32,7 +35,7 @@ def accuracy_and_loss(model, x, y, batch_size=DEFAULT_BATCH_SIZE):
     log_probabilities = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
     labels = np.asarray(y, int)
     loss = -log_probabilities[np.arange(len(labels)), labels].mean()
-    return float((logits.argmax(1) == labels).mean()), float(loss), np.exp(log_probabilities)
+    return clean_accuracy(model, (x, labels), batch_size), float(loss), np.exp(log_probabilities)
 
 
 def attack_table(adversarial):
@@ -90,7 +93,11 @@ def confidence_table(original, adversarial, y):
 class TransferAnalysisExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
         out, adversarial = output_dict["analysis"], input_dict["adversarial_examples"]
-        x, x_adv, y = paired_examples(input_dict["examples"], adversarial, exec_properties["split"])
+        split = exec_properties["split"]
+        attacked_splits = sorted(adversarial.properties["splits"])
+        if split not in attacked_splits:
+            raise DataSourceError(f"split {split!r} was not attacked: the AdversarialExamples hold {attacked_splits}.")
+        x, x_adv, y = paired_examples(input_dict["examples"], adversarial, split)
         models = {name: io.load_model_artifact(input_dict[f"{name}_model"]) for name in NETWORKS}
         sections = Sections(out)
         attack = attack_table(adversarial)
@@ -99,8 +106,8 @@ class TransferAnalysisExecutor:
             "The attack on the source network",
             attack,
             f"{adversarial.properties['attack_label']} against the source until each image is misclassified "
-            "(failed_at_budget: images whose step budget ran out first; seconds_per_image: wall time of the "
-            "split's attack per image).",
+            "(failed_at_budget: images whose step budget ran out first; seconds_per_image: the split's wall "
+            "time over its images, reading and writing records included).",
         )
         transfer, probabilities = transfer_table(models, x, x_adv, y)
         sections.table(
@@ -120,7 +127,7 @@ class TransferAnalysisExecutor:
             "Mean softmax confidence of the original network on the clean image, over the images it classifies "
             "correctly, split by whether it misclassifies the adversarial version.",
         )
-        eval_attack = attack[attack["split"] == exec_properties["split"]].iloc[0]
+        eval_attack = attack.set_index("split").loc[exec_properties["split"]]
         sections.finding("source_success_rate", eval_attack["success_rate"])
         sections.finding("source_mean_steps", eval_attack["mean_steps"])
         sections.finding("source_seconds_per_image", eval_attack["seconds_per_image"])
@@ -130,8 +137,8 @@ class TransferAnalysisExecutor:
         for network in NETWORKS:
             drop = transfer.query(f"network == '{network}'").set_index("set")["accuracy"]
             sections.finding(f"{network}_accuracy_drop", drop["original"] - drop["adversarial"])
-        for row in confidence.itertuples():
-            sections.finding(f"confidence_where_transfer_{row[1]}", row.mean_original_confidence)
+        for outcome, value in zip(confidence["transferred attack"], confidence["mean_original_confidence"]):
+            sections.finding(f"confidence_where_transfer_{outcome}", value)
         sections.save()
 
 

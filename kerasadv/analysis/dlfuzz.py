@@ -12,8 +12,9 @@ the paper's Fig. 2a). Neurons are those of `NeuronCoverage` (channel means of co
 
 Differences from the reference, on purpose: images stay in [0, 1] (the reference adds steps to
 mean-subtracted pixels without clipping); mutations are processed in batches, each judged
-against the coverage before its batch's step; a seed's queue stops after `max_mutations` pops
-(counted in `capped`: the reference has no limit).
+against the coverage before its batch's step; the own class, the top-k classes and the selected
+neurons are taken afresh at every step (the reference fixes them when an image is popped); a
+seed's queue closes after `max_mutations` entries (counted in `capped`: the reference has no limit).
 """
 
 import collections
@@ -27,6 +28,7 @@ from kerasadv.analysis.coverage import NeuronCoverage
 from kerasadv.analysis.probes import probe_model
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
+from kerasadv.constants import TINY
 from kerasadv.errors import AttackInputError
 from kerasadv.models.logits import check_logits
 
@@ -43,6 +45,13 @@ def _channel_weights(model, layer_name, channels):
         if kernel is not None and kernel.shape[-1] == channels:
             return np.abs(kernel.numpy()).reshape(-1, channels).mean(0)
     return np.ones(channels)
+
+
+def _check_in(value, name, meaning, high):
+    """`value` as a float in (0, high], else an AttackInputError saying what it is."""
+    if not 0.0 < float(value) <= high:
+        raise AttackInputError(f"{name} ({meaning}) must be in (0, {high:g}], got {value!r}.")
+    return float(value)
 
 
 def unit_rms(direction):
@@ -117,8 +126,8 @@ class DLFuzz(Attack):
         self.max_mutations = validation.check_positive_int(max_mutations, "max_mutations")
         self.batch_size = validation.check_positive_int(batch_size, "batch_size")
         self.predict_weight, self.weight = float(predict_weight), float(weight)
-        self.step_size = validation.check_eps(step_size, "l2", name="step_size")
-        self.max_ratio = validation.check_eps(max_ratio, "l2", name="max_ratio")
+        self.step_size = _check_in(step_size, "step_size", "the RMS of a step in [0, 1] pixel units", 1.0)
+        self.max_ratio = _check_in(max_ratio, "max_ratio", "the L2 norm of a change over its seed's", 1.0)
         self.seed = None if seed is None else int(seed)
         self._fuzzers = weakref.WeakKeyDictionary()
 
@@ -140,14 +149,17 @@ class DLFuzz(Attack):
         self._require_eager()
         self._no_eps(eps)
         check_logits(model)
-        out = self.fuzzer(model).fuzz(validation.check_images(x).numpy())
+        x = validation.check_images(x)
+        validation.check_not_empty(int(x.shape[0]), "seeds")
+        validation.check_model_input(model, x)
+        out = self.fuzzer(model).fuzz(x.numpy())
         return {**out, "x_adv": tf.constant(out["x_adv"])}
 
     def get_config(self):
         names = ("layer_names", "strategy", "neurons", "top_k", "predict_weight", "weight", "iterations")
         more = ("max_ratio", "threshold", "mode", "max_mutations", "batch_size", "seed")
         config = {name: getattr(self, name) for name in (*names, *more)}
-        return {**config, "step_size": float(self.step_size), "max_ratio": float(self.max_ratio)}
+        return {**config, "step_size": float(self.step_size)}
 
 
 class Fuzzer:
@@ -228,7 +240,7 @@ class Fuzzer:
         self._observe(seeds)
         before = self.coverage.coverage()
         original = self.model(seeds, training=False).numpy().argmax(1)
-        norms = np.linalg.norm(seeds.reshape(len(seeds), -1), axis=1)
+        norms = np.maximum(np.linalg.norm(seeds.reshape(len(seeds), -1), axis=1), TINY)  # a black seed: no budget
         gain_needed = 0.01 / (self.seeds_seen + np.arange(len(seeds)) + 1)
         self.seeds_seen += len(seeds)
         x_adv, adversarial = seeds.copy(), np.zeros(len(seeds), bool)

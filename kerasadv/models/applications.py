@@ -67,6 +67,8 @@ def _application(name, input_shape, num_classes, weights, image_size, width=64, 
         x = layers.Resizing(*image_size, name="resize")(x)
     x = ImageNetPreprocessing(_BACKBONES[name][1], name="imagenet_preprocessing")(x)
     if include_top:
+        if width != 64:
+            raise ModelError(f"include_top=True is the real VGG-16 head: width must be 64, got {width}.")
         return keras.Model(inputs, _imagenet_classifier(name, x, num_classes, weights), name=name)
     if width != 64:
         if weights is not None:
