@@ -33,6 +33,22 @@ def test_vgg16_keeps_keras_layer_names():
     assert {f"block{b}_conv1" for b in range(1, 6)} <= names and "block5_conv3" in names
 
 
+def test_vgg16_width_keeps_the_13_named_convs_and_include_top_keeps_the_head():
+    full, narrow = models.vgg16(), models.vgg16(width=16)
+    convs = [l.name for l in full.layers if isinstance(l, keras.layers.Conv2D)]
+    assert convs == [l.name for l in narrow.layers if isinstance(l, keras.layers.Conv2D)] and len(convs) == 13
+    assert [narrow.get_layer(n).filters for n in ("block1_conv1", "block4_conv1", "block5_conv3")] == [16, 128, 128]
+    with pytest.raises(ModelError, match="width 64"):
+        models.vgg16(width=16, weights="imagenet")
+    classifier = models.vgg16((224, 224, 3), 1000, include_top=True)  # the ImageNet classifier's graph
+    assert classifier.output_shape == (None, 1000) and classifier.get_layer("fc2").units == 4096
+    assert classifier.get_layer("predictions").activation is keras.activations.linear  # logits
+    with pytest.raises(ModelError, match="224x224"):
+        models.vgg16(include_top=True)
+    with pytest.raises(ModelError, match="width must be 64"):
+        models.vgg16((224, 224, 3), 1000, include_top=True, width=16)
+
+
 def test_resnet18_shape_and_names():
     model = models.resnet18()
     assert 11_000_000 < model.count_params() < 11_300_000

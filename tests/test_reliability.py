@@ -173,6 +173,23 @@ def test_plain_tar_cut_on_a_member_boundary_is_refused(tmp_path, monkeypatch):
     assert info.num_examples == 6
 
 
+def test_ingest_resizes_an_image_folder_of_mixed_sizes(tmp_path):
+    from kerasadv.components.example_gen import ImageExampleGen
+    from kerasadv.data import tfrecords
+    from kerasadv.orchestration import Pipeline
+
+    for split in ("train", "test"):
+        for label, size in (("a", (30, 20)), ("b", (12, 40))):  # ImageNet-style: sizes differ
+            (tmp_path / "data" / split / label).mkdir(parents=True)
+            keras.utils.save_img(tmp_path / "data" / split / label / "0.png", np.full((*size, 3), 90, np.uint8))
+    gen = ImageExampleGen(source=f"dir:{tmp_path / 'data'}", image_size=24)
+    result = Pipeline("p", str(tmp_path / "root"), [gen]).run(progress=False)
+    examples = result.outputs["ImageExampleGen"]["examples"]
+    assert tfrecords.read_schema(examples.uri)["image_shape"] == [24, 24, 3]
+    x, _ = next(iter(tfrecords.read_split(examples.uri, "eval", 8)))
+    assert x.shape == (2, 24, 24, 3)
+
+
 def test_a_corrupt_jpeg_is_named_at_ingest(tmp_path):
     from kerasadv.components.example_gen import ImageExampleGen
     from kerasadv.errors import DataSourceError
