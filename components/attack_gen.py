@@ -43,14 +43,17 @@ def adversarial_record(attack, model, batch):
     }
 
 
-def adversarial_batches(attack, model, dataset, successes):
+def adversarial_batches(attack, model, dataset, successes, out_of_budget=None):
     """Streams the attack over `dataset`, yielding `adversarial_record`s.
 
-    Appends each batch's success flags to `successes`.
+    Appends each batch's success flags to `successes`, and to `out_of_budget` (a list) the flags
+    of examples an early-stopping attack left unfooled when their step budget ran out.
     """
     for batch in attacks.stream(attack, model, dataset, progress=True):
         record = adversarial_record(attack, model, batch)
         successes.append(record["success"] > 0)
+        if out_of_budget is not None and "steps" in batch:
+            out_of_budget.append((record["success"] == 0) & (record["steps"] >= attack_steps(attack)))
         yield record
 
 
@@ -90,14 +93,26 @@ class AttackGenExecutor:
             )
             return
         ds = tfrecords.read_split(examples.uri, split, p["batch_size"])
-        successes = []
-        batches = adversarial_batches(attack, model, ds, successes)
+        successes, out_of_budget = [], []
+        batches = adversarial_batches(attack, model, ds, successes, out_of_budget)
         counts[split], _ = tfrecords.write_split(batches, out.uri, split, "float32")
         success_rates[split] = float(np.concatenate(successes).mean()) if successes else 0.0
+        if out_of_budget:  # an attack that stops per example (IterativeFGS): say where the budget stopped it
+            stopped = int(np.concatenate(out_of_budget).sum())
+            out.properties.setdefault("out_of_budget", {})[split] = stopped
+            if stopped:
+                print(
+                    f"  {stopped} {split} examples were still classified correctly when their "
+                    f"{attack_steps(attack)}-step budget ran out: raise `steps` to attack them further."
+                )
 
 
 class AttackGen(BaseComponent):
     """Generates adversarial versions of example splits against a model.
+
+    An attack that stops per example (IterativeFGS: until misclassified) never hides its step
+    budget: the examples it left correctly classified when their budget ran out are counted per
+    split in the `out_of_budget` property and printed (local runner).
 
     Args:
         model: the attacked Model.

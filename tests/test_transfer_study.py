@@ -65,6 +65,7 @@ def test_attack_runs_until_misclassified_and_counts_what_the_budget_stopped(tran
             row.examples == len(steps) == tfrecords.split_size(result.outputs["ImageExampleGen"]["examples"].uri, split)
         )
         assert row.failed_at_budget == ((success == 0) & (steps == 100)).sum()
+        assert adversarial.properties["out_of_budget"][split] == row.failed_at_budget
         assert ((success == 1) | (steps == 100)).all()  # every image ran until fooled or out of budget
         assert (linf <= steps * 0.01 + 1e-5).all() and row.success_rate == pytest.approx(success.mean())
         assert row.seconds_per_image > 0
