@@ -93,8 +93,14 @@ def test_beam_runner_equals_the_local_runner(tmp_path, cifar_npz):
             evaluations[runner] = json.load(f)
     assert evaluations["beam"]["metrics"] == pytest.approx(evaluations["local"]["metrics"], abs=1e-9)
     assert evaluations["beam"]["per_attack"] == evaluations["local"]["per_attack"]
+    # The runners batch the examples differently, so float32 forward passes differ in the last bits
+    # (the artifacts above agree to 1e-6) and the live attack's iterations amplify that: counts must
+    # agree exactly, means of continuous values (norms, confidences) to 1e-5.
+    counted = ("num_examples", "clean_accuracy", "adversarial_accuracy", "accuracy_on_correct", "success_rate")
     for beam_row, local_row in zip(evaluations["beam"]["live_attacks"], evaluations["local"]["live_attacks"]):
-        assert beam_row == pytest.approx(local_row, rel=1e-6, abs=1e-6)  # sums in another order
+        assert beam_row.keys() == local_row.keys()
+        assert {k: beam_row[k] for k in counted} == pytest.approx({k: local_row[k] for k in counted}, abs=1e-12)
+        assert beam_row == pytest.approx(local_row, rel=1e-5, abs=1e-5)
     assert evaluations["beam"]["robust_examples"] == evaluations["local"]["robust_examples"] == 40
     ((_, table),) = evaluations["local"]["per_attack"].items()
     assert [row["attack"] for row in table] == ["clean", "apgd", "square"]
