@@ -42,31 +42,41 @@ class NeuronCoverage:
         self.layers = [n for n in probe.output if n != "logits"]
         self.covered = None
 
-    def scaled(self, images):
-        """`{layer: (n, neurons)}` values min-max scaled per input and layer."""
-        values = neuron_values(probe_outputs(self.probe, images), self.layers)
+    def scale(self, values):
+        """`{layer: (n, neurons)}` neuron values (`neuron_values`) min-max scaled per input and layer."""
         scaled = {}
         for name, v in values.items():
             low, high = v.min(1, keepdims=True), v.max(1, keepdims=True)
             scaled[name] = (v - low) / np.maximum(high - low, TINY)
         return scaled
 
-    def newly_covered(self, images):
-        """Per image, how many not-yet-covered neurons it would cover."""
-        scaled = self.scaled(images)
-        gains = np.zeros(len(images), int)
+    def scaled(self, images):
+        """`{layer: (n, neurons)}` values of `images` min-max scaled per input and layer."""
+        return self.scale(neuron_values(probe_outputs(self.probe, images), self.layers))
+
+    def count_new(self, scaled):
+        """Per image of `scaled` (`scale`'s output), how many not-yet-covered neurons it covers."""
+        gains = np.zeros(len(next(iter(scaled.values()))), int)
         for name, v in scaled.items():
             already = self.covered[name] if self.covered else np.zeros(v.shape[1], bool)
             gains += ((v > self.threshold) & ~already).sum(1)
         return gains
 
+    def newly_covered(self, images):
+        """Per image, how many not-yet-covered neurons it would cover."""
+        return self.count_new(self.scaled(images))
+
+    def add(self, scaled):
+        """Marks the neurons that `scaled` (`scale`'s output) covers."""
+        if self.covered is None:
+            self.covered = {n: np.zeros(v.shape[1], bool) for n, v in scaled.items()}
+        for name, v in scaled.items():
+            self.covered[name] |= (v > self.threshold).any(0)
+        return self
+
     def update(self, images, batch_size=128):
         for x in image_batches(images, batch_size):
-            scaled = self.scaled(x)
-            if self.covered is None:
-                self.covered = {n: np.zeros(v.shape[1], bool) for n, v in scaled.items()}
-            for name, v in scaled.items():
-                self.covered[name] |= (v > self.threshold).any(0)
+            self.add(self.scaled(x))
         return self
 
     def coverage(self, per_layer=False):

@@ -24,8 +24,8 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from kerasadv.analysis.coverage import NeuronCoverage
-from kerasadv.analysis.probes import probe_model
+from kerasadv.analysis.coverage import NeuronCoverage, neuron_values
+from kerasadv.analysis.probes import probe_model, probe_outputs
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
 from kerasadv.constants import TINY
@@ -179,9 +179,16 @@ class Fuzzer:
         self._gradient = tf.function(self._objective_gradient, reduce_retracing=True)
 
     def _observe(self, images):
-        """Updates coverage and the running mean / max of the scaled neuron values; returns per-image gains."""
-        scaled = np.concatenate(list(self.coverage.scaled(images).values()), axis=1)
-        gains = self.coverage.newly_covered(images) / self.offsets[-1] if self.coverage.covered else None
+        """One probe pass: updates coverage and the running mean / max of the scaled neuron values.
+
+        Returns:
+            `(gains, predictions)`: per image, the share of all neurons it newly covers (None
+            before anything is covered) and the model's predicted class.
+        """
+        outputs = probe_outputs(self.probe, images)
+        by_layer = self.coverage.scale(neuron_values(outputs, self.layers))
+        scaled = np.concatenate(list(by_layer.values()), axis=1)
+        gains = self.coverage.count_new(by_layer) / self.offsets[-1] if self.coverage.covered else None
         batch_mean, total = scaled.mean(0), self.seen + len(images)
         if self.mean_scaled is None:
             self.mean_scaled, self.max_scaled = batch_mean, scaled.max(0)
@@ -189,8 +196,8 @@ class Fuzzer:
             self.mean_scaled = (self.mean_scaled * self.seen + batch_mean * len(images)) / total
             self.max_scaled = np.maximum(self.max_scaled, scaled.max(0))
         self.seen = total
-        self.coverage.update(images)
-        return gains
+        self.coverage.add(by_layer)
+        return gains, outputs["logits"].numpy().argmax(1)
 
     def select(self):
         """Indices (over all layers' neurons) of the neurons targeted next."""
@@ -204,11 +211,13 @@ class Fuzzer:
         candidates = np.flatnonzero(~covered)
         return candidates[np.argsort(key[candidates], kind="stable")[: self.config.neurons]]
 
-    def _objective_gradient(self, x, own, others, mask):
+    def _objective_gradient(self, x, mask):
         with tf.GradientTape() as tape:
             tape.watch(x)
             outputs = self.probe(x, training=False)
             logits = tf.cast(outputs["logits"], tf.float32)
+            ranked = tf.math.top_k(logits, min(self.config.top_k + 1, logits.shape[-1])).indices
+            own, others = ranked[:, 0], ranked[:, 1:]  # the prediction and the top-k other classes
             push = tf.reduce_sum(tf.gather(logits, others, axis=1, batch_dims=1), 1)
             objective = self.config.predict_weight * push - tf.gather(logits, own, axis=1, batch_dims=1)
             values = [
@@ -225,21 +234,16 @@ class Fuzzer:
         """The step direction of a batch of mutations (unit RMS per image)."""
         if self.config.mode == "random":
             return unit_rms(self.rng.standard_normal(images.shape).astype(np.float32))
-        logits = self.model(images, training=False).numpy()
-        own = logits.argmax(1)
-        others = np.argsort(-logits, axis=1)[:, 1 : self.config.top_k + 1]
         mask = np.zeros(self.offsets[-1], np.float32)
         mask[self.select()] = 1.0
-        grad = self._gradient(*(tf.constant(a) for a in (images, own.astype(np.int32), others.astype(np.int32), mask)))
-        return unit_rms(grad.numpy())
+        return unit_rms(self._gradient(tf.constant(images), tf.constant(mask)).numpy())
 
     def fuzz(self, seeds):
         """Runs every seed's queue to its end; see `DLFuzz.run` for what it returns."""
         start, c = time.perf_counter(), self.config
         seeds = np.asarray(seeds, np.float32)
-        self._observe(seeds)
+        _, original = self._observe(seeds)
         before = self.coverage.coverage()
-        original = self.model(seeds, training=False).numpy().argmax(1)
         norms = np.maximum(np.linalg.norm(seeds.reshape(len(seeds), -1), axis=1), TINY)  # a black seed: no budget
         gain_needed = 0.01 / (self.seeds_seen + np.arange(len(seeds)) + 1)
         self.seeds_seen += len(seeds)
@@ -251,12 +255,12 @@ class Fuzzer:
             index, images = np.array([i for i, _ in items]), np.stack([image for _, image in items])
             for _ in range(c.iterations):
                 images = np.clip(images + c.step_size * self._direction(images), 0.0, 1.0)
-                gains = self._observe(images)
+                gains, predicted = self._observe(images)
                 self.mutations += len(images)
                 curve.append((self.mutations, self.coverage.coverage()))
                 ratio = np.linalg.norm((images - seeds[index]).reshape(len(index), -1), axis=1) / norms[index]
                 within = ratio < c.max_ratio
-                fooled = within & (self.model(images, training=False).numpy().argmax(1) != original[index])
+                fooled = within & (predicted != original[index])
                 for k in np.flatnonzero(fooled & ~adversarial[index]):
                     adversarial[index[k]], x_adv[index[k]] = True, images[k]
                 for k in np.flatnonzero((gains > gain_needed[index]) & within):
