@@ -13,7 +13,6 @@ A second identical run is served from the cache; `--rerun=LatentSpace` re-runs o
 """
 
 import dataclasses
-import time
 
 from absl import app, flags
 
@@ -22,10 +21,10 @@ from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.latent_space import LatentSpace
-from kerasadv.components.study_report import StudyReport, print_report
+from kerasadv.components.study_report import StudyReport
 from kerasadv.components.trainer import Trainer
 from kerasadv.orchestration import Pipeline
-from kerasadv.pipelines.quickstart import default_source
+from kerasadv.pipelines import study_cli
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,12 +105,7 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR).")
-    flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes, epochs, attacked images.")
-    flags.DEFINE_string("pipeline_root", "pipeline_root/attack_defense_study", "Artifacts and metadata go here.")
-    flags.DEFINE_bool("no_cache", False, "Re-run every component.")
-    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached.")
-    flags.DEFINE_integer("seed", 0, "Random seed.")
+    study_cli.define_common_flags("attack_defense_study", PROFILES, "Data sizes, epochs, attacked images.")
 
 
 class AttackDefenseReport(StudyReport):
@@ -219,13 +213,10 @@ def create_pipeline(source, profile, pipeline_root, seed=0, rerun=(), enable_cac
 
 def main(argv):
     del argv
-    source = FLAGS.data or default_source()
-    start = time.perf_counter()
-    pipeline = create_pipeline(source, FLAGS.profile, FLAGS.pipeline_root, FLAGS.seed, FLAGS.rerun, not FLAGS.no_cache)
-    result = pipeline.run()
-    print_report(
-        result.outputs["AttackDefenseReport"]["report"],
-        f"attack / defense study on {source} (profile {FLAGS.profile}) in {time.perf_counter() - start:.1f} s",
+    study_cli.run_study(
+        lambda source: create_pipeline(source, FLAGS.profile, FLAGS.pipeline_root, **study_cli.run_options()),
+        "AttackDefenseReport",
+        "attack / defense study",
     )
 
 

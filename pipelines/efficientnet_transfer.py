@@ -15,7 +15,6 @@ A second identical run is served from the cache; `--rerun=FilterSweep` re-runs o
 """
 
 import dataclasses
-import time
 
 from absl import app, flags
 
@@ -24,11 +23,11 @@ from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter_sweep import FilterSweep
 from kerasadv.components.pusher import Pusher
-from kerasadv.components.study_report import StudyReport, print_report
+from kerasadv.components.study_report import StudyReport
 from kerasadv.components.trainer import Trainer
 from kerasadv.components.transfer_analysis import TransferAnalysis
 from kerasadv.orchestration import Pipeline
-from kerasadv.pipelines.quickstart import default_source
+from kerasadv.pipelines import study_cli
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,14 +121,9 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR).")
-    flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes and epochs.")
-    flags.DEFINE_string("pipeline_root", "pipeline_root/efficientnet_transfer", "Artifacts and metadata go here.")
+    study_cli.define_common_flags("efficientnet_transfer", PROFILES, "Data sizes and epochs.")
     flags.DEFINE_string("serving_dir", "saved_models", "TF Serving base directory for the pushed model.")
     flags.DEFINE_string("model_name", "efficientnet_transfer", "Name of the served (retrained target) model.")
-    flags.DEFINE_bool("no_cache", False, "Re-run every component.")
-    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached.")
-    flags.DEFINE_integer("seed", 0, "Random seed.")
 
 
 class TransferStudyReport(StudyReport):
@@ -232,23 +226,17 @@ def create_pipeline(
 
 def main(argv):
     del argv
-    source = FLAGS.data or default_source()
-    start = time.perf_counter()
-    pipeline = create_pipeline(
-        source,
-        FLAGS.profile,
-        FLAGS.pipeline_root,
-        FLAGS.serving_dir,
-        FLAGS.model_name,
-        FLAGS.seed,
-        FLAGS.rerun,
-        not FLAGS.no_cache,
-    )
-    result = pipeline.run()
-    print_report(
-        result.outputs["TransferStudyReport"]["report"],
-        f"EfficientNet-B0 -> simple CNN transfer on {source} (profile {FLAGS.profile}) in "
-        f"{time.perf_counter() - start:.1f} s",
+    study_cli.run_study(
+        lambda source: create_pipeline(
+            source,
+            FLAGS.profile,
+            FLAGS.pipeline_root,
+            FLAGS.serving_dir,
+            FLAGS.model_name,
+            **study_cli.run_options(),
+        ),
+        "TransferStudyReport",
+        "EfficientNet-B0 -> simple CNN transfer",
     )
 
 

@@ -13,7 +13,6 @@ is served from the cache; `--rerun=ToggleActivity` re-runs one step.
 """
 
 import dataclasses
-import time
 
 from absl import app, flags
 
@@ -22,11 +21,11 @@ from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.neural_ranking import NeuralRanking
 from kerasadv.components.neuron_coverage import NeuronCoverage
-from kerasadv.components.study_report import StudyReport, print_report
+from kerasadv.components.study_report import StudyReport
 from kerasadv.components.toggle_activity import ToggleActivity
 from kerasadv.components.trainer import Trainer
 from kerasadv.orchestration import Pipeline
-from kerasadv.pipelines.quickstart import default_source
+from kerasadv.pipelines import study_cli
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,13 +152,10 @@ FLAGS = flags.FLAGS
 
 
 def define_flags():
-    flags.DEFINE_string("data", None, "kerasadv.data source (default: $KERASADV_CIFAR10_TAR).")
-    flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes, model width, epochs, experiment sizes.")
+    study_cli.define_common_flags(
+        "toggle_activity_study", PROFILES, "Data sizes, model width, epochs, experiment sizes."
+    )
     flags.DEFINE_float("eps", 0.03, "FGSM radius of the adversarial examples, [0, 1] pixel units.")
-    flags.DEFINE_string("pipeline_root", "pipeline_root/toggle_activity_study", "Artifacts and metadata go here.")
-    flags.DEFINE_bool("no_cache", False, "Re-run every component.")
-    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached.")
-    flags.DEFINE_integer("seed", 0, "Random seed.")
 
 
 class ToggleStudyReport(StudyReport):
@@ -245,15 +241,12 @@ def create_pipeline(source, profile, pipeline_root, eps=0.03, seed=0, rerun=(), 
 
 def main(argv):
     del argv
-    source = FLAGS.data or default_source()
-    start = time.perf_counter()
-    pipeline = create_pipeline(
-        source, FLAGS.profile, FLAGS.pipeline_root, FLAGS.eps, FLAGS.seed, FLAGS.rerun, not FLAGS.no_cache
-    )
-    result = pipeline.run()
-    print_report(
-        result.outputs["ToggleStudyReport"]["report"],
-        f"toggle-activity study on {source} (profile {FLAGS.profile}) in {time.perf_counter() - start:.1f} s",
+    study_cli.run_study(
+        lambda source: create_pipeline(
+            source, FLAGS.profile, FLAGS.pipeline_root, FLAGS.eps, **study_cli.run_options()
+        ),
+        "ToggleStudyReport",
+        "toggle-activity study",
     )
 
 
