@@ -65,6 +65,11 @@ class NeuralRankingExecutor:
             counts[name] = analysis.layer_histogram(ranking, layers).values
             sections.finding(f"{key}_mean_depth", float(ranking.depth.mean() / len(layers)))
             sections.finding(f"{key}_top_depth", float(ranking.depth.iloc[0] / len(layers)))
+        if p["class_name"] and class_index is None:  # the report shows "not in this data", not a made-up number
+            print(f"  no class {p['class_name']!r} in this data ({class_names}): its rankings are left out")
+            for kind in ("clean", "clean_adversarial"):
+                for stat in ("mean_depth", "top_depth"):
+                    sections.finding(f"{p['class_name'].replace(' ', '_')}_{kind}_{stat}", None)
         histogram = pd.DataFrame({"layer": layers, "depth": range(1, len(layers) + 1), **counts})
         sections.table(
             "ranking_layers",
@@ -88,7 +93,8 @@ class NeuralRanking(BaseComponent):
         num_examples: clean images per ranking (random, seeded); each gets its adversarial
             version in the clean + adversarial rankings.
         top: neurons listed per ranking.
-        class_name: the class of the single-class rankings ("" or a name the data lacks: none).
+        class_name: the class of the single-class rankings ("": none; a name the data lacks:
+            none, and its findings are recorded as missing).
         seed: the random subsets' seed.
     """
 

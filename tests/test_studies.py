@@ -1,6 +1,8 @@
 """The study pipelines' `ci` profiles on real CIFAR-10: every component runs, and the reports hold
 the right tables (rows, columns, finite values, the paper's column beside ours)."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,9 +13,10 @@ from kerasadv.components.attack_defense_tables import TABLE1_EPS, TABLE1_PAPER
 from kerasadv.components.evaluation_engine import first_examples
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.latent_space import LatentSpace, given_images
+from kerasadv.components.neural_ranking import NeuralRankingExecutor
 from kerasadv.components.study_report import comparison_table
 from kerasadv.components.trainer import Trainer
-from kerasadv.orchestration import SpecError
+from kerasadv.orchestration import Artifact, SpecError
 from kerasadv.pipelines import attack_defense_study
 from kerasadv.pipelines import toggle_activity_study as toggle_study
 
@@ -107,6 +110,25 @@ def test_toggle_activity_component_equals_the_library_on_its_inputs(toggle_run):
 def test_toggle_study_second_run_is_served_from_the_cache(toggle_run):
     pipeline, _ = toggle_run
     assert set(pipeline.run(progress=False).summary.state) == {"cached"}
+
+
+@pytest.mark.slow
+def test_neural_ranking_records_a_class_the_data_lacks_as_missing(toggle_run, tmp_path):
+    pipeline, result = toggle_run
+    inputs = {
+        "model": result.outputs["Trainer"]["model"],
+        "examples": result.outputs["ImageExampleGen"]["examples"],
+        "adversarial_examples": result.outputs["AttackGen"]["adversarial_examples"],
+    }
+    (component,) = [c for c in pipeline.components if c.id == "NeuralRanking"]
+    out = Artifact("Analysis", str(tmp_path))
+    NeuralRankingExecutor().Do(inputs, {"analysis": out}, {**component.parameters, "class_name": "zebra"})
+    with open(out.path("sections.json")) as f:
+        findings = json.load(f)["findings"]
+    for key in ("clean_mean_depth", "clean_adversarial_top_depth"):
+        assert findings[f"zebra_{key}"] is None and 0 < findings[key] <= 1  # not in the data: missing, never made up
+    with open(result.outputs["NeuralRanking"]["analysis"].path("sections.json")) as f:
+        assert 0 < json.load(f)["findings"]["dog_clean_mean_depth"] <= 1  # a class CIFAR-10 has
 
 
 def test_comparison_table_names_a_finding_no_analysis_produced():
