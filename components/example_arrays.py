@@ -21,6 +21,19 @@ SPLIT = Parameter(str, "eval", one_of("train", "eval"))
 """The analysed split of such an analysis."""
 
 
+def visible_perturbation(x, x_adv):
+    """Each image's perturbation `x_adv - x` stretched to [0, 1] for display (0.5: unchanged pixel).
+
+    Example:
+    >>> x = np.zeros((1, 2, 2, 1), np.float32)
+    >>> visible_perturbation(x, x + np.array([0.0, 0.01, -0.02, 0.0]).reshape(1, 2, 2, 1)).ravel().tolist()
+    [0.5, 0.75, 0.0, 0.5]
+    """
+    delta = np.asarray(x_adv, np.float32) - np.asarray(x, np.float32)
+    scale = np.maximum(np.abs(delta).max(axis=tuple(range(1, delta.ndim)), keepdims=True), 1e-12)
+    return 0.5 + 0.5 * delta / scale
+
+
 def paired_examples(examples, adversarial, split):
     """`(x, x_adv, y)` of a split and its adversarial version (AttackGen keeps the order).
 

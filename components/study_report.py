@@ -15,6 +15,7 @@ import pandas as pd
 
 from kerasadv import attacks, io
 from kerasadv.components.evaluation_engine import first_examples
+from kerasadv.components.example_arrays import visible_perturbation
 from kerasadv.components.sections import (
     artifact_sections,
     image_section,
@@ -157,11 +158,10 @@ def example_grid(model, examples, adversarial, class_names, path, count=6):
     for images in (x, x_adv):
         labels, confidence = attacks.metrics.predict_with_confidence(model, images)
         rows.append([f"{class_names[int(c)]} {float(p):.2f}" for c, p in zip(labels.numpy(), confidence.numpy())])
-    delta = x_adv - x
-    scale = np.maximum(np.abs(delta).max(axis=(1, 2, 3), keepdims=True), 1e-12)
+    perturbation = visible_perturbation(x, x_adv)
     figure, axes = plt.subplots(3, len(x), figsize=(1.8 * len(x), 6), squeeze=False)
     for column in range(len(x)):
-        shown = (x[column], x_adv[column], 0.5 + 0.5 * delta[column] / scale[column])
+        shown = (x[column], x_adv[column], perturbation[column])
         titles = (f"{class_names[int(y[column])]}\n{rows[0][column]}", rows[1][column], "perturbation")
         for row, (image, title) in enumerate(zip(shown, titles)):
             axes[row, column].imshow(np.squeeze(image), cmap="gray" if image.shape[-1] == 1 else None)
