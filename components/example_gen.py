@@ -75,8 +75,8 @@ class ImageExampleGen(BaseComponent):
         source: a `kerasadv.data.load` source string.
         num_train, num_eval: stratified, seeded subsets (None: the whole split).
         eval_split: the source's split used as `eval` ("test").
-        image_size: side length image-folder images are resized to (None: as they are, which
-            needs images of one size), e.g. 224 for ImageNet classifiers.
+        image_size: side length every image is resized to (bilinear; None: as they are, which
+            needs an image folder's images to be of one size), e.g. 224 for ImageNet classifiers.
         seed: seed of the subset choice and of the order the examples are written in (a
             seeded random order whatever the source's order, recorded in the schema and
             the artifact's properties).

@@ -53,6 +53,21 @@ def test_dir_source_resizes_on_request(cifar_tar):
     assert x.shape == (10, 48, 40, 3) and info.image_shape == (48, 40, 3) and x.max() <= 1.0
 
 
+def test_array_sources_resize_on_request_like_tf_image_resize(cifar_small, tmp_path):
+    import tensorflow as tf
+
+    path = tmp_path / "small.npz"
+    x8 = np.round(cifar_small["x_test"][:20] * 255).astype(np.uint8)
+    y = cifar_small["y_test"][:20]
+    np.savez(path, x_train=x8, y_train=y, x_test=x8, y_test=y)
+    ds, info = data.load(f"npz:{path}", "test", image_size=(48, 40))
+    x, _ = data.to_arrays(ds)
+    assert x.shape == (20, 48, 40, 3) and info.image_shape == (48, 40, 3)
+    np.testing.assert_allclose(x, tf.image.resize(x8 / 255.0, (48, 40)).numpy(), atol=1e-6)
+    same, _ = data.to_arrays(data.load(f"npz:{path}", "test", image_size=(32, 32))[0])  # its own size: as stored
+    np.testing.assert_array_equal(same, x8 / np.float32(255.0))
+
+
 def test_npz_source(cifar_small, tmp_path):
     path = tmp_path / "small.npz"
     x8 = np.round(cifar_small["x_test"] * 255).astype(np.uint8)

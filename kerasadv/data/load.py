@@ -37,18 +37,32 @@ class DatasetInfo:
         return len(self.class_names)
 
 
+def _resized(records, image_size):
+    """`records` read at `image_size` (bilinear, [0, 1] floats); unchanged when already that size."""
+    height, width, channels = records.image_shape
+    if image_size is None or (height, width) == tuple(image_size):
+        return records
+    inner = records.read
+
+    def read(index):
+        image, label = inner(index)
+        return tf.image.resize(to_unit_float(image), image_size), label
+
+    return dataclasses.replace(records, image_shape=(*image_size, channels), read=read)
+
+
 def _records(source, split, image_size, data_dir):
     kind, _, arg = source.partition(":")
     if kind == "tfds" and arg:
-        return tfds_source.tfds_records(arg, split, data_dir)
+        return _resized(tfds_source.tfds_records(arg, split, data_dir), image_size)
     if kind == "dir" and arg:
         return image_folder.folder_records(arg, split, image_size)
     if kind == "tar" and arg:
         return image_folder.archive_records(arg, split, image_size)
     if kind == "npz" and arg:
-        return array_sources.npz_records(arg, split)
+        return _resized(array_sources.npz_records(arg, split), image_size)
     if source == "fashion_mnist":
-        return array_sources.fashion_mnist_records(split, data_dir)
+        return _resized(array_sources.fashion_mnist_records(split, data_dir), image_size)
     raise DataSourceError(f"Unknown data source {source!r}: expected one of {', '.join(SOURCE_FORMS)}.")
 
 
@@ -95,7 +109,8 @@ def load(
         batch_size: batch size of the returned data set.
         shuffle: shuffle examples (seeded; reshuffled each epoch).
         seed: seed of the subset choice and of the shuffling.
-        image_size: (height, width) to resize image-folder images to.
+        image_size: (height, width) to resize every image to (bilinear; image folders may then
+            hold images of mixed sizes); None keeps the source's size.
         data_dir: tfds data directory, or the folder of the Fashion-MNIST idx files.
 
     Returns:
@@ -106,6 +121,8 @@ def load(
     >>> images, labels = next(iter(ds))
     >>> images.shape, info.num_classes
     (TensorShape([100, 28, 28, 1]), 10)
+    >>> load("fashion_mnist", split="test", num_examples=10, image_size=(32, 32))[1].image_shape
+    (32, 32, 1)
     """
     if not isinstance(source, str):
         raise DataSourceError(f"source must be a string like {SOURCE_FORMS}, got {source!r}.")
