@@ -77,7 +77,9 @@ def table_section(title, frame, note="", digits=4):
     """`(title, markdown, html)` of a table with an optional note above it."""
     shown = frame.round(digits)
     markdown = (note + "\n\n" if note else "") + shown.to_markdown(index=False)
-    page = (f"<p>{html.escape(note)}</p>" if note else "") + shown.to_html(index=False, na_rep="")
+    page = (f"<p>{html.escape(note)}</p>" if note else "") + (
+        f"<div class='table'>{shown.to_html(index=False, na_rep='')}</div>"  # a wide table scrolls, the page does not
+    )
     return title, markdown, page
 
 
@@ -131,6 +133,7 @@ def write_report(report, title, sections):
     page = (
         f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         "<style>body{font-family:sans-serif;margin:2em;max-width:1100px} table{border-collapse:collapse} "
+        ".table{overflow-x:auto;max-width:100%} "
         "td,th{border:1px solid #bbb;padding:2px 8px;text-align:right} img{max-width:100%}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
