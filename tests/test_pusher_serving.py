@@ -1,5 +1,8 @@
 import json
 import os
+import subprocess
+import sys
+import time
 
 import keras
 import numpy as np
@@ -166,3 +169,30 @@ def test_a_changed_attack_config_changes_only_its_cache_key():
     assert key(TARGETED_L2_PGD) == key(json.dumps(TARGETED_L2_PGD))  # a dict or its JSON text: one config
     assert key(changed) != key(TARGETED_L2_PGD)
     assert key("pgd") == key({"class_name": "PGD", "config": {}})  # a name is its full default config
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only not yet reaped
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_checks_child_process_dies_with_its_parent(tmp_path):
+    pid_file = tmp_path / "pid"
+    sleeper = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    starter = f"import sys; from kerasadv.serving import child; child.run([sys.executable, '-c', {sleeper!r}])"
+    parent = subprocess.Popen([sys.executable, "-c", starter])
+    deadline = time.monotonic() + 60
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    grandchild = int(pid_file.read_text())
+    assert _alive(grandchild)
+    parent.kill()  # as a SIGKILLed Pusher
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(grandchild)

@@ -12,12 +12,12 @@ import base64
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+from kerasadv.serving import child
 
 
 def _encode_png(images):
@@ -99,16 +99,6 @@ def _check_in_this_process(directory, cases_path, atol):
     return {**diffs, "signatures": sorted(loaded.signatures.keys()), "passed": max(diffs.values()) <= atol}
 
 
-def die_with_parent():
-    """In a child process: ask Linux to SIGKILL it when its parent dies (no orphans after a killed Pusher)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: children may outlive a killed parent
-        pass
-
-
 def check_servable(directory, model, images, atol=1e-4, timeout=300):
     """Loads `directory` in a fresh Python process, calls both signatures, compares with `model`.
 
@@ -135,26 +125,19 @@ def check_servable(directory, model, images, atol=1e-4, timeout=300):
             expected=tf.nn.softmax(model(images, training=False)).numpy(),
             expected_8bit=tf.nn.softmax(model(rounded, training=False)).numpy(),
         )
-        run = subprocess.run(
+        run = child.run(
             [sys.executable, "-m", "kerasadv.serving.check", directory, cases, str(atol)],
             capture_output=True,
             text=True,
             timeout=timeout,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-            preexec_fn=die_with_parent,
         )
     if run.returncode != 0:
         return {"passed": False, "error": run.stderr[-2000:]}
     result = json.loads(run.stdout.strip().splitlines()[-1])
     cli = shutil.which("saved_model_cli")
     if cli:
-        show = subprocess.run(
-            [cli, "show", "--dir", directory, "--all"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            preexec_fn=die_with_parent,
-        )
+        show = child.run([cli, "show", "--dir", directory, "--all"], capture_output=True, text=True, timeout=timeout)
         result["saved_model_cli"] = show.stdout if show.returncode == 0 else show.stderr[-2000:]
     return result
 
