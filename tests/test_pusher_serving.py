@@ -179,6 +179,30 @@ def _alive(pid):
         return False
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_failed_check_reports_the_error_and_leaves_no_process_behind(tmp_path, small_model, monkeypatch):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    slow_cli = tools / "saved_model_cli"  # a stand-in that would describe the model for a minute
+    slow_cli.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(60)\n")
+    slow_cli.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    empty = tmp_path / "not_a_saved_model"
+    empty.mkdir()
+    start = time.monotonic()
+    result = serving.check_servable(str(empty), small_model, np.zeros((2, 16, 16, 3), np.float32))
+    assert not result["passed"] and "SavedModel" in result["error"], result
+    assert time.monotonic() - start < 50  # did not wait for the description
+    running = []  # the stand-in started beside the check: killed once the check failed
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                running += [pid] if str(slow_cli).encode() in f.read() and _alive(int(pid)) else []
+        except OSError:  # ended meanwhile
+            pass
+    assert running == []
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 def test_a_checks_child_process_dies_with_its_parent(tmp_path):
     pid_file = tmp_path / "pid"

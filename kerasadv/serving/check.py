@@ -12,12 +12,15 @@ import base64
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 from kerasadv.serving import child
+
+_CAPTURE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 
 def _encode_png(images):
@@ -107,12 +110,31 @@ def check_servable(directory, model, images, atol=1e-4, timeout=300):
         model: the Keras model it was exported from.
         images: a few [0, 1] images to compare on.
         atol: largest allowed difference of probabilities.
-        timeout: seconds for the subprocess.
+        timeout: seconds for each subprocess.
 
     Returns:
-        dict with the differences, `passed`, and `saved_model_cli` (its `show` output, when
-        the tool is on PATH).
+        dict with the differences, `passed`, and `saved_model_cli` (its `show --all` output,
+        when the tool is on PATH; it runs beside the check).
     """
+    cli = shutil.which("saved_model_cli")  # runs beside the check: both spend seconds importing TensorFlow
+    show = None if cli is None else child.popen([cli, "show", "--dir", directory, "--all"], **_CAPTURE)
+    try:
+        run = _run_check(directory, model, images, atol, timeout)
+        if run.returncode != 0:
+            return {"passed": False, "error": run.stderr[-2000:]}
+        result = json.loads(run.stdout.strip().splitlines()[-1])
+        if show is not None:
+            out, err = show.communicate(timeout=timeout)
+            result["saved_model_cli"] = out if show.returncode == 0 else err[-2000:]
+        return result
+    finally:
+        if show is not None and show.poll() is None:  # the check failed or timed out: no description needed
+            show.kill()
+            show.communicate()
+
+
+def _run_check(directory, model, images, atol, timeout):
+    """Runs this module's check of `directory` against `model` on `images` in a fresh process."""
     import tensorflow as tf
 
     images = np.asarray(images, np.float32)
@@ -125,21 +147,12 @@ def check_servable(directory, model, images, atol=1e-4, timeout=300):
             expected=tf.nn.softmax(model(images, training=False)).numpy(),
             expected_8bit=tf.nn.softmax(model(rounded, training=False)).numpy(),
         )
-        run = child.run(
+        return child.run(
             [sys.executable, "-m", "kerasadv.serving.check", directory, cases, str(atol)],
-            capture_output=True,
-            text=True,
+            **_CAPTURE,
             timeout=timeout,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
         )
-    if run.returncode != 0:
-        return {"passed": False, "error": run.stderr[-2000:]}
-    result = json.loads(run.stdout.strip().splitlines()[-1])
-    cli = shutil.which("saved_model_cli")
-    if cli:
-        show = child.run([cli, "show", "--dir", directory, "--all"], capture_output=True, text=True, timeout=timeout)
-        result["saved_model_cli"] = show.stdout if show.returncode == 0 else show.stderr[-2000:]
-    return result
 
 
 if __name__ == "__main__":

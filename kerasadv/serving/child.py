@@ -7,7 +7,7 @@ handlers can then race with the closing of inherited descriptors, and the child 
 parent starts a small launcher the plain way (vfork + exec); the launcher asks Linux to SIGKILL
 it when the parent dies (PR_SET_PDEATHSIG, which survives `exec`) and then execs the program:
 
-    python -m kerasadv.serving.child PARENT_PID PROGRAM [ARGS...]
+    python -I -S .../kerasadv/serving/child.py PARENT_PID PROGRAM [ARGS...]
 """
 
 import os
@@ -44,7 +44,19 @@ def run(args, **kwargs):
     >>> run([sys.executable, "-c", "print('hello')"], capture_output=True, text=True).stdout
     'hello\\n'
     """
-    return subprocess.run([sys.executable, "-m", "kerasadv.serving.child", str(os.getpid()), *args], **kwargs)
+    return subprocess.run(launcher(args), **kwargs)
+
+
+def popen(args, **kwargs):
+    """`subprocess.Popen(args, **kwargs)` whose process is killed when this process dies."""
+    return subprocess.Popen(launcher(args), **kwargs)
+
+
+def launcher(args):
+    """The command line that runs `args` through this file's launcher (see the module docstring)."""
+    # By path, isolated and without site: the launcher imports nothing of kerasadv (whose
+    # serving package imports TensorFlow: seconds per child) and starts in milliseconds.
+    return [sys.executable, "-I", "-S", os.path.abspath(__file__), str(os.getpid()), *args]
 
 
 if __name__ == "__main__":
