@@ -209,6 +209,27 @@ def test_small_real_run_on_cifar(trained_simple_cnn, cifar_small, tmp_path):
     assert len(analysis.plot_vulnerability(sims, probability, distribution, str(tmp_path), cams, x[:3])) == 4
 
 
+def test_toggle_vs_size_equals_each_set_counted_on_its_own():
+    from kerasadv import models
+
+    probe = analysis.probe_model(models.simple_cnn())
+    rng = np.random.default_rng(0)
+    x, x_adv = (rng.random((40, 32, 32, 3), dtype=np.float32) for _ in range(2))
+    layers = [n for n in probe.output if n != "logits"]
+    outputs = analysis.probes.probe_outputs(probe, x)
+    binary = {n: np.median(np.asarray(outputs[n]).reshape(40, -1), 0) for n in layers}
+    ternary = {n: (t - 0.01, t + 0.01) for n, t in binary.items()}
+    for thresholds in (binary, ternary):
+        by_size = analysis.toggle_vs_size(probe, thresholds, x, x_adv, sizes=(30, 3, 10, 50))  # 50 > 40: left out
+        assert by_size["size"].tolist() == [30, 30, 3, 3, 10, 10]
+        for _, row in by_size.iterrows():
+            n = row["size"]
+            images = x[:n] if row.dataset == "clean" else np.concatenate([x[:n], x_adv[:n]])
+            expected = analysis.toggle_activity(probe, thresholds, images)
+            assert {k: row[k] for k in expected} == expected
+        assert 0 < by_size.total.min() and by_size.total.max() < 1  # neither trivial case
+
+
 def test_toggle_activity_monitor_writes_logs():
     from kerasadv import models
 

@@ -43,6 +43,12 @@ class ToggleCounter:
                 self.seen[name] |= np.bitwise_or.reduce(masks, axis=0)
         return self
 
+    def union(self, other):
+        """A counter of both counters' images (their state masks OR-ed), e.g. clean + adversarial sets."""
+        merged = ToggleCounter(self.probe, self.thresholds)
+        merged.seen = {name: self.seen[name] | other.seen[name] for name in self.seen}
+        return merged
+
     def activity(self):
         """`{layer: fraction toggled, ..., "total": fraction over all neurons}`."""
         toggled = {n: np.unpackbits(s[:, None], axis=1).sum(1) >= 2 for n, s in self.seen.items()}
@@ -56,16 +62,40 @@ def toggle_activity(probe, thresholds, images):
     return ToggleCounter(probe, thresholds).update(np.asarray(images)).activity()
 
 
+def prefix_counters(probe, thresholds, images, sizes):
+    """`{n: ToggleCounter of images[:n]}` for each size, every image through the probe once.
+
+    Example:
+    >>> import kerasadv
+    >>> probe = kerasadv.analysis.probe_model(kerasadv.models.simple_cnn())
+    >>> x = np.random.default_rng(0).random((6, 32, 32, 3), dtype=np.float32)
+    >>> layers = [name for name in probe.output if name != "logits"]
+    >>> thresholds = {name: np.zeros(int(np.prod(probe.output[name].shape[1:]))) for name in layers}
+    >>> counters = prefix_counters(probe, thresholds, x, (2, 6))
+    >>> counters[6].activity() == toggle_activity(probe, thresholds, x)
+    True
+    """
+    counter, counters, done = ToggleCounter(probe, thresholds), {}, 0
+    for n in sorted(set(sizes)):
+        counter.update(np.asarray(images[done:n]))
+        counters[n], done = counter.union(counter), n  # a copy: the counter goes on to the next size
+    return counters
+
+
 def toggle_vs_size(probe, thresholds, x, x_adv, sizes=(5, 10, 50, 100, 500, 1000)):
     """Experiment 1: clean n images vs clean n + their n adversarial versions, for each size.
+
+    The sets are prefixes, so each image goes through the probe once whatever the sizes.
 
     Returns:
         DataFrame: size, dataset ("clean" / "clean+adversarial"), one column per layer, total, gain.
     """
+    sizes = [s for s in sizes if s <= len(x)]
+    clean_counters, adversarial_counters = (prefix_counters(probe, thresholds, images, sizes) for images in (x, x_adv))
     rows = []
-    for n in [s for s in sizes if s <= len(x)]:
-        clean = toggle_activity(probe, thresholds, x[:n])
-        mixed = toggle_activity(probe, thresholds, np.concatenate([x[:n], x_adv[:n]]))
+    for n in sizes:
+        clean = clean_counters[n].activity()
+        mixed = clean_counters[n].union(adversarial_counters[n]).activity()
         rows += [
             {"size": n, "dataset": "clean", **clean, "gain": 0.0},
             {"size": n, "dataset": "clean+adversarial", **mixed, "gain": mixed["total"] - clean["total"]},
