@@ -209,7 +209,7 @@ def test_small_real_run_on_cifar(trained_simple_cnn, cifar_small, tmp_path):
     assert len(analysis.plot_vulnerability(sims, probability, distribution, str(tmp_path), cams, x[:3])) == 4
 
 
-def test_toggle_vs_size_equals_each_set_counted_on_its_own():
+def test_toggle_experiments_equal_each_set_counted_on_its_own():
     from kerasadv import models
 
     probe = analysis.probe_model(models.simple_cnn())
@@ -228,6 +228,16 @@ def test_toggle_vs_size_equals_each_set_counted_on_its_own():
             expected = analysis.toggle_activity(probe, thresholds, images)
             assert {k: row[k] for k in expected} == expected
         assert 0 < by_size.total.min() and by_size.total.max() < 1  # neither trivial case
+        equal = analysis.toggle_equal_size(probe, thresholds, x, x_adv, size=20, draws=2, seed=5)
+        rng, runs = np.random.default_rng(5), {"clean": [], "half adversarial": []}
+        for _ in range(2):  # the same draws, each set counted on its own
+            chosen = rng.choice(40, 20, replace=False)
+            runs["clean"].append(analysis.toggle_activity(probe, thresholds, x[chosen])["total"])
+            mixed = np.concatenate([x[chosen[:10]], x_adv[chosen[:10]]])
+            runs["half adversarial"].append(analysis.toggle_activity(probe, thresholds, mixed)["total"])
+        for _, row in equal.iterrows():
+            expected = (np.mean(runs[row.dataset]), np.std(runs[row.dataset]))
+            assert (row.mean_total, row.std_total) == pytest.approx(expected, abs=1e-12)
 
 
 def test_toggle_activity_monitor_writes_logs():

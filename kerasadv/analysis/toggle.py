@@ -112,12 +112,16 @@ def toggle_equal_size(probe, thresholds, x, x_adv, size, draws=5, seed=0):
     """
     rng = np.random.default_rng(seed)
     activities = {"clean": [], "half adversarial": []}
+
+    def counted(images):
+        return ToggleCounter(probe, thresholds).update(np.asarray(images))
+
     for _ in range(draws):
         chosen = rng.choice(len(x), size, replace=False)
         half = chosen[: size // 2]
-        activities["clean"].append(toggle_activity(probe, thresholds, x[chosen]))
-        mixed = np.concatenate([x[half], x_adv[half]])
-        activities["half adversarial"].append(toggle_activity(probe, thresholds, mixed))
+        shared = counted(x[half])  # in both sets: through the probe once
+        activities["clean"].append(shared.union(counted(x[chosen[size // 2 :]])).activity())
+        activities["half adversarial"].append(shared.union(counted(x_adv[half])).activity())
     rows = []
     for kind, runs in activities.items():
         frame = pd.DataFrame(runs)
