@@ -17,6 +17,7 @@ import time
 from absl import app, flags
 
 from kerasadv.components.study_report import print_report
+from kerasadv.pipelines.quickstart import default_source
 
 FLAGS = flags.FLAGS
 
@@ -48,15 +49,14 @@ def study_source():
     Raises:
         app.UsageError: neither is given (a study does not silently switch to another data set).
     """
-    if FLAGS.data:
-        return FLAGS.data
-    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
-    if not os.path.isfile(archive):
+    source = FLAGS.data or default_source()
+    if source == "fashion_mnist" and not FLAGS.data:  # the quick start's fallback, not a study's
         raise app.UsageError(
-            f"the study reproduces a CIFAR-10 paper: set KERASADV_CIFAR10_TAR to the CIFAR-10 archive "
-            f"(got {archive!r}) or pass --data (e.g. --data tar:../shared/data/cifar10-jpeg.tar.gz)"
+            "the study reproduces a CIFAR-10 paper: set KERASADV_CIFAR10_TAR to the CIFAR-10 archive "
+            f"(got {os.environ.get('KERASADV_CIFAR10_TAR', '')!r}) or pass --data "
+            "(e.g. --data tar:../shared/data/cifar10-jpeg.tar.gz)"
         )
-    return f"tar:{archive}"
+    return source
 
 
 def run_study(build, report_id, title):
