@@ -47,6 +47,10 @@ def test_vgg16_width_keeps_the_13_named_convs_and_include_top_keeps_the_head():
         models.vgg16(include_top=True)
     with pytest.raises(ModelError, match="width must be 64"):
         models.vgg16((224, 224, 3), 1000, include_top=True, width=16)
+    for builder in (models.vgg16, models.efficientnet_b0):  # too small for five stride-2 stages: say the fix
+        with pytest.raises(ModelError, match=r"at least 32x32, got 28x28; pass image_size=\(32, 32\)"):
+            builder((28, 28, 1))
+        assert builder((28, 28, 1), image_size=(32, 32)).output_shape == (None, 10)
 
 
 def test_resnet18_shape_and_names():

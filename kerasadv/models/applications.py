@@ -59,6 +59,12 @@ def _imagenet_classifier(name, x, num_classes, weights):
 
 
 def _application(name, input_shape, num_classes, weights, image_size, width=64, include_top=False):
+    height, width_px = image_size or input_shape[:2]
+    if min(height, width_px) < 32:  # five stride-2 stages
+        raise ModelError(
+            f"{name} halves its input five times: it needs images of at least 32x32, got {height}x{width_px}; "
+            "pass image_size=(32, 32) to resize inside the model, or ingest with ImageExampleGen(image_size=32)."
+        )
     inputs = keras.Input(input_shape, name="image")
     x = inputs
     if input_shape[-1] == 1:
@@ -98,8 +104,9 @@ def vgg16(input_shape=(32, 32, 3), num_classes=10, weights=None, image_size=None
         An uncompiled `keras.Model` from [0, 1] pixels to logits.
 
     Raises:
-        ModelError: include_top without 224x224 inputs, or the ImageNet head with other than
-            1000 classes; pretrained weights with width other than 64.
+        ModelError: images smaller than 32x32 (after `image_size`); include_top without 224x224
+            inputs, or the ImageNet head with other than 1000 classes; pretrained weights with
+            width other than 64.
 
     Example:
     >>> vgg16().get_layer("block4_conv1").filters, vgg16(width=16).get_layer("block4_conv1").filters
