@@ -86,7 +86,7 @@ class StudyReportExecutor:
                     "Example images",
                     grid,
                     "Clean image, its adversarial version and the perturbation (scaled to the full range), with the "
-                    "model's prediction and softmax confidence.",
+                    "model's prediction and softmax confidence: the first eval images the attack changed.",
                 )
             )
         for artifact in analyses:
@@ -145,15 +145,37 @@ def configuration_lines(p, model_artifact, examples, adversarial):
     )
 
 
+EXAMPLE_POOL = 256  # eval images searched for ones the attack changed
+
+
+def changed_first(x, x_adv, count):
+    """Indices of `count` images: those `x_adv` changed first, then the unchanged, each in order.
+
+    Example:
+    >>> x = np.zeros((4, 2, 2, 1), np.float32)
+    >>> x_adv = x.copy(); x_adv[2, 0, 0] = 0.1; x_adv[3, 1, 1] = 0.2
+    >>> changed_first(x, x_adv, 3).tolist()
+    [2, 3, 0]
+    """
+    changed = np.abs(x_adv - x).reshape(len(x_adv), -1).max(1) > 0
+    return np.concatenate([np.flatnonzero(changed), np.flatnonzero(~changed)])[:count]
+
+
 def example_grid(model, examples, adversarial, class_names, path, count=6):
-    """Writes a grid (rows: clean, adversarial, perturbation) of the first eval images. Returns the file name."""
+    """Writes a grid (rows: clean, adversarial, perturbation) of eval images. Returns the file name.
+
+    The images are the first that the attack changed (an attack that stops once an image is
+    misclassified leaves those the model already got wrong as they are), then the first others.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    x, y = first_examples(examples.uri, "eval", count)
-    x_adv, _ = first_examples(adversarial.uri, "eval", count)
+    x, y = first_examples(examples.uri, "eval", EXAMPLE_POOL)
+    x_adv, _ = first_examples(adversarial.uri, "eval", EXAMPLE_POOL)
+    shown = changed_first(x, x_adv, count)
+    x, x_adv, y = x[shown], x_adv[shown], y[shown]
     rows = []
     for images in (x, x_adv):
         labels, confidence = attacks.metrics.predict_with_confidence(model, images)
