@@ -11,6 +11,7 @@ from kerasadv.attacks.fab import FAB, FABT
 from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.iterative_fgs import IterativeFGS
+from kerasadv.attacks.kl_pgd import KLPGD, kl_divergence
 from kerasadv.attacks.metrics import clean_accuracy, evaluate_attack, predict_labels
 from kerasadv.attacks.noise import STRENGTHS, GaussianNoise, matched_noise
 from kerasadv.attacks.one_pixel import OnePixel
@@ -22,6 +23,8 @@ from kerasadv.attacks.stream import as_batches, attack_batch, stream
 from kerasadv.attacks.sweep import eps_sweep
 
 __all__ = [
+    "KLPGD",
+    "kl_divergence",
     "Attack",
     "GradientAttack",
     "FGSM",

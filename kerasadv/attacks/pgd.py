@@ -28,8 +28,14 @@ def ascent_direction(grad, norm):
     return tf.sign(grad) if norm == "linf" else grad / _l2(grad)
 
 
-def random_start(x, eps, norm, seed):
-    """A uniform point of the `norm` ball around `x` (L2: uniform direction and volume)."""
+NORMAL_START_STD = 0.001  # TRADES / MART: the search starts at x + 0.001 N(0, I)
+
+
+def random_start(x, eps, norm, seed, mode=True):
+    """A random start around `x`: a uniform point of the `norm` ball (L2: uniform direction and
+    volume), or with `mode="normal"` x + 0.001 N(0, I), unclipped (the start of TRADES and MART)."""
+    if mode == "normal":
+        return x + NORMAL_START_STD * tf.random.stateless_normal(tf.shape(x), seed)
     if norm == "linf":
         delta = tf.random.stateless_uniform(tf.shape(x), seed, -1.0, 1.0) * eps
     else:
@@ -53,6 +59,15 @@ def check_step_size(step_size, rel_step_size):
     return (None if step_size is None else float(step_size), None if rel_step_size is None else float(rel_step_size))
 
 
+def check_random_start(random_start):
+    """`random_start` as True, False or "normal"; other strings raise an AttackInputError."""
+    if isinstance(random_start, str):
+        if random_start != "normal":
+            raise AttackInputError(f'random_start must be True, False or "normal", got {random_start!r}.')
+        return random_start
+    return bool(random_start)
+
+
 @register
 class PGD(GradientAttack):
     """Projected gradient descent (Madry et al., 2018); BIM when `random_start=False`.
@@ -67,7 +82,8 @@ class PGD(GradientAttack):
         rel_step_size: size of each step as a multiple of eps (so an eps sweep or schedule
             keeps the schedule). When neither is given: `2.5 / steps` (2.5 eps over the run).
         norm: "linf" or "l2".
-        random_start: start from a uniform point of the ball instead of `x`.
+        random_start: True: start from a uniform point of the ball instead of `x`; "normal":
+            from x + 0.001 N(0, I) (the start of TRADES and MART); False: from `x`.
         early_exit: for evaluation: an example leaves the batch (no more passes) once it is
             misclassified (targeted: reaches its target), keeping the point that fooled the
             model. Off by default: adversarial training wants the highest-loss point.
@@ -96,7 +112,8 @@ class PGD(GradientAttack):
         super().__init__(eps, norm, **kwargs)
         self.steps = validation.check_positive_int(steps, "steps")
         self.step_size, self.rel_step_size = check_step_size(step_size, rel_step_size)
-        self.random_start, self.early_exit = bool(random_start), bool(early_exit)
+        self.random_start = check_random_start(random_start)
+        self.early_exit = bool(early_exit)
 
     def step_length(self, eps):
         """The absolute step for radius `eps` (a tensor)."""
@@ -107,20 +124,26 @@ class PGD(GradientAttack):
 
     def perturb(self, model, x, labels, eps):
         step = self.step_length(eps)
-        x_adv = random_start(x, eps, self.norm, self._seed()) if self.random_start else x
+        x_adv = random_start(x, eps, self.norm, self._seed(), self.random_start) if self.random_start else x
         if self.early_exit:
             return self._perturb_until_fooled(model, x, labels, eps, step, x_adv)
+        return {"x_adv": self.ascend(x, x_adv, eps, step, lambda x_adv: self.gradient(model, x_adv, labels))}
+
+    def gradient(self, model, x_adv, labels):
+        """The gradient each step ascends: of the cross-entropy (targeted: of minus it)."""
+        return input_gradient(model, x_adv, labels, self.targeted, self.training)[0]
+
+    def ascend(self, x, x_adv, eps, step, gradient):
+        """`steps` projected steps of size `step` from `x_adv` along `gradient(x_adv)`'s ascent direction."""
 
         def step_once(i, x_adv):
-            grad, _ = input_gradient(model, x_adv, labels, self.targeted, self.training)
-            x_adv = x_adv + step * ascent_direction(grad, self.norm)
+            x_adv = x_adv + step * ascent_direction(gradient(x_adv), self.norm)
             return i + 1, tf.clip_by_value(x + project(x_adv - x, eps, self.norm), 0.0, 1.0)
 
         if self.steps == 1:  # fast AT's single step: no loop machinery
-            return {"x_adv": step_once(0, x_adv)[1]}
+            return step_once(0, x_adv)[1]
         # An explicit while_loop: Keras traces train_step without AutoGraph.
-        _, x_adv = tf.while_loop(lambda i, _: i < self.steps, step_once, (tf.constant(0), x_adv))
-        return {"x_adv": x_adv}
+        return tf.while_loop(lambda i, _: i < self.steps, step_once, (tf.constant(0), x_adv))[1]
 
     def _perturb_until_fooled(self, model, x, labels, eps, step, x_adv):
         """PGD where fooled examples leave the active batch (the logits of each pass tell)."""

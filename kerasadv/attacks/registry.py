@@ -18,6 +18,7 @@ _NAMES = {
     "pgd": ("kerasadv.attacks.pgd", "PGD", {}),
     "pgd_l2": ("kerasadv.attacks.pgd", "PGD", {"norm": "l2", "eps": DEFAULT_L2_EPS}),
     "bim": ("kerasadv.attacks.pgd", "BIM", {}),
+    "kl_pgd": ("kerasadv.attacks.kl_pgd", "KLPGD", {}),
     "apgd": ("kerasadv.attacks.apgd", "APGD", {}),
     "apgd_dlr": ("kerasadv.attacks.apgd", "APGD", {"loss": "dlr"}),
     "apgd_t": ("kerasadv.attacks.apgd", "APGDT", {}),

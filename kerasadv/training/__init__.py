@@ -3,14 +3,17 @@
 from kerasadv.training.adversarial import AdversarialModel, fast_at_attack, pgd_at_attack
 from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
+from kerasadv.training.awp import AWPModel, TRADESAWPModel, awp_at_attack
 from kerasadv.training.baseline import compile_classifier, fit_classifier, train
 from kerasadv.training.contrastive import ContrastiveModel, plot_latent_space
-from kerasadv.training.defaults import TRAINING_DEFAULTS, TrainingDefaults, training_defaults
+from kerasadv.training.defaults import SCHEDULES, TRAINING_DEFAULTS, TrainingDefaults, training_defaults
 from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.free import FreeAdversarialModel
+from kerasadv.training.mart import MARTModel, mart_attack
 from kerasadv.training.mixing import mix_datasets
-from kerasadv.training.precision import POLICIES, dtype_policy_name, with_dtype_policy
+from kerasadv.training.precision import POLICIES, dtype_policy_name, native_bfloat16, with_dtype_policy
 from kerasadv.training.recipes import RECIPE_NAMES, get_recipe, wrap
+from kerasadv.training.trades import TRADESModel
 from kerasadv.training.wrapper import TrainingWrapper
 
 __all__ = [
@@ -24,6 +27,12 @@ __all__ = [
     "AdversarialModel",
     "AdvPropModel",
     "FreeAdversarialModel",
+    "TRADESModel",
+    "MARTModel",
+    "AWPModel",
+    "TRADESAWPModel",
+    "mart_attack",
+    "awp_at_attack",
     "ContrastiveModel",
     "plot_latent_space",
     "fast_at_attack",
@@ -31,12 +40,14 @@ __all__ = [
     "mix_datasets",
     "with_dtype_policy",
     "dtype_policy_name",
+    "native_bfloat16",
     "POLICIES",
     "augment",
     "compile_classifier",
     "fit_classifier",
     "train",
     "TRAINING_DEFAULTS",
+    "SCHEDULES",
     "TrainingDefaults",
     "training_defaults",
 ]

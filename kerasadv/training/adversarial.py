@@ -18,6 +18,13 @@ from kerasadv.errors import AttackInputError
 from kerasadv.training.wrapper import TrainingWrapper
 
 
+def check_ratio(adv_ratio):
+    """`adv_ratio` as a float in [0, 1], else an AttackInputError."""
+    if isinstance(adv_ratio, bool) or not isinstance(adv_ratio, (int, float)) or not 0.0 <= adv_ratio <= 1.0:
+        raise AttackInputError(f"adv_ratio must be in [0, 1], got {adv_ratio!r}.")
+    return float(adv_ratio)
+
+
 @keras.saving.register_keras_serializable(package="kerasadv")
 class AdversarialModel(TrainingWrapper):
     """Trains `classifier` on batches in which a fraction is replaced by adversarial examples.
@@ -45,9 +52,11 @@ class AdversarialModel(TrainingWrapper):
 
     def __init__(self, classifier, attack, adv_ratio=0.5, adversarial_training_mode=True, **kwargs):
         super().__init__(classifier, attack, adversarial_training_mode, **kwargs)
-        if not 0.0 <= float(adv_ratio) <= 1.0:
-            raise AttackInputError(f"adv_ratio must be in [0, 1], got {adv_ratio}.")
-        self.adv_ratio = float(adv_ratio)
+        self.adv_ratio = check_ratio(adv_ratio)
+
+    @classmethod
+    def check_recipe(cls, config):
+        check_ratio(config["adv_ratio"])
 
     def adversarial_batch(self, x, y):
         """The mixed batch: adversarial versions of the first `adv_ratio` part, then clean."""

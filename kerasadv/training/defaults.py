@@ -6,6 +6,8 @@ import keras
 
 from kerasadv.errors import ModelError
 
+SCHEDULES = ("constant", "cosine", "warmup_cosine")
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainingDefaults:
@@ -14,7 +16,8 @@ class TrainingDefaults:
     Attributes:
         optimizer: "adam" or "sgd" (momentum 0.9, Nesterov).
         learning_rate: initial learning rate.
-        schedule: "constant" or "cosine" (cosine decay over all steps).
+        schedule: "constant", "cosine" (cosine decay over all steps) or "warmup_cosine"
+            (linear warm-up from 0 over the first tenth of the steps, then cosine decay).
         weight_decay: decoupled weight decay of the optimiser (0 disables).
         flip: random horizontal flips.
         crop_padding: padded random crops (0 disables).
@@ -33,11 +36,16 @@ class TrainingDefaults:
 
     def make_optimizer(self, total_steps):
         """Builds the optimiser, with the schedule spread over `total_steps`."""
-        rate = self.learning_rate
+        rate, total_steps = self.learning_rate, max(total_steps, 1)
         if self.schedule == "cosine":
-            rate = keras.optimizers.schedules.CosineDecay(rate, max(total_steps, 1))
+            rate = keras.optimizers.schedules.CosineDecay(rate, total_steps)
+        elif self.schedule == "warmup_cosine":
+            warmup = max(total_steps // 10, 1)
+            rate = keras.optimizers.schedules.CosineDecay(
+                0.0, max(total_steps - warmup, 1), warmup_target=rate, warmup_steps=warmup
+            )
         elif self.schedule != "constant":
-            raise ModelError(f"schedule must be 'constant' or 'cosine', got {self.schedule!r}.")
+            raise ModelError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}.")
         decay = self.weight_decay or None
         if self.optimizer == "adam":
             return keras.optimizers.Adam(rate, weight_decay=decay)

@@ -139,6 +139,24 @@ def reducible_logs(logs):
     return {name: with_axis(value) for name, value in logs.items()}
 
 
+def batch_mean(values, sample_weight=None):
+    """A replica's share of the global batch's mean of per-example `values` (float32).
+
+    The mean over the replica's batch (weighted by `sample_weight`, divided by the batch size
+    as Keras's "sum_over_batch_size" does) times 1 / replicas: what Keras's compiled loss
+    gives, so the gradients of a recipe's own loss terms sum to the global batch's.
+
+    Example:
+    >>> float(batch_mean(tf.constant([1.0, 3.0])))
+    2.0
+    """
+    values = tf.cast(values, tf.float32)
+    if sample_weight is not None:
+        values = values * tf.cast(tf.reshape(sample_weight, tf.shape(values)), tf.float32)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return tf.reduce_mean(values) / float(replicas)
+
+
 def unscaled_loss(loss):
     """A replica's loss as the mean over the global batch would read it (for the loss tracker).
 

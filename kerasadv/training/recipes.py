@@ -11,10 +11,30 @@ from kerasadv import attacks
 from kerasadv.errors import AttackInputError
 from kerasadv.training.adversarial import AdversarialModel
 from kerasadv.training.advprop import AdvPropModel
+from kerasadv.training.awp import AWPModel, TRADESAWPModel
 from kerasadv.training.contrastive import ContrastiveModel
 from kerasadv.training.free import FreeAdversarialModel
+from kerasadv.training.mart import MARTModel
+from kerasadv.training.trades import TRADESModel
 
-WRAPPERS = {cls.__name__: cls for cls in (AdversarialModel, AdvPropModel, FreeAdversarialModel, ContrastiveModel)}
+WRAPPERS = {
+    cls.__name__: cls
+    for cls in (
+        AdversarialModel,
+        AdvPropModel,
+        FreeAdversarialModel,
+        ContrastiveModel,
+        TRADESModel,
+        MARTModel,
+        AWPModel,
+        TRADESAWPModel,
+    )
+}
+# The published recipes' inner attacks (TRADES / MART: yaodongyu/TRADES, YisenWang/MART;
+# AT-AWP: csdongxian/AWP), at the defaults of their CIFAR-10 code.
+_KL_PGD = {"class_name": "KLPGD", "config": {}}
+_MART_PGD = {"class_name": "PGD", "config": {"eps": 0.031, "steps": 10, "step_size": 0.007, "random_start": "normal"}}
+_AWP_PGD = {"class_name": "PGD", "config": {"steps": 10, "step_size": 2 / 255}}
 
 # name -> (class name, defaults); "none" is plain training.
 _NAMES = {
@@ -27,6 +47,10 @@ _NAMES = {
     "free": ("FreeAdversarialModel", {"attack": "fgsm", "replays": 4}),
     "advprop": ("AdvPropModel", {"attack": {"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.0}}}),
     "contrastive": ("ContrastiveModel", {}),
+    "trades": ("TRADESModel", {"attack": _KL_PGD}),
+    "mart": ("MARTModel", {"attack": _MART_PGD}),
+    "awp": ("AWPModel", {"attack": _AWP_PGD}),
+    "trades_awp": ("TRADESAWPModel", {"attack": _KL_PGD}),
 }
 RECIPE_NAMES = ("none", *_NAMES)
 
@@ -50,7 +74,8 @@ def get_recipe(identifier, seed=None):
         the attack serialised, or None.
 
     Raises:
-        AttackInputError: unknown name or wrapper, unknown argument, bad attack.
+        AttackInputError: unknown name or wrapper, unknown argument, bad attack, a
+            hyper-parameter out of range (e.g. a negative TRADES beta).
 
     Example:
     >>> recipe = get_recipe("pgd", seed=0)
@@ -89,6 +114,7 @@ def get_recipe(identifier, seed=None):
         if seed is not None and "seed" in attack["config"] and attack["config"]["seed"] is None:
             attack["config"]["seed"] = seed
         config["attack"] = attack
+    WRAPPERS[name].check_recipe(config)
     return {"class_name": name, "config": config}
 
 

@@ -109,6 +109,10 @@ class TrainingWrapper(keras.Model):
         """Saves the plain classifier (servable: no wrapper, no attack, float32 computation)."""
         return with_dtype_policy(self.classifier, "float32").save(filepath, *args, **kwargs)
 
+    @classmethod
+    def check_recipe(cls, config):
+        """Checks a recipe config's hyper-parameters without building the wrapper (raises as `__init__`)."""
+
     def recipe_config(self):
         """The recipe without the classifier: what a pipeline parameter or a report holds."""
         return {
