@@ -1,8 +1,13 @@
 """Evaluator: Model + example sets -> ModelEvaluation (metrics, tables) and ModelBlessing."""
 
+import hashlib
+import inspect
+import json
+
 import pandas as pd
 
 from kerasadv import attacks, io
+from kerasadv.components import blessing, evaluation_engine
 from kerasadv.components.attack_gen import RUNNERS
 from kerasadv.components.configs import attack_config, attack_label
 from kerasadv.components.evaluation_engine import EvaluationEngine, first_examples
@@ -56,19 +61,35 @@ def _self_checks(model, directory, p):
     return results
 
 
-def _baseline_pair(name, metrics, worst, baseline, input_dict, p):
-    """`(candidate, baseline)` values of a compared metric: `robust_accuracy` (worst live attack)
-    or `<set>_accuracy` of an input example set; `baseline` is the baseline's engine."""
-    if name == "robust_accuracy":
-        results = _robust_results(baseline, input_dict["examples"].uri, p)
-        return worst, min(r["adversarial_accuracy"] for r in results.values())
-    set_name = name.removesuffix("_accuracy")
-    return metrics[name], baseline.accuracy(input_dict[set_name].uri, p["split"])[0]
+def _protocol(input_dict, p):
+    """What the candidate and its baseline evaluation must share (`blessing.PROTOCOL`), before any attack runs."""
+    examples = input_dict["examples"]
+    size = tfrecords.split_size(examples.uri, p["split"])
+    robust = (min(p["robust_examples"], size) if p["robust_examples"] else size) if p["attacks"] else 0
+    return {
+        "attacks": dict(zip(attack_labels(p["attacks"]), p["attacks"])),
+        "robust_examples": robust,
+        "split": p["split"],
+        "seed": p["seed"],
+        "examples": examples.fingerprint,
+    }
+
+
+def _baseline(input_dict, protocol):
+    """The baseline's evaluation.json content, refused (SpecError) when made under another protocol."""
+    if "baseline_evaluation" not in input_dict:
+        return None
+    with open(input_dict["baseline_evaluation"].path("evaluation.json")) as f:
+        baseline = json.load(f)
+    blessing.require_same_protocol(protocol, baseline, "Evaluator")
+    return baseline
 
 
 class EvaluatorExecutor:
     def Do(self, input_dict, output_dict, exec_properties):
-        p, evaluation, blessing = exec_properties, output_dict["evaluation"], output_dict["blessing"]
+        p, evaluation, blessing_artifact = exec_properties, output_dict["evaluation"], output_dict["blessing"]
+        protocol = _protocol(input_dict, p)
+        baseline = _baseline(input_dict, protocol)
         engine = EvaluationEngine(input_dict["model"], p["runner"], p["beam_options"], p["batch_size"])
         model, split = engine.model, p["split"]
         metrics, per_class = {}, {}
@@ -76,14 +97,12 @@ class EvaluatorExecutor:
             if name in input_dict:
                 metrics[f"{name}_accuracy"], per_class[name] = engine.accuracy(input_dict[name].uri, split)
         results = _robust_results(engine, input_dict["examples"].uri, p)
-        robust = {label: result["adversarial_accuracy"] for label, result in results.items()}
-        metrics.update({f"robust_accuracy_{n}": v for n, v in robust.items()})
+        metrics.update({f"robust_accuracy_{n}": r["adversarial_accuracy"] for n, r in results.items()})
         per_attack = {label: r["per_attack"] for label, r in results.items() if "per_attack" in r}
         live = [{"attack": label, **{k: r[k] for k in LIVE_ATTACK_COLUMNS}} for label, r in results.items()]
         pd.DataFrame(live, columns=["attack", *LIVE_ATTACK_COLUMNS]).to_csv(
             evaluation.path("live_attacks.csv"), index=False
         )
-        self_checks = _self_checks(model, input_dict["examples"].uri, p)
         sweep = attacks.eps_sweep(
             attacks.FGSM(0.0),
             model,
@@ -92,61 +111,37 @@ class EvaluatorExecutor:
         )
         sweep.to_csv(evaluation.path("fgsm_eps_sweep.csv"), index=False)
         pd.DataFrame(per_class).rename_axis("class").to_csv(evaluation.path("per_class_accuracy.csv"))
-        checks = self._checks(metrics, robust, p, input_dict)
-        blessed = all(c["passed"] for c in checks)
         generated_by = (
             input_dict["adversarial_examples"].properties.get("attack")
             if "adversarial_examples" in input_dict
             else None
         )
-        io.write_json(
-            {
-                "metrics": metrics,
-                "checks": checks,
-                "blessed": blessed,
-                "attacks": dict(zip(attack_labels(p["attacks"]), p["attacks"])),
-                "robust_examples": next(iter(results.values()))["num_examples"] if results else 0,
-                "per_attack": per_attack,
-                "live_attacks": live,
-                "self_checks": self_checks,
-                "adversarial_examples_attack": generated_by,
-            },
-            evaluation.path("evaluation.json"),
-        )
-        open(blessing.path("BLESSED" if blessed else "NOT_BLESSED"), "w").close()
+        content = {
+            **protocol,
+            "metrics": metrics,
+            "per_attack": per_attack,
+            "live_attacks": live,
+            "self_checks": _self_checks(model, input_dict["examples"].uri, p),
+            "adversarial_examples_attack": generated_by,
+        }
+        content["checks"] = blessing.blessing_checks(content, p, baseline)
+        content["blessed"] = blessed = blessing.is_blessed(content["checks"])
+        io.write_json(content, evaluation.path("evaluation.json"))
+        open(blessing_artifact.path("BLESSED" if blessed else "NOT_BLESSED"), "w").close()
         evaluation.properties.update(metrics=metrics, model_uri=input_dict["model"].uri)
-        blessing.properties.update(blessed=blessed, checks=checks)
-
-    @staticmethod
-    def _checks(metrics, robust, p, input_dict):
-        checks = [
-            {
-                "check": f"clean accuracy >= {p['min_accuracy']}",
-                "value": metrics["examples_accuracy"],
-                "passed": metrics["examples_accuracy"] >= p["min_accuracy"],
-            }
-        ]
-        worst = min(robust.values()) if robust else None
-        if worst is not None:
-            checks.append(
-                {
-                    "check": f"robust accuracy >= {p['min_robust_accuracy']}",
-                    "value": worst,
-                    "passed": worst >= p["min_robust_accuracy"],
-                }
-            )
-        if "baseline_model" in input_dict:
-            baseline = EvaluationEngine(input_dict["baseline_model"], p["runner"], p["beam_options"], p["batch_size"])
-            for name in p["no_worse_than_baseline"]:
-                value, base = _baseline_pair(name, metrics, worst, baseline, input_dict, p)
-                checks.append(
-                    {"check": f"{name} >= baseline's", "value": value, "baseline": base, "passed": value >= base}
-                )
-        return checks
+        blessing_artifact.properties.update(blessed=blessed, checks=content["checks"])
 
 
 class Evaluator(BaseComponent):
     """Evaluates a model on clean / adversarial / filtered sets and decides its blessing.
+
+    The blessing's rules (`kerasadv.components.blessing`), each a check in evaluation.json and
+    the report: clean accuracy >= `min_accuracy`; with a `baseline_evaluation`, robust accuracy
+    under the strongest live attack (the lowest of them: AutoAttack where it runs) above the
+    baseline's by `robust_margin`, and each `no_worse_than_baseline` set accuracy >= the
+    baseline's; without one (or where > 0), robust accuracy >= `min_robust_accuracy`; no failed
+    self-check of a live attack, except the unbounded-radius check of a single-step attack
+    (FGSM), which is reported but does not block.
 
     Args:
         model: the Model.
@@ -155,26 +150,42 @@ class Evaluator(BaseComponent):
             model classifies correctly, the success rate, the perturbation norms and the mean
             softmax confidence of the clean and the adversarial predictions).
         adversarial_examples, filtered_examples: optional pre-generated sets.
-        baseline_model: optional Model the candidate must be no worse than, on `no_worse_than_baseline`.
+        baseline_evaluation: optional ModelEvaluation of the baseline model (its own
+            Evaluator's output), made with the same attacks, robust_examples, split, seed and
+            examples (else SpecError); the candidate is compared with its stored numbers, the
+            baseline is never attacked a second time.
         attacks: attacks of the robust accuracy, each a name, a config dict or its JSON text
             (stored as full configs; a component `seed` fills unset attack seeds). An
             `AutoAttack` adds its per-attack table; its robust accuracy is the worst case.
         robust_examples: the live attacks run on the first this many examples of the split
-            (0: all of it); AutoAttack's full budgets make a subset the usual choice.
+            (0: all of it); AutoAttack's full budgets make a subset the usual choice. Robust
+            accuracies carry their standard error sqrt(p (1 - p) / n) in the checks.
         self_check_examples: `attacks.self_checks` of every live attack run on the first this
-            many examples, printed and stored (0: skipped).
+            many examples, stored and gated as above (0: skipped).
         eps_sweep: comma-separated eps values of the FGSM sweep table.
-        min_accuracy, min_robust_accuracy: blessing thresholds.
+        min_accuracy: clean accuracy floor.
+        min_robust_accuracy: floor of the robust accuracy under the strongest live attack.
+        robust_margin: with a `baseline_evaluation`, blessed only when the robust accuracy under
+            the strongest live attack minus the baseline's is >= this margin and > 0 (so with
+            0.0 a candidate that only equals its baseline is not blessed).
+        allow_vacuous: a Pusher refuses a blessing whose gate passes any model (no
+            `baseline_evaluation` and `min_robust_accuracy` 0, or no live attack) unless True.
         split: split evaluated ("eval").
-        no_worse_than_baseline: metrics compared with the baseline model's: "robust_accuracy"
-            (worst live attack) and / or "<set>_accuracy" of an input set ("examples_accuracy",
-            "adversarial_examples_accuracy", "filtered_examples_accuracy").
+        no_worse_than_baseline: set accuracies compared with the baseline evaluation's:
+            "examples_accuracy", "adversarial_examples_accuracy", "filtered_examples_accuracy"
+            (both Evaluators must have that set); robust accuracy is `robust_margin`'s.
         seed: the attacks' seed when their configs leave it unset.
         runner: "local" or "beam": the accuracy counts and the live attacks run per batch on
             Beam workers (`kerasadv.beam`), with the local runner's results; self-checks and
             the FGSM sweep stay in this process.
         beam_options: Beam pipeline flags for runner="beam".
         batch_size: examples per batch of the accuracy and attack passes.
+
+    Raises:
+        SpecError: at construction, for a bad parameter, a `robust_margin` or
+            `no_worse_than_baseline` without a `baseline_evaluation`, or a baseline Evaluator
+            of another protocol or without a compared set; at execution, for a baseline
+            evaluation.json of another protocol.
     """
 
     SPEC = ComponentSpec(
@@ -183,7 +194,7 @@ class Evaluator(BaseComponent):
             "examples": Input("Examples"),
             "adversarial_examples": Input("AdversarialExamples", optional=True),
             "filtered_examples": Input("Examples", optional=True),
-            "baseline_model": Input("Model", optional=True),
+            "baseline_evaluation": Input("ModelEvaluation", optional=True),
         },
         outputs={"evaluation": "ModelEvaluation", "blessing": "ModelBlessing"},
         parameters={
@@ -191,10 +202,12 @@ class Evaluator(BaseComponent):
             "eps_sweep": Parameter(str, "0.0,0.005,0.01,0.02,0.03,0.05,0.1", number_list(0, 1)),
             "min_accuracy": Parameter(float, 0.0, between(0, 1)),
             "min_robust_accuracy": Parameter(float, 0.0, between(0, 1)),
+            "robust_margin": Parameter(float, 0.0, between(0, 1)),
+            "allow_vacuous": Parameter(bool, False),
             "split": Parameter(str, "eval", one_of("train", "eval")),
             "robust_examples": Parameter(int, 0, at_least(0)),
             "self_check_examples": Parameter(int, 64, at_least(0)),
-            "no_worse_than_baseline": Parameter(list, ["robust_accuracy"]),
+            "no_worse_than_baseline": Parameter(list, []),
             "seed": Parameter(int, 0, at_least(0)),
             "runner": Parameter(str, "local", one_of(*RUNNERS)),
             "beam_options": Parameter(list, [], flag_list()),
@@ -205,13 +218,73 @@ class Evaluator(BaseComponent):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        allowed = {"robust_accuracy", *(f"{name}_accuracy" for name in SETS)}
-        unknown = set(self.parameters["no_worse_than_baseline"]) - allowed
-        if unknown:
-            raise SpecError(
-                f"{self.id}: no_worse_than_baseline has unknown metric(s) {sorted(unknown)}; "
-                f"expected some of {sorted(allowed)}."
-            )
+        self._check_compared_sets()
         self.parameters["attacks"] = [
             attack_config(self.id, a, self.parameters["seed"]) for a in self.parameters["attacks"]
         ]
+        self._check_baseline()
+
+    def _check_compared_sets(self):
+        allowed = [f"{name}_accuracy" for name in SETS]
+        unknown = [n for n in self.parameters["no_worse_than_baseline"] if n not in allowed]
+        if unknown:
+            hint = " (robust accuracy is compared by robust_margin)" if "robust_accuracy" in unknown else ""
+            raise SpecError(
+                f"{self.id}: no_worse_than_baseline has unknown metric(s) {unknown}{hint}; expected some of {allowed}."
+            )
+        sets = [n.removesuffix("_accuracy") for n in self.parameters["no_worse_than_baseline"]]
+        missing = [name for name in sets if name not in self.inputs]
+        if missing:
+            raise SpecError(
+                f"{self.id}: no_worse_than_baseline compares {self.parameters['no_worse_than_baseline']}; "
+                f"expected input(s) {missing} to compare."
+            )
+
+    def protocol(self):
+        """This Evaluator's `blessing.PROTOCOL` values, before anything runs."""
+        examples = self.inputs["examples"]
+        return {
+            "attacks": self.parameters["attacks"],
+            "robust_examples": self.parameters["robust_examples"],
+            "split": self.parameters["split"],
+            "seed": self.parameters["seed"],
+            "examples": f"{examples.producer.id}.outputs[{examples.name!r}]",
+        }
+
+    def _check_baseline(self):
+        """The baseline comparison's parameters, and its Evaluator's protocol where it is one."""
+        baseline = self.inputs.get("baseline_evaluation")
+        p = self.parameters
+        if baseline is None:
+            for name, value in (
+                ("robust_margin", p["robust_margin"]),
+                ("no_worse_than_baseline", p["no_worse_than_baseline"]),
+            ):
+                if value:
+                    raise SpecError(
+                        f"{self.id}: {name}={value!r} compares with a baseline, but there is none; expected "
+                        "baseline_evaluation=<the baseline's Evaluator>.outputs['evaluation']."
+                    )
+            return
+        producer = baseline.producer
+        if not isinstance(producer, Evaluator):
+            return
+        blessing.require_same_protocol(self.protocol(), producer.protocol(), self.id, f"its baseline {producer.id}")
+        for name in p["no_worse_than_baseline"]:
+            set_name = name.removesuffix("_accuracy")
+            if set_name not in producer.inputs:
+                raise SpecError(
+                    f"{self.id}: no_worse_than_baseline compares {name!r}, but the baseline Evaluator {producer.id} "
+                    f"does not evaluate that set; expected {producer.id} to have input {set_name!r}."
+                )
+
+    def vacuous_gate(self):
+        """Why this blessing would pass any model (a string), or None (also where `allow_vacuous`)."""
+        if self.parameters["allow_vacuous"]:
+            return None
+        return blessing.vacuous_gate(self.parameters, "baseline_evaluation" in self.inputs)
+
+    def code_fingerprint(self):
+        """Also hashes the blessing rules and the evaluation engine, so a change there re-evaluates."""
+        sources = [inspect.getsource(module) for module in (blessing, evaluation_engine)]
+        return hashlib.sha256((super().code_fingerprint() + "".join(sources)).encode()).hexdigest()

@@ -14,9 +14,10 @@ import uuid
 import numpy as np
 
 from kerasadv import io, serving
+from kerasadv.components.evaluator import Evaluator
 from kerasadv.data import tfrecords
 from kerasadv.errors import KerasAdvError
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
 from kerasadv.orchestration.component import matches
 from kerasadv.orchestration.lock import directory_lock
 
@@ -124,10 +125,15 @@ class Pusher(BaseComponent):
 
     Args:
         model: the Model.
-        blessing: its ModelBlessing (an unblessed model is recorded as not pushed).
+        blessing: its ModelBlessing (an unblessed model is recorded as not pushed). An
+            Evaluator's blessing must gate robust accuracy (a `baseline_evaluation`, or
+            `min_robust_accuracy` > 0) unless that Evaluator says `allow_vacuous=True`.
         examples: optional Examples whose eval images drive the servability check and warm-up.
         serving_dir: TF Serving base directory ("saved_models").
         model_name: the served model's name.
+
+    Raises:
+        SpecError: for a bad parameter, or a blessing whose gate would pass any model.
     """
 
     SPEC = ComponentSpec(
@@ -143,3 +149,15 @@ class Pusher(BaseComponent):
         },
     )
     EXECUTOR = PusherExecutor
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        evaluator = self.inputs["blessing"].producer
+        problem = evaluator.vacuous_gate() if isinstance(evaluator, Evaluator) else None
+        if problem:
+            raise SpecError(
+                f"{self.id}: the blessing of {evaluator.id} is vacuous: {problem}. Expected a gate a "
+                f"weaker model cannot pass: baseline_evaluation=<the baseline's Evaluator>.outputs['evaluation'] "
+                f"with robust_margin=..., or min_robust_accuracy > 0; or allow_vacuous=True on {evaluator.id} "
+                "to push on this gate anyway."
+            )

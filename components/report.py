@@ -7,8 +7,9 @@ import os
 import pandas as pd
 
 from kerasadv import io
+from kerasadv.components import blessing
 from kerasadv.components.evaluator import LIVE_ATTACK_COLUMNS
-from kerasadv.components.sections import write_report
+from kerasadv.components.sections import table_section, write_report
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
 
 NAMES = ("baseline_evaluation", "candidate_evaluation")
@@ -83,12 +84,29 @@ def _self_check_lines(evaluations):
     return lines
 
 
-def _blessing_lines(evaluations):
-    return [
-        f"{model}: "
-        + "; ".join(f"{c['check']}: {c['value']:.4f} {'passed' if c['passed'] else 'FAILED'}" for c in ev["checks"])
-        for model, ev in evaluations.items()
-    ]
+def _blessing_section(evaluations):
+    """`(title, markdown, html)`: per evaluation, the verdict, the table of its rules and the failed self-checks."""
+    markdown, page = [], []
+    for model in sorted(evaluations, key=lambda name: name != "candidate"):  # the pushed model's first
+        checks = evaluations[model]["checks"]
+        failed = [c for c in checks if not c["passed"]]
+        blocked = [c["check"] for c in failed if c.get("blocking", True)]
+        verdict = f"NOT blessed (failed: {'; '.join(blocked)})" if blocked else "blessed (every blocking rule passed)"
+        summary = f"{model}: {verdict}"
+        _, table_md, table_html = table_section("", blessing.blessing_table(checks))
+        messages = [f"{c['check']}: {c['detail']}" for c in failed if c.get("detail")]
+        listed = "\n".join(f"- {m}" for m in messages)
+        markdown.append(f"**{summary}**\n\n{table_md}" + (f"\n\n{listed}" if messages else ""))
+        page.append(
+            f"<p><b>{html.escape(summary)}</b></p>{table_html}"
+            + ("<ul>" + "".join(f"<li>{html.escape(m)}</li>" for m in messages) + "</ul>" if messages else "")
+        )
+    note = (
+        "Each rule of a model's blessing with its value, the baseline evaluation's value where compared, the "
+        "margin, the robust subset size n and the standard error SE = sqrt(p(1-p)/n) of each robust accuracy. "
+        "A model is blessed when every blocking rule passes; the messages of failed self-checks follow the table."
+    )
+    return "Blessing", note + "\n\n" + "\n\n".join(markdown), f"<p>{html.escape(note)}</p>" + "".join(page)
 
 
 def _sections(table, sweep_table, per_attack, live, evaluations, attack_configs, pushed):
@@ -141,7 +159,7 @@ def _sections(table, sweep_table, per_attack, live, evaluations, attack_configs,
         sections.append(("Self-checks", *listing(checks)))
     configs = [f"{where}: {json.dumps(config, sort_keys=True)}" for where, config in attack_configs.items()]
     sections.append(("Attack configurations", *listing(configs)))
-    sections.append(("Blessing", *listing(_blessing_lines(evaluations))))
+    sections.append(_blessing_section(evaluations))
     if pushed is not None:
         where = f", version {pushed['version']} at {pushed['path']}" if pushed["pushed"] else ""
         sections.append(("Push", *listing([f"pushed: {pushed['pushed']}{where}"])))

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from kerasadv import attacks, io
+from kerasadv.components.blessing import check_line
 from kerasadv.components.evaluation_engine import first_examples
 from kerasadv.components.example_arrays import visible_perturbation
 from kerasadv.components.sections import (
@@ -120,9 +121,7 @@ def lineage_lines(report, input_dict):
 def push_lines(blessing, pushed):
     """The blessing's checks and where the model was pushed (or why not)."""
     lines = [f"blessed: {blessing.properties.get('blessed')}"]
-    for check in blessing.properties.get("checks", []):
-        baseline = f" (baseline {check['baseline']:.4f})" if "baseline" in check else ""
-        lines.append(f"{check['check']}: {check['value']:.4f}{baseline} -> {'passed' if check['passed'] else 'FAILED'}")
+    lines += [check_line(check) for check in blessing.properties.get("checks", [])]
     where = pushed.properties.get("path") or pushed.properties.get("reason", "")
     lines.append(f"pushed: {pushed.properties.get('pushed')} {where}")
     return lines
