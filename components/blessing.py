@@ -169,8 +169,8 @@ def self_check_rules(evaluation):
             checks.append(_check(f"self-checks of {label} pass ({len(results)} checks)", None, True, attack=label))
         for result in failed:
             blocking = not (result["check"] == UNBOUNDED and single_step(evaluation["attacks"][label]))
-            rule = f"self-check {result['check']} of {label} passes"
-            rule += "" if blocking else " (single-step attack: reported, not blocking)"
+            rule = f"self-check {result['check']} of {label}"
+            rule += " must pass" if blocking else " (single-step attack: reported, not blocking)"
             checks.append(_check(rule, None, False, blocking=blocking, attack=label, detail=result["detail"]))
     return checks
 

@@ -33,6 +33,31 @@ def recipe_config(component_id, identifier, seed):
         raise SpecError(f"{component_id}: bad adversarial_training recipe {identifier!r}: {error}") from None
 
 
+def default_eps(source):
+    """The field's Linf radius for a data source: 0.1 for (Fashion-)MNIST, else 8/255 (CIFAR-10, RobustBench)."""
+    return 0.1 if "mnist" in source.lower() else 8 / 255
+
+
+def recipe_at_radius(component_id, identifier, eps, seed):
+    """An adversarial recipe's full config with its attack at Linf radius `eps`, or a SpecError.
+
+    An absolute step size becomes the same multiple of eps (TRADES' 0.007 at 0.031: 0.226 eps),
+    so the step follows the radius and an `EpsilonSchedule`.
+    """
+    recipe = recipe_config(component_id, identifier, seed)
+    attack = recipe and recipe["config"].get("attack")
+    if not attack or "eps" not in attack["config"]:
+        raise SpecError(
+            f"{component_id}: recipe {identifier!r} trains against no attack; expected an adversarial recipe "
+            f"of {training.RECIPE_NAMES[1:]}."
+        )
+    config = attack["config"]
+    if config.get("step_size") is not None:
+        config["rel_step_size"], config["step_size"] = config["step_size"] / config["eps"], None
+    config["eps"] = float(eps)
+    return recipe
+
+
 def attack_label(config):
     """Short label of an attack config for tables: class name, norm and eps ("PGD-linf-0.031")."""
     inner = config["config"]

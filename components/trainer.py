@@ -4,7 +4,7 @@ import inspect
 
 import keras
 
-from kerasadv import io, models, training
+from kerasadv import callbacks, io, models, training
 from kerasadv.components.configs import recipe_config
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
@@ -50,12 +50,24 @@ class TrainerExecutor:
         training.compile_classifier(model, config.make_optimizer(steps_per_epoch * config.epochs))
         return model
 
+    @staticmethod
+    def eps_schedule(model, warmup_epochs):
+        """`[EpsilonSchedule]` ramping the recipe's radius from eps / n to eps over n epochs (n = 0: [])."""
+        if not warmup_epochs:
+            return []
+        eps = float(model.attack_eps.numpy())
+        return [callbacks.EpsilonSchedule(callbacks.linear_ramp(eps / warmup_epochs, eps, warmup_epochs))]
+
     def Do(self, input_dict, output_dict, exec_properties):
         p, examples = exec_properties, input_dict["examples"]
         keras.utils.set_random_seed(p["seed"])
         schema = tfrecords.read_schema(examples.uri)
         config = training.training_defaults(
-            p["model"], epochs=p["epochs"], batch_size=p["batch_size"], learning_rate=p["learning_rate"]
+            p["model"],
+            epochs=p["epochs"],
+            batch_size=p["batch_size"],
+            learning_rate=p["learning_rate"],
+            **p["training_options"],
         )
         adversarial = input_dict.get("adversarial_examples")  # retraining on clean + pre-generated
         train_ds, num_train = train_dataset(
@@ -68,6 +80,7 @@ class TrainerExecutor:
         if p["strategy"] == "multi_worker":  # each worker keeps its share of every global batch
             train_ds, eval_ds = training.global_batches(train_ds), training.global_batches(eval_ds)
         out = output_dict["model"]
+        schedule = self.eps_schedule(model, p["eps_warmup_epochs"])
         metrics = training.fit_classifier(
             model,
             train_ds,
@@ -77,6 +90,7 @@ class TrainerExecutor:
             num_train,
             p["seed"],
             verbose=2,
+            callbacks=schedule,
             extra_metrics={"model": p["model"]},
         )
         out.properties.update(
@@ -116,6 +130,11 @@ class Trainer(BaseComponent):
             the cluster in `TF_CONFIG`: every worker runs the same pipeline, each with its own
             pipeline root, and the program makes the strategy first). `batch_size` is the global
             batch; a mixed adversarial batch (adv_ratio < 1) is mixed within each replica's part.
+        training_options: other fields of the model's `training.TrainingDefaults` to override:
+            `optimizer` ("adam" / "sgd"), `schedule` ("constant", "cosine", "warmup_cosine"),
+            `weight_decay`, `flip`, `crop_padding`.
+        eps_warmup_epochs: the recipe attack's radius ramps linearly from eps / n to eps over
+            the first n epochs (`callbacks.EpsilonSchedule`); 0: eps from the start.
     """
 
     SPEC = ComponentSpec(
@@ -135,15 +154,42 @@ class Trainer(BaseComponent):
             "seed": Parameter(int, 0, at_least(0)),
             "dtype_policy": Parameter(str, "float32", one_of(*training.POLICIES)),
             "strategy": Parameter(str, "default", one_of(*training.STRATEGIES)),
+            "eps_warmup_epochs": Parameter(int, 0, at_least(0)),
+            "training_options": Parameter(dict, {}),
         },
     )
     EXECUTOR = TrainerExecutor
+    OPTIONS = {"optimizer": ("adam", "sgd"), "schedule": training.SCHEDULES, "weight_decay": float}
+    OPTIONS.update(flip=bool, crop_padding=int)
+
+    def _check_training_options(self):
+        options = self.parameters["training_options"]
+        for name, value in options.items():
+            expected = self.OPTIONS.get(name)
+            if expected is None:
+                raise SpecError(f"{self.id}: training_options {options!r}: expected keys among {sorted(self.OPTIONS)}.")
+            if isinstance(expected, tuple):
+                valid, wanted = value in expected, f"one of {list(expected)}"
+            else:
+                types = (int, float) if expected is float else expected
+                valid = isinstance(value, types) and not (expected is not bool and isinstance(value, bool))
+                valid, wanted = valid and (expected is bool or value >= 0), f"a {expected.__name__} >= 0"
+            if not valid:
+                raise SpecError(f"{self.id}: training_options {options!r}: {name} expected {wanted}, got {value!r}.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.parameters["adversarial_training"] = recipe_config(
             self.id, self.parameters["adversarial_training"], self.parameters["seed"]
         )
+        recipe = self.parameters["adversarial_training"]
+        if self.parameters["eps_warmup_epochs"] and not (recipe and recipe["config"].get("attack")):
+            raise SpecError(
+                f"{self.id}: eps_warmup_epochs={self.parameters['eps_warmup_epochs']} ramps a recipe's attack "
+                f"radius, but the recipe {recipe and recipe['class_name']!r} has no attack; expected 0 or an "
+                "adversarial recipe."
+            )
+        self._check_training_options()
         if self.parameters["model"] not in models.BUILDERS:
             raise SpecError(
                 f"{self.id}: unknown model {self.parameters['model']!r}; expected one of {sorted(models.BUILDERS)}."

@@ -1,5 +1,11 @@
-"""Quick start pipeline: ingest -> train -> attack -> adversarial retraining -> Gaussian filter
--> evaluate (clean / adversarial / filtered, before and after retraining) -> push -> report.
+"""Quick start pipeline: ingest -> train -> attack -> robust training -> Gaussian filter
+-> evaluate (clean / adversarial / filtered; live FGSM, PGD, AutoAttack) -> push -> report.
+
+The robust model trains against fresh attacks on itself (`--robust_recipe`: adversarial training
+in `fit` with an eps warm-up) and is pushed only when it beats the baseline's robust accuracy
+under the strongest live attack by the profile's margin. AttackGen's fixed set and its filtered
+copy are evaluated sets; `--robust_recipe=fixed_set` retrains on that set instead (the transfer
+study's protocol, not robust training: blessed by the same rule, it rarely passes).
 
     python pipelines/quickstart.py                                  # --profile quick, offline data
     python pipelines/quickstart.py --profile ci --pipeline_root /tmp/qs
@@ -16,8 +22,9 @@ import time
 
 from absl import app, flags
 
+from kerasadv import training
 from kerasadv.components.attack_gen import AttackGen
-from kerasadv.components.configs import attack_config
+from kerasadv.components.configs import attack_config, default_eps, recipe_at_radius
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter import Filter
@@ -29,17 +36,34 @@ from kerasadv.orchestration import Pipeline
 
 PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
     "ci": (2000, 500, 2, 1, 0.2),  # learns on CIFAR-10 and Fashion-MNIST: well above chance
-    "quick": (10000, 2000, 3, 2, 0.5),
+    "quick": (None, 2000, 3, 2, 0.5),  # all training images: robust training needs them
     "full": (None, None, 10, 5, 0.6),
 }
+# The robust trainer per profile: epochs on CIFAR-10-like data and on (Fashion-)MNIST (which
+# reaches its robustness sooner), eps warm-up epochs, and the robust model's clean-accuracy
+# floor. It fine-tunes the baseline at batch 128, Adam 2e-3 with warm-up and cosine decay,
+# flips and crops (measured: README "Robust training in the quick start").
+ROBUST = {
+    "ci": (2, 2, 2, 0.15),
+    "quick": (10, 3, 2, 0.4),
+    "full": (30, 10, 3, 0.5),
+}
+ROBUST_TRAINING = {"batch_size": 128, "learning_rate": 2e-3}
+ROBUST_OPTIONS = {"schedule": "warmup_cosine", "flip": True, "crop_padding": 4}
+ROBUST_RECIPE = "fast"  # the default robust recipe (measured, as above)
+BFLOAT16_MODELS = ("simple_cnn",)  # faster under mixed_bfloat16 where the CPU has bfloat16 units
+FIXED_SET = "fixed_set"
 # The Evaluators' live attacks: FGSM and PGD-10, plus AutoAttack (standard) where the profile
-# affords its budgets (a few minutes per 100 robust points on 2 cores), all on the first
-# `robust_examples` eval examples (0: the whole split).
+# affords it, on the first `robust_examples` eval examples (0: the whole split).
 EVALUATION = {  # robust_examples, with AutoAttack
     "ci": (0, False),
-    "quick": (50, True),
+    "quick": (200, True),  # a standard error of about 0.03 at robust accuracy 0.25
     "full": (1000, True),
 }
+# The robust model is blessed (and pushed) only when its robust accuracy under the strongest live
+# attack (AutoAttack where run, else PGD-10) beats the baseline's by this margin on the same
+# examples (standard errors in the report); ci: strictly more robust (2 epochs on 2,000 images).
+BLESSING = {"ci": 0.0, "quick": 0.05, "full": 0.05}  # robust_margin per profile
 
 FLAGS = flags.FLAGS
 
@@ -65,9 +89,17 @@ def define_flags():
     )
     flags.DEFINE_float(
         "eps",
-        0.03,
-        "Radius of the attacks given by name (AttackGen's and the Evaluator's FGSM "
-        "and PGD), [0, 1] pixel units; a JSON config carries its own.",
+        None,
+        "Linf radius of the attacks given by name (AttackGen's, the Evaluator's FGSM, PGD and "
+        "AutoAttack, and the robust recipe's), [0, 1] pixel units; a JSON config carries its own. "
+        "Default: 8/255 (RobustBench's CIFAR-10 standard), 0.1 for (Fashion-)MNIST.",
+    )
+    flags.DEFINE_string(
+        "robust_recipe",
+        ROBUST_RECIPE,
+        "How the robust model trains: a recipe of kerasadv.training.RECIPE_NAMES trained against fresh "
+        "attacks on itself (fast, pgd, trades, mart, awp, trades_awp, ...; its attack gets radius --eps) "
+        f"or a JSON config, or {FIXED_SET!r}: retraining on AttackGen's fixed set of the baseline's examples.",
     )
     flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes and epochs.")
     flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Artifacts and metadata.sqlite go here.")
@@ -116,6 +148,7 @@ def create_pipeline(
     enable_cache=True,
     training_recipe="none",
     import_model=None,
+    robust_recipe=ROBUST_RECIPE,
 ):
     """Builds the quick-start pipeline (see the module docstring).
 
@@ -124,9 +157,13 @@ def create_pipeline(
     AutoAttack standard of radius `eps` on the profile's subset (`EVALUATION`);
     `training_recipe` is the baseline's training recipe (a name of
     `kerasadv.training.RECIPE_NAMES`, e.g. "advprop", or a config / JSON text);
-    `import_model` (a `.keras` path) replaces the baseline's training with a `ModelImporter`.
+    `import_model` (a `.keras` path) replaces the baseline's training with a `ModelImporter`;
+    `robust_recipe` is how the robust model trains (see the `--robust_recipe` flag); `eps`
+    None is `default_eps(source)`.
     """
+    eps = default_eps(source) if eps is None else eps
     num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
+    policy = "mixed_bfloat16" if model in BFLOAT16_MODELS and training.native_bfloat16() else "float32"
     robust_examples, with_autoattack = EVALUATION[profile]
     cache = lambda cid: cid not in rerun  # noqa: E731
     gen = ImageExampleGen(
@@ -142,6 +179,7 @@ def create_pipeline(
             model=model,
             epochs=epochs or default_epochs,
             adversarial_training=training_recipe,
+            dtype_policy=policy,
             seed=seed,
             enable_cache=cache("BaselineTrainer"),
         )
@@ -153,16 +191,34 @@ def create_pipeline(
         enable_cache=cache("AttackGen"),
     )
     adv_examples = adversarial.outputs["adversarial_examples"]
-    robust = Trainer(
-        component_id="AdversarialRetrainer",
-        examples=examples,
-        adversarial_examples=adv_examples,
-        base_model=base.outputs["model"],
-        model=model,
-        epochs=retrain_epochs,
-        seed=seed,
-        enable_cache=cache("AdversarialRetrainer"),
-    )
+    cifar_epochs, mnist_epochs, warmup, robust_floor = ROBUST[profile]
+    recipe = None if robust_recipe == FIXED_SET else recipe_at_radius("RobustTrainer", robust_recipe, eps, seed)
+    if recipe is None:  # the fixed set, named as what it is
+        robust = Trainer(
+            component_id="FixedSetRetrainer",
+            examples=examples,
+            adversarial_examples=adv_examples,
+            base_model=base.outputs["model"],
+            model=model,
+            epochs=retrain_epochs,
+            seed=seed,
+            enable_cache=cache("FixedSetRetrainer"),
+        )
+    else:
+        robust = Trainer(
+            component_id="RobustTrainer",
+            examples=examples,
+            base_model=base.outputs["model"],
+            model=model,
+            epochs=mnist_epochs if "mnist" in source.lower() else cifar_epochs,
+            adversarial_training=recipe,
+            eps_warmup_epochs=warmup,
+            dtype_policy=policy,
+            training_options=ROBUST_OPTIONS,
+            **ROBUST_TRAINING,
+            seed=seed,
+            enable_cache=cache("RobustTrainer"),
+        )
     filtered = Filter(examples=adv_examples, gaussian_sigma=0.5, enable_cache=cache("Filter"))
     sets = dict(
         examples=examples,
@@ -179,14 +235,10 @@ def create_pipeline(
     evaluate_robust = Evaluator(
         component_id="EvaluateRetrained",
         model=robust.outputs["model"],
-        baseline_model=base.outputs["model"],
-        # Retraining on a pre-generated set targets that set: no worse than the baseline on it,
-        # with clean accuracy held to the profile's floor (min_accuracy). Clean accuracy against
-        # the baseline's is too noisy after one retraining epoch of the ci profile (0.346 vs
-        # 0.374 in one CI run); live white-box robust accuracy is reported, not gated.
-        no_worse_than_baseline=["adversarial_examples_accuracy"],
+        baseline_evaluation=evaluate_base.outputs["evaluation"],  # the same attacks, subset and seed
+        robust_margin=BLESSING[profile],
         enable_cache=cache("EvaluateRetrained"),
-        **sets,
+        **{**sets, "min_accuracy": robust_floor},
     )
     push = Pusher(
         model=robust.outputs["model"],
@@ -225,6 +277,7 @@ def main(argv):
         not FLAGS.no_cache,
         FLAGS.training_recipe,
         FLAGS.import_model,
+        FLAGS.robust_recipe,
     )
     result = pipeline.run()
     report = result.outputs["Report"]["report"]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasadv import attacks
+from kerasadv import attacks, models
 from kerasadv.errors import AttackInputError, ModelError
 
 
@@ -254,3 +254,17 @@ def test_attacks_on_a_mixed_bfloat16_model():
     same_sign = np.sign(x_adv - x) == np.sign(attacks.FGSM(0.03)(reference, x, y).numpy() - x)
     assert same_sign.mean() > 0.8  # bfloat16 gradients, mostly the same direction
     assert attacks.PGD(0.03, steps=3, seed=0)(model, x, y).dtype == tf.float32
+
+
+@pytest.mark.parametrize("steps", [2, 10])
+def test_unrolled_and_while_loop_pgd_give_the_same_bits(steps, monkeypatch):
+    from kerasadv.attacks import pgd as pgd_module
+
+    model = models.simple_cnn()
+    x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
+    y = np.arange(8) % 10
+    unrolled = attacks.PGD(8 / 255, steps=steps, seed=0)(model, x, y).numpy()
+    monkeypatch.setattr(pgd_module, "UNROLLED_STEPS", 0)  # every step count through tf.while_loop
+    looped = attacks.PGD(8 / 255, steps=steps, seed=0)(model, x, y).numpy()
+    assert np.abs(unrolled - x).max() > 0  # the attack moved
+    np.testing.assert_array_equal(unrolled, looped)

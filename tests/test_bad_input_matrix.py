@@ -279,7 +279,7 @@ def _channels():
     gen = ImageExampleGen(source="fashion_mnist")
     train = Trainer(examples=gen.outputs["examples"])
     attack = AttackGen(model=train.outputs["model"], examples=gen.outputs["examples"])
-    evaluate = Evaluator(model=train.outputs["model"], examples=gen.outputs["examples"])
+    evaluate = Evaluator(model=train.outputs["model"], examples=gen.outputs["examples"], allow_vacuous=True)
     push = Pusher(model=train.outputs["model"], blessing=evaluate.outputs["blessing"])
     thresholds = ActivationThresholds(model=train.outputs["model"], examples=gen.outputs["examples"])
     contrastive = Trainer(examples=gen.outputs["examples"], adversarial_training="contrastive")
@@ -359,6 +359,13 @@ RANGE_CASES = [
     (Trainer, "learning_rate", -0.1),
     (Trainer, "adversarial_training", "pdg"),
     (Trainer, "adversarial_training", {"class_name": "AdversarialModel", "config": {"atack": "pgd"}}),
+    (Trainer, "adversarial_training", {"class_name": "TRADESModel", "config": {"beta": -6.0}}),
+    (Trainer, "adversarial_training", {"class_name": "awp", "config": {"awp_gamma": -0.01}}),
+    (Trainer, "eps_warmup_epochs", -1),
+    (Trainer, "training_options", {"optimiser": "adam"}),
+    (Trainer, "training_options", {"schedule": "linear"}),
+    (Trainer, "training_options", {"crop_padding": -4}),
+    (Trainer, "eps_warmup_epochs", 2),  # plain training has no radius to ramp
     (AttackGen, "attack", "fgsn"),
     (AttackGen, "attack", {"class_name": "PGD", "config": {"eps": -0.1}}),
     (AttackGen, "attack", {"class_name": "PGD", "config": {"epsilon": 0.1}}),
@@ -374,6 +381,11 @@ RANGE_CASES = [
     (Evaluator, "min_accuracy", float("nan")),
     (Evaluator, "split", "test"),
     (Evaluator, "no_worse_than_baseline", ["accuracy"]),
+    (Evaluator, "no_worse_than_baseline", ["robust_accuracy"]),  # robust_margin's comparison
+    (Evaluator, "no_worse_than_baseline", ["adversarial_examples_accuracy"]),  # no such set, no baseline
+    (Evaluator, "robust_margin", -0.05),
+    (Evaluator, "robust_margin", 1.5),
+    (Evaluator, "robust_margin", 0.05),  # a margin over no baseline_evaluation
     (Evaluator, "robust_examples", -1),
     (Evaluator, "self_check_examples", -64),
     (Evaluator, "runner", "dask"),

@@ -110,7 +110,7 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
     from kerasadv.orchestration.lineage import format_lineage
     from kerasadv.pipelines.quickstart import create_pipeline
 
-    def build(attack):
+    def build(attack, robust_recipe="fast"):
         attack = attack if isinstance(attack, str) else json.dumps(attack)  # as the --attack flag takes it
         return create_pipeline(
             f"tar:{cifar_tar}",
@@ -118,21 +118,30 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
             "ci",
             None,
             attack,
-            0.03,
+            None,  # CIFAR-10's 8/255
             str(tmp_path / "root"),
             str(tmp_path / "serving"),
             "qs",
+            robust_recipe=robust_recipe,
         )
 
-    result = build("fgsm").run(progress=False)  # the main job: FGSM examples, retraining, push
+    result = build("fgsm").run(progress=False)  # the main job: adversarial training in fit, push
     assert set(result.summary.state) == {"complete"}
     baseline = result.outputs["BaselineTrainer"]["model"].properties
     assert baseline["eval_accuracy"] > 0.25  # learned: chance is 0.1 (class-sorted data gave exactly 0.1)
+    robust = result.outputs["RobustTrainer"]["model"].properties
+    assert robust["adversarial_training"]["config"]["attack"]["config"]["eps"] == pytest.approx(8 / 255)
     blessing = result.outputs["EvaluateRetrained"]["blessing"].properties
     assert blessing["blessed"], blessing["checks"]
+    metrics = {
+        name: result.outputs[name]["evaluation"].properties["metrics"]
+        for name in ("EvaluateBaseline", "EvaluateRetrained")
+    }
+    worst = {name: min(v for k, v in m.items() if k.startswith("robust_accuracy_")) for name, m in metrics.items()}
+    assert worst["EvaluateRetrained"] > worst["EvaluateBaseline"] + 0.02, worst  # the pushed model is more robust
     pushed = result.outputs["Pusher"]["pushed_model"].properties
     assert pushed["pushed"] and os.path.isfile(os.path.join(pushed["path"], "saved_model.pb"))
-    retrained = keras.saving.load_model(result.outputs["AdversarialRetrainer"]["model"].path("model.keras"))
+    retrained = keras.saving.load_model(result.outputs["RobustTrainer"]["model"].path("model.keras"))
     images = next(iter(tfrecords.read_split(result.outputs["ImageExampleGen"]["examples"].uri, "eval", 8)))[0]
     check = serving.check_servable(pushed["path"], retrained, images.numpy())  # a fresh process
     assert check["passed"] and check["rest_b64_max_diff"] < 1e-4, check  # also via a REST b64 body
@@ -151,6 +160,13 @@ def test_quickstart_pipeline_end_to_end(tmp_path, cifar_tar):
     (attack_gen,) = [c for c in build(TARGETED_L2_PGD).components if c.id == "AttackGen"]
     config = attack_gen.parameters["attack"]["config"]
     assert config["norm"] == "l2" and config["target"] == "least_likely" and config["targeted"]
+
+    # Retraining on the fixed set of the baseline's FGSM examples is no robust training: a candidate
+    # that does not beat the baseline's live robust accuracy by the margin is not pushed.
+    fixed = build("fgsm", robust_recipe="fixed_set").run(progress=False)
+    assert dict(zip(fixed.summary.component, fixed.summary.state))["FixedSetRetrainer"] == "complete"
+    assert not fixed.outputs["EvaluateRetrained"]["blessing"].properties["blessed"]
+    assert not fixed.outputs["Pusher"]["pushed_model"].properties["pushed"]
 
 
 def test_a_changed_attack_config_changes_only_its_cache_key():
