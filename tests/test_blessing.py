@@ -439,5 +439,6 @@ def test_the_report_names_what_blocked_and_the_self_check_messages():
         "NOT blessed (failed: robust accuracy (worst live attack, PGD-0.0314) > baseline's 0.3400"
     )
     assert "self-check unbounded_eps_reaches_zero of PGD-0.0314 must pass" in summary
-    assert "- self-check unbounded_eps_reaches_zero of PGD-0.0314 must pass: an unbounded radius leaves 0.23" in markdown
+    message = "- self-check unbounded_eps_reaches_zero of PGD-0.0314 must pass: an unbounded radius leaves 0.23"
+    assert message in markdown
     assert "an unbounded radius leaves 0.23</li>" in page and page.count("FAILED") == 2
