@@ -44,7 +44,7 @@ PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
 # floor. It fine-tunes the baseline at batch 128, Adam 2e-3 with warm-up and cosine decay,
 # flips and crops (measured: README "Robust training in the quick start").
 ROBUST = {
-    "ci": (2, 2, 2, 0.15),
+    "ci": (5, 5, 2, 0.15),
     "quick": (10, 3, 2, 0.4),
     "full": (30, 10, 3, 0.5),
 }

@@ -327,7 +327,7 @@ def test_recipe_raises_pgd_robust_accuracy_above_standard_training(name, cifar_2
     attack = recipe["config"]["attack"]["config"]
     attack.update(eps=EPS, steps=3, step_size=EPS / 3)
     if "awp" in name:
-        recipe["config"].update(awp_warmup=1, awp_gamma=0.005)
+        recipe["config"].update(awp_warmup=1, awp_gamma=0.005 if name == "trades_awp" else 0.002)
     robust = fit_on_cifar(training.wrap(models.simple_cnn(), recipe), train)
     result = attacks.evaluate_attack(attacks.PGD(EPS, steps=10, seed=0), robust, test, progress=False)
     assert result["clean_accuracy"] > 0.15  # learned something: chance is 0.1

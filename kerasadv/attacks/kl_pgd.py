@@ -68,14 +68,14 @@ class KLPGD(PGD):
         rel_step_size=None,
         norm="linf",
         random_start="normal",
-        early_exit=False,
         **kwargs,
     ):
-        if kwargs.get("targeted") or early_exit:
+        if kwargs.get("targeted") or kwargs.get("early_exit"):
             raise AttackInputError(
                 "KLPGD moves away from the model's clean prediction: it has no targeted or early-exit form; "
-                f"got targeted={kwargs.get('targeted')!r}, early_exit={early_exit!r}."
+                f"got targeted={kwargs.get('targeted')!r}, early_exit={kwargs.get('early_exit')!r}."
             )
+        kwargs.pop("early_exit", None)
         super().__init__(eps, steps, step_size, rel_step_size, norm, random_start, False, **kwargs)
 
     def perturb(self, model, x, labels, eps):
