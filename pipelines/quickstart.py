@@ -50,7 +50,7 @@ ROBUST = {
 }
 ROBUST_TRAINING = {"batch_size": 128, "learning_rate": 2e-3}
 ROBUST_OPTIONS = {"schedule": "warmup_cosine", "flip": True, "crop_padding": 4}
-ROBUST_RECIPE = "fast"  # the default robust recipe (measured, as above)
+ROBUST_RECIPE = "fast"
 BFLOAT16_MODELS = ("simple_cnn",)  # faster under mixed_bfloat16 where the CPU has bfloat16 units
 FIXED_SET = "fixed_set"
 # The Evaluators' live attacks: FGSM and PGD-10, plus AutoAttack (standard) where the profile
@@ -163,7 +163,8 @@ def create_pipeline(
     """
     eps = default_eps(source) if eps is None else eps
     num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
-    policy = "mixed_bfloat16" if model in BFLOAT16_MODELS and training.native_bfloat16() else "float32"
+    bfloat16 = model in BFLOAT16_MODELS and not import_model and training.native_bfloat16()
+    policy = "mixed_bfloat16" if bfloat16 else "float32"
     robust_examples, with_autoattack = EVALUATION[profile]
     cache = lambda cid: cid not in rerun  # noqa: E731
     gen = ImageExampleGen(
