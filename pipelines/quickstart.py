@@ -39,10 +39,9 @@ PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
     "quick": (None, 2000, 3, 2, 0.5),  # all training images: robust training needs them
     "full": (None, None, 10, 5, 0.6),
 }
-# The robust trainer per profile: epochs on CIFAR-10-like data and on (Fashion-)MNIST (which
-# reaches its robustness sooner), eps warm-up epochs, and the robust model's clean-accuracy
-# floor. It fine-tunes the baseline at batch 128, Adam 2e-3 with warm-up and cosine decay,
-# flips and crops (measured: README "Robust training in the quick start").
+# The robust trainer per profile: epochs on CIFAR-10-like data and on (Fashion-)MNIST, eps warm-up
+# epochs, the clean-accuracy floor. It fine-tunes the baseline at batch 128, Adam 2e-3 with warm-up
+# and cosine decay, flips and crops (measured: README "Robust training in the quick start").
 ROBUST = {
     "ci": (5, 5, 2, 0.15),
     "quick": (10, 3, 2, 0.4),
@@ -62,7 +61,7 @@ EVALUATION = {  # robust_examples, with AutoAttack
 }
 # The robust model is blessed (and pushed) only when its robust accuracy under the strongest live
 # attack (AutoAttack where run, else PGD-10) beats the baseline's by this margin on the same
-# examples (standard errors in the report); ci: strictly more robust (2 epochs on 2,000 images).
+# examples (standard errors in the report); ci: strictly more robust (2,000 images).
 BLESSING = {"ci": 0.0, "quick": 0.05, "full": 0.05}  # robust_margin per profile
 
 FLAGS = flags.FLAGS
