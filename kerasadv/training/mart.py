@@ -13,8 +13,7 @@ from kerasadv.attacks import PGD, kl_divergence
 from kerasadv.attacks.kl_pgd import TRADES_EPS, TRADES_STEP_SIZE
 from kerasadv.errors import AttackInputError
 from kerasadv.training import distribute
-from kerasadv.training.trades import TRADES_BETA, check_beta
-from kerasadv.training.wrapper import TrainingWrapper
+from kerasadv.training.trades import TRADES_BETA, RobustLossModel
 
 MARGIN_FLOOR = 1.0001  # the reference's log(1.0001 - p) and (1.0000001 - p_y)
 CONFIDENCE_FLOOR = 1.0000001
@@ -51,7 +50,7 @@ def mart_terms(logits, adversarial_logits, y):
 
 
 @keras.saving.register_keras_serializable(package="kerasadv")
-class MARTModel(TrainingWrapper):
+class MARTModel(RobustLossModel):
     """MART training of `classifier` inside `model.fit`.
 
     Each step: the attack (cross-entropy PGD, model in inference mode) finds x'; the weights
@@ -81,26 +80,14 @@ class MARTModel(TrainingWrapper):
     """
 
     def __init__(self, classifier, attack=None, beta=TRADES_BETA, adversarial_training_mode=True, **kwargs):
-        super().__init__(classifier, mart_attack() if attack is None else attack, adversarial_training_mode, **kwargs)
+        attack = mart_attack() if attack is None else attack
+        super().__init__(classifier, attack, beta, adversarial_training_mode, **kwargs)
         if getattr(self.attack, "targeted", False):
             raise AttackInputError(f"MART trains against untargeted attacks, got {self.attack!r}.")
-        self.beta = check_beta(beta)
 
-    @classmethod
-    def check_recipe(cls, config):
-        check_beta(config["beta"])
-
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
-        x_adv = self.adversarial(self.classifier, x, y)
-        with tf.GradientTape() as tape:
-            loss, adversarial_logits = mart_loss(self, x, x_adv, y, sample_weight, self.beta)
-        self.apply_loss_gradients(tape, loss)
-        return self.update_logs(loss, x_adv, y, adversarial_logits, sample_weight)
-
-    def recipe_config(self):
-        return {**super().recipe_config(), "beta": self.beta}
+    def outer_loss(self, x, x_adv, y, sample_weight):
+        loss, adversarial_logits = mart_loss(self, x, x_adv, y, sample_weight, self.beta)
+        return loss, x_adv, adversarial_logits
 
 
 def mart_loss(wrapper, x, x_adv, y, sample_weight, beta):

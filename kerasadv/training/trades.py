@@ -37,8 +37,36 @@ def trades_loss(wrapper, x, x_adv, y, sample_weight, beta):
     return tf.cast(natural, tf.float32) + beta * robust, logits
 
 
+class RobustLossModel(TrainingWrapper):
+    """Base of TRADES and MART: attack the batch, then descend `outer_loss`, a loss with a term weighted by `beta`.
+
+    Subclasses implement `outer_loss(x, x_adv, y, sample_weight) -> (loss, x_logged, logits)`:
+    the logged metrics are those of `logits`, the predictions on `x_logged`.
+    """
+
+    def __init__(self, classifier, attack, beta, adversarial_training_mode=True, **kwargs):
+        super().__init__(classifier, attack, adversarial_training_mode, **kwargs)
+        self.beta = check_beta(beta)
+
+    @classmethod
+    def check_recipe(cls, config):
+        check_beta(config["beta"])
+
+    def train_step(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = tf.cast(x, tf.float32)
+        x_adv = self.adversarial(self.classifier, x, y)
+        with tf.GradientTape() as tape:
+            loss, x_logged, logits = self.outer_loss(x, x_adv, y, sample_weight)
+        self.apply_loss_gradients(tape, loss)
+        return self.update_logs(loss, x_logged, y, logits, sample_weight)
+
+    def recipe_config(self):
+        return {**super().recipe_config(), "beta": self.beta}
+
+
 @keras.saving.register_keras_serializable(package="kerasadv")
-class TRADESModel(TrainingWrapper):
+class TRADESModel(RobustLossModel):
     """TRADES training of `classifier` inside `model.fit`.
 
     Each step: the attack (a `KLPGD`, model in inference mode) finds x' maximising
@@ -67,26 +95,14 @@ class TRADESModel(TrainingWrapper):
     """
 
     def __init__(self, classifier, attack=None, beta=TRADES_BETA, adversarial_training_mode=True, **kwargs):
-        super().__init__(classifier, KLPGD() if attack is None else attack, adversarial_training_mode, **kwargs)
+        attack = KLPGD() if attack is None else attack
+        super().__init__(classifier, attack, beta, adversarial_training_mode, **kwargs)
         if not isinstance(self.attack, KLPGD):
             raise AttackInputError(
                 f"TRADES maximises KL(f(x) || f(x')): its attack is a KLPGD (attacks.KLPGD or 'kl_pgd'), "
                 f"got {self.attack!r}."
             )
-        self.beta = check_beta(beta)
 
-    @classmethod
-    def check_recipe(cls, config):
-        check_beta(config["beta"])
-
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
-        x_adv = self.adversarial(self.classifier, x, y)
-        with tf.GradientTape() as tape:
-            loss, logits = trades_loss(self, x, x_adv, y, sample_weight, self.beta)
-        self.apply_loss_gradients(tape, loss)
-        return self.update_logs(loss, x, y, logits, sample_weight)
-
-    def recipe_config(self):
-        return {**super().recipe_config(), "beta": self.beta}
+    def outer_loss(self, x, x_adv, y, sample_weight):
+        loss, logits = trades_loss(self, x, x_adv, y, sample_weight, self.beta)
+        return loss, x, logits
