@@ -50,7 +50,7 @@ import tensorflow as tf  # noqa: E402
 from common import cached_train_batches, cifar_archive, print_ratios, print_table  # noqa: E402
 
 from kerasadv import attacks, data, io, models, training  # noqa: E402
-from kerasadv.components.attack_gen import adversarial_batches  # noqa: E402
+from kerasadv.attacks.records import adversarial_batches  # noqa: E402
 from kerasadv.data import tfrecords  # noqa: E402
 
 EPS = 8 / 255

@@ -1,48 +1,15 @@
 """ActivationThresholds: Model + Examples -> per-neuron binary (KDE valley) and ternary thresholds."""
 
-import json
-
-import numpy as np
 import pandas as pd
 
 from kerasadv import analysis, io
-from kerasadv.components.evaluation_engine import first_examples
-from kerasadv.components.sections import Sections
+from kerasadv.analysis import thresholds
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.data.tfrecords import first_examples
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError
 from kerasadv.orchestration.component import at_least, between, one_of
-
-THRESHOLDS_FILE = "thresholds.npz"
-
-
-def save_thresholds(artifact, binary, ternary):
-    """Writes `{layer: thresholds}` and `{layer: (low, high)}` into the artifact (one .npz)."""
-    arrays = {f"binary/{n}": v for n, v in binary.items()}
-    arrays.update({f"low/{n}": low for n, (low, _) in ternary.items()})
-    arrays.update({f"high/{n}": high for n, (_, high) in ternary.items()})
-    with io.atomic_path(artifact.path(THRESHOLDS_FILE)) as tmp, open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    io.write_json(list(binary), artifact.path("layers.json"))
-
-
-def load_thresholds(artifact):
-    """`(binary, ternary)` threshold dicts of an ActivationThresholds artifact, in layer order.
-
-    Example:
-    >>> import tempfile, numpy as np
-    >>> from kerasadv.orchestration import Artifact
-    >>> out = Artifact("ActivationThresholds", tempfile.mkdtemp())
-    >>> save_thresholds(out, {"relu": np.ones(3)}, {"relu": (np.zeros(3), np.ones(3))})
-    >>> binary, ternary = load_thresholds(out)
-    >>> list(binary), ternary["relu"][1].tolist()
-    (['relu'], [1.0, 1.0, 1.0])
-    """
-    with open(artifact.path("layers.json")) as f:
-        layers = json.load(f)
-    with np.load(artifact.path(THRESHOLDS_FILE)) as stored:
-        binary = {n: stored[f"binary/{n}"] for n in layers}
-        ternary = {n: (stored[f"low/{n}"], stored[f"high/{n}"]) for n in layers}
-    return binary, ternary
+from kerasadv.orchestration.executor import output
+from kerasadv.reporting import Sections
 
 
 def threshold_table(stats, binary, bimodal):
@@ -61,9 +28,9 @@ def threshold_table(stats, binary, bimodal):
     return pd.DataFrame(rows)
 
 
-class ActivationThresholdsExecutor:
+class ActivationThresholdsExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
-        p, out = exec_properties, output_dict["thresholds"]
+        p, out = exec_properties, output(output_dict)
         model = io.load_model_artifact(input_dict["model"])
         count = min(p["num_examples"], tfrecords.split_size(input_dict["examples"].uri, p["split"]))
         x, _ = first_examples(input_dict["examples"].uri, p["split"], count)
@@ -72,9 +39,9 @@ class ActivationThresholdsExecutor:
         stats = analysis.ActivationStatistics(probe, x, bins=p["bins"])
         binary, bimodal = analysis.binary_thresholds(stats, with_bimodal=True)
         ternary = analysis.ternary_thresholds(stats, p["low_fraction"], p["high_fraction"])
-        save_thresholds(out, binary, ternary)
+        thresholds.save_thresholds(out.uri, binary, ternary)
         table = threshold_table(stats, binary, bimodal)
-        sections = Sections(out)
+        sections = Sections(out, ActivationThresholds.findings(p, input_dict))
         sections.table(
             "thresholds",
             "Activation thresholds per layer",
@@ -98,6 +65,8 @@ class ActivationThresholdsExecutor:
 class ActivationThresholds(BaseComponent):
     """Per-neuron activation thresholds of every activation layer of a model, for toggle activity.
 
+    The thresholds are read back with `kerasadv.analysis.thresholds.load_thresholds(artifact.uri)`.
+
     Args:
         model: the Model.
         examples: Examples whose `split` gives the activation statistics.
@@ -105,8 +74,12 @@ class ActivationThresholds(BaseComponent):
         num_examples: images streamed (the first of the split).
         bins: histogram bins per neuron of the binned KDE.
         low_fraction, high_fraction: ternary thresholds as fractions of each neuron's maximum.
+
+    Raises:
+        SpecError: `low_fraction` is not below `high_fraction`.
     """
 
+    CODE_MODULES = (thresholds,)
     SPEC = ComponentSpec(
         inputs={"model": Input("Model"), "examples": Input("Examples")},
         outputs={"thresholds": "ActivationThresholds"},
@@ -125,3 +98,8 @@ class ActivationThresholds(BaseComponent):
         low, high = self.parameters["low_fraction"], self.parameters["high_fraction"]
         if low >= high:
             raise SpecError(f"{self.id}: low_fraction must be below high_fraction, got {low} and {high}.")
+
+    @staticmethod
+    def findings(parameters, inputs):
+        """The share of neurons whose KDE has two peaks."""
+        return ["bimodal_share"]

@@ -3,61 +3,19 @@
 import time
 
 import numpy as np
-import tensorflow as tf
 
 from kerasadv import attacks, io
-from kerasadv.components.configs import attack_config, attack_label
+from kerasadv.attacks import records
+from kerasadv.attacks.records import RECORD_FACTS, adversarial_batches, attack_steps
+from kerasadv.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.evaluation.engine import RUNNERS
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter
 from kerasadv.orchestration.component import at_least, flag_list, one_of, subset_of
 
 
-def attack_steps(attack):
-    """Gradient steps per example of a fixed-step attack (1 for FGSM and noise)."""
-    return getattr(attack, "steps", 1)
-
-
-RUNNERS = ("local", "beam")
-RECORD_FACTS = ("l2", "linf", "steps", "success")
-"""The per-example facts of an AdversarialExamples record, beside `image` and `label`."""
-
-
-def adversarial_record(attack, model, batch):
-    """The AdversarialExamples record of one attacked batch (`attacks.stream` item).
-
-    Returns arrays: `image` (x_adv), `label`, and the per-example facts `success` (the model
-    misclassifies x_adv), `steps`, `linf`, `l2`.
-    """
-    x_adv, y = batch["x_adv"], tf.cast(batch["y"], tf.int32)
-    fooled = attacks.predict_labels(model, x_adv) != y
-    delta = tf.reshape(x_adv - batch["x"], [tf.shape(y)[0], -1])
-    steps = batch.get("steps", tf.fill(tf.shape(y), attack_steps(attack)))
-    return {
-        "image": x_adv.numpy(),
-        "label": y.numpy(),
-        "success": fooled.numpy().astype(np.float32),
-        "steps": np.asarray(steps, np.float32),
-        "linf": tf.reduce_max(tf.abs(delta), 1).numpy(),
-        "l2": tf.norm(delta, axis=1).numpy(),
-    }
-
-
-def adversarial_batches(attack, model, dataset, successes, out_of_budget=None):
-    """Streams the attack over `dataset`, yielding `adversarial_record`s.
-
-    Appends each batch's success flags to `successes`, and to `out_of_budget` (a list) the flags
-    of examples an early-stopping attack left unfooled when their step budget ran out.
-    """
-    for batch in attacks.stream(attack, model, dataset, progress=True):
-        record = adversarial_record(attack, model, batch)
-        successes.append(record["success"] > 0)
-        if out_of_budget is not None and "steps" in batch:
-            out_of_budget.append((record["success"] == 0) & (record["steps"] >= attack_steps(attack)))
-        yield record
-
-
-class AttackGenExecutor:
+class AttackGenExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         p = exec_properties
         model = io.load_model_artifact(input_dict["model"])
@@ -129,6 +87,7 @@ class AttackGen(BaseComponent):
             "--direct_num_workers=2", "--direct_running_mode=multi_processing"].
     """
 
+    CODE_MODULES = (records,)
     SPEC = ComponentSpec(
         inputs={"model": Input("Model"), "examples": Input("Examples")},
         outputs={"adversarial_examples": "AdversarialExamples"},

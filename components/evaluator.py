@@ -1,34 +1,21 @@
 """Evaluator: Model + example sets -> ModelEvaluation (metrics, tables) and ModelBlessing."""
 
-import hashlib
-import inspect
 import json
 
 import pandas as pd
 
-from kerasadv import attacks, io
-from kerasadv.components import blessing, evaluation_engine
-from kerasadv.components.attack_gen import RUNNERS
-from kerasadv.components.configs import attack_config, attack_label
-from kerasadv.components.evaluation_engine import EvaluationEngine, first_examples
+from kerasadv import attacks
+from kerasadv.configs import attack_config, attack_label
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.data.tfrecords import first_examples
+from kerasadv.evaluation import blessing, engine
+from kerasadv.evaluation.engine import LIVE_ATTACK_COLUMNS, EvaluationEngine
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, writer
 from kerasadv.orchestration.component import at_least, between, flag_list, number_list, one_of
 
 SETS = ("examples", "adversarial_examples", "filtered_examples")
 # What a live attack's row holds beyond the robust accuracy (evaluation.json "live_attacks").
-LIVE_ATTACK_COLUMNS = (
-    "num_examples",
-    "clean_accuracy",
-    "adversarial_accuracy",
-    "accuracy_on_correct",
-    "success_rate",
-    "mean_linf",
-    "mean_l2",
-    "mean_clean_confidence",
-    "mean_adversarial_confidence",
-)
 
 
 def attack_labels(configs):
@@ -85,7 +72,7 @@ def _baseline(input_dict, protocol):
     return baseline
 
 
-class EvaluatorExecutor:
+class EvaluatorExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         p, evaluation, blessing_artifact = exec_properties, output_dict["evaluation"], output_dict["blessing"]
         protocol = _protocol(input_dict, p)
@@ -100,17 +87,16 @@ class EvaluatorExecutor:
         metrics.update({f"robust_accuracy_{n}": r["adversarial_accuracy"] for n, r in results.items()})
         per_attack = {label: r["per_attack"] for label, r in results.items() if "per_attack" in r}
         live = [{"attack": label, **{k: r[k] for k in LIVE_ATTACK_COLUMNS}} for label, r in results.items()]
-        pd.DataFrame(live, columns=["attack", *LIVE_ATTACK_COLUMNS]).to_csv(
-            evaluation.path("live_attacks.csv"), index=False
-        )
+        live_table = pd.DataFrame(live, columns=["attack", *LIVE_ATTACK_COLUMNS])
+        writer.write_csv(live_table, evaluation.path("live_attacks.csv"), index=False)
         sweep = attacks.eps_sweep(
             attacks.FGSM(0.0),
             model,
             tfrecords.read_split(input_dict["examples"].uri, split, p["batch_size"]),
             [float(e) for e in p["eps_sweep"].split(",")],
         )
-        sweep.to_csv(evaluation.path("fgsm_eps_sweep.csv"), index=False)
-        pd.DataFrame(per_class).rename_axis("class").to_csv(evaluation.path("per_class_accuracy.csv"))
+        writer.write_csv(sweep, evaluation.path("fgsm_eps_sweep.csv"), index=False)
+        writer.write_csv(pd.DataFrame(per_class).rename_axis("class"), evaluation.path("per_class_accuracy.csv"))
         generated_by = (
             input_dict["adversarial_examples"].properties.get("attack")
             if "adversarial_examples" in input_dict
@@ -126,8 +112,8 @@ class EvaluatorExecutor:
         }
         content["checks"] = blessing.blessing_checks(content, p, baseline)
         content["blessed"] = blessed = blessing.is_blessed(content["checks"])
-        io.write_json(content, evaluation.path("evaluation.json"))
-        open(blessing_artifact.path("BLESSED" if blessed else "NOT_BLESSED"), "w").close()
+        writer.write_json(content, evaluation.path("evaluation.json"))
+        writer.touch(blessing_artifact.path("BLESSED" if blessed else "NOT_BLESSED"))
         evaluation.properties.update(metrics=metrics, model_uri=input_dict["model"].uri)
         blessing_artifact.properties.update(blessed=blessed, checks=content["checks"])
 
@@ -135,7 +121,7 @@ class EvaluatorExecutor:
 class Evaluator(BaseComponent):
     """Evaluates a model on clean / adversarial / filtered sets and decides its blessing.
 
-    The blessing's rules (`kerasadv.components.blessing`), each a check in evaluation.json and
+    The blessing's rules (`kerasadv.evaluation.blessing`), each a check in evaluation.json and
     the report: clean accuracy >= `min_accuracy`; with a `baseline_evaluation`, robust accuracy
     under the strongest live attack (the lowest of them: AutoAttack where it runs) above the
     baseline's by `robust_margin`, and each `no_worse_than_baseline` set accuracy >= the
@@ -188,6 +174,7 @@ class Evaluator(BaseComponent):
             evaluation.json of another protocol.
     """
 
+    CODE_MODULES = (blessing, engine)
     SPEC = ComponentSpec(
         inputs={
             "model": Input("Model"),
@@ -209,7 +196,7 @@ class Evaluator(BaseComponent):
             "self_check_examples": Parameter(int, 64, at_least(0)),
             "no_worse_than_baseline": Parameter(list, []),
             "seed": Parameter(int, 0, at_least(0)),
-            "runner": Parameter(str, "local", one_of(*RUNNERS)),
+            "runner": Parameter(str, "local", one_of(*engine.RUNNERS)),
             "beam_options": Parameter(list, [], flag_list()),
             "batch_size": Parameter(int, DEFAULT_BATCH_SIZE, at_least(1)),
         },
@@ -283,8 +270,3 @@ class Evaluator(BaseComponent):
         if self.parameters["allow_vacuous"]:
             return None
         return blessing.vacuous_gate(self.parameters, "baseline_evaluation" in self.inputs)
-
-    def code_fingerprint(self):
-        """Also hashes the blessing rules and the evaluation engine, so a change there re-evaluates."""
-        sources = [inspect.getsource(module) for module in (blessing, evaluation_engine)]
-        return hashlib.sha256((super().code_fingerprint() + "".join(sources)).encode()).hexdigest()

@@ -8,7 +8,7 @@ from kerasadv import data, io
 from kerasadv.data import tfrecords
 from kerasadv.data.image_folder import explain_decode_error
 from kerasadv.data.load import SOURCE_FORMS
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Parameter
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Parameter
 from kerasadv.orchestration.component import at_least, matches
 
 SOURCE_PATTERN = r"(tfds|dir|tar|npz):.+|fashion_mnist"
@@ -24,7 +24,7 @@ def _observed(dataset, seen):
         yield {"image": x, "label": y.numpy()}
 
 
-class ImageExampleGenExecutor:
+class ImageExampleGenExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         examples = output_dict["examples"]
         p = exec_properties

@@ -6,7 +6,7 @@ from kerasadv import attacks, io
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.layers import gaussian_filter
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError
 from kerasadv.orchestration.component import at_least, matches
 
 KEEP = ("all", "correct", "successful")
@@ -27,7 +27,7 @@ def _filtered(dataset, model, keep_rule, classes, sigma):
         yield {"image": images, "label": y[keep], **{k: v.numpy()[keep] for k, v in extras.items()}}
 
 
-class FilterExecutor:
+class FilterExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         p, examples, out = exec_properties, input_dict["examples"], output_dict["examples"]
         schema = tfrecords.read_schema(examples.uri)

@@ -11,7 +11,6 @@ with `convert_softmax=True`.
 """
 
 import os
-import shutil
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from kerasadv import io, models
 from kerasadv.data import tfrecords
 from kerasadv.errors import ModelError
 from kerasadv.models.logits import num_classes
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, writer
 
 
 def _image_shape(model):
@@ -48,7 +47,7 @@ def check_against_schema(model, path, schema):
         )
 
 
-class ModelImporterExecutor:
+class ModelImporterExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         p, out = exec_properties, output_dict["model"]
         model = io.load_model(p["path"], safe_mode=p["safe_mode"])
@@ -69,8 +68,7 @@ class ModelImporterExecutor:
         if converted:
             io.save_model(model, target)
         else:
-            with io.atomic_path(target) as tmp:
-                shutil.copyfile(p["path"], tmp)
+            writer.copy_file(p["path"], target)
         out.properties.update(
             model="imported",
             source_path=os.path.abspath(p["path"]),
@@ -122,4 +120,4 @@ class ModelImporter(BaseComponent):
             problem = "is not a file" if not os.path.isfile(path) else "does not end in .keras"
             raise SpecError(f"{self.id}: path {path!r} {problem}; expected an existing .keras model.")
         self.parameters["path"] = os.path.abspath(path)
-        self.parameters["sha256"] = io.sha256_file(path)  # in the cache key: a changed file re-imports
+        self.parameters["sha256"] = writer.sha256_file(path)  # in the cache key: a changed file re-imports

@@ -8,16 +8,14 @@ TF Serving never sees a half-written version, even when the Pusher is killed.
 import glob
 import os
 import re
-import shutil
 import uuid
 
 import numpy as np
 
 from kerasadv import io, serving
-from kerasadv.components.evaluator import Evaluator
 from kerasadv.data import tfrecords
 from kerasadv.errors import KerasAdvError
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, writer
 from kerasadv.orchestration.component import matches
 from kerasadv.orchestration.lock import directory_lock
 
@@ -63,16 +61,16 @@ def publish_version(staging, model_dir):
     target = os.path.join(model_dir, str(version))
     if os.path.exists(target):  # never overwrite a version (rename would replace an empty one)
         raise KerasAdvError(f"Version directory {target} exists; refusing to overwrite it.")
-    os.rename(staging, target)
+    writer.publish_directory(staging, target)
     return version, target
 
 
-class PusherExecutor:
+class PusherExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         p, pushed = exec_properties, output_dict["pushed_model"]
         blessing = input_dict["blessing"]
         if not os.path.exists(blessing.path("BLESSED")):
-            io.write_json({"pushed": False, "reason": "model not blessed"}, pushed.path("push.json"))
+            writer.write_json({"pushed": False, "reason": "model not blessed"}, pushed.path("push.json"))
             pushed.properties.update(pushed=False, reason="model not blessed")
             print("  model not blessed: not pushed")
             return
@@ -81,22 +79,21 @@ class PusherExecutor:
         serving_dir = os.path.abspath(p["serving_dir"])
         # One push at a time per serving directory: staging clean-up, version number, models.config.
         with directory_lock(serving_dir, "serving directory", timeout=600):
-            os.makedirs(model_dir, exist_ok=True)
+            writer.make_dirs(model_dir)
             for stale in glob.glob(os.path.join(model_dir, ".staging-*")):
-                shutil.rmtree(stale, ignore_errors=True)  # left by a killed push (the lock says none is live)
+                writer.remove_tree(stale)  # left by a killed push (the lock says none is live)
             staging = os.path.join(model_dir, f".staging-{uuid.uuid4().hex[:8]}")
             serving.export_for_serving(model, staging)
             images = self._sample_images(input_dict, model)
             warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
             check = serving.check_servable(staging, model, images)
             if not check["passed"]:
-                shutil.rmtree(staging, ignore_errors=True)
+                writer.remove_tree(staging)
                 raise KerasAdvError(f"Exported model failed the servability check: {check}")
             version, target = publish_version(staging, model_dir)
             config_path = os.path.join(serving_dir, "models.config")
             text = models_config(config_path, p["model_name"], model_dir)
-            with io.atomic_path(config_path) as tmp, open(tmp, "w") as f:
-                f.write(text)
+            writer.write_text(text, config_path)
         record = {
             "pushed": True,
             "version": version,
@@ -106,9 +103,10 @@ class PusherExecutor:
             "warmup_requests": warmup,
             "check": {k: v for k, v in check.items() if k != "saved_model_cli"},
         }
-        io.write_json(record, pushed.path("push.json"))
-        with open(pushed.path("saved_model_cli.txt"), "w") as f:
-            f.write(check.get("saved_model_cli", "saved_model_cli not on PATH\n"))
+        writer.write_json(record, pushed.path("push.json"))
+        writer.write_text(
+            check.get("saved_model_cli", "saved_model_cli not on PATH\n"), pushed.path("saved_model_cli.txt")
+        )
         pushed.properties.update(record)
         print(f"  pushed {p['model_name']} version {version} to {target}")
 
@@ -153,7 +151,7 @@ class Pusher(BaseComponent):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         evaluator = self.inputs["blessing"].producer
-        problem = evaluator.vacuous_gate() if isinstance(evaluator, Evaluator) else None
+        problem = evaluator.vacuous_gate() if hasattr(evaluator, "vacuous_gate") else None
         if problem:
             raise SpecError(
                 f"{self.id}: the blessing of {evaluator.id} is vacuous: {problem}. Expected a gate a "

@@ -6,11 +6,11 @@ import os
 
 import pandas as pd
 
-from kerasadv import io
-from kerasadv.components import blessing
-from kerasadv.components.evaluator import LIVE_ATTACK_COLUMNS
-from kerasadv.components.sections import table_section, write_report
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.evaluation import blessing
+from kerasadv.evaluation.engine import LIVE_ATTACK_COLUMNS
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, writer
+from kerasadv.reporting import plots
+from kerasadv.reporting.sections import table_section, write_report
 
 NAMES = ("baseline_evaluation", "candidate_evaluation")
 
@@ -29,21 +29,16 @@ LIVE_ATTACK_HEADERS = {
 
 
 def _plot(tables, sweeps, directory):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths = []
-    figure, ax = plt.subplots(figsize=(7, 4))
-    tables.plot.bar(ax=ax, rot=20, ylim=(0, 1), ylabel="accuracy", title="Accuracy by example set")
-    paths.append(io.save_figure(figure, os.path.join(directory, "accuracy.png")))
-    figure, ax = plt.subplots(figsize=(6, 4))
-    for name, sweep in sweeps.items():
-        ax.plot(sweep["eps"], sweep["adversarial_accuracy"], marker="o", label=name)
-    ax.set(xlabel="eps", ylabel="accuracy under FGSM", title="FGSM eps sweep", ylim=(0, 1))
-    ax.legend()
-    paths.append(io.save_figure(figure, os.path.join(directory, "fgsm_eps_sweep.png")))
+    paths = [
+        plots.bar_plot(tables, os.path.join(directory, "accuracy.png"), "accuracy", "Accuracy by example set", (0, 1)),
+        plots.line_plot(
+            {name: (sweep["eps"], sweep["adversarial_accuracy"]) for name, sweep in sweeps.items()},
+            os.path.join(directory, "fgsm_eps_sweep.png"),
+            "eps",
+            "accuracy under FGSM",
+            "FGSM eps sweep",
+        ),
+    ]
     return [os.path.basename(p) for p in paths]
 
 
@@ -166,7 +161,7 @@ def _sections(table, sweep_table, per_attack, live, evaluations, attack_configs,
     return sections
 
 
-class ReportExecutor:
+class ReportExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         report = output_dict["report"]
         evaluations, sweeps, attack_configs = {}, {}, {}
@@ -179,17 +174,17 @@ class ReportExecutor:
                 sweeps[label] = pd.read_csv(input_dict[name].path("fgsm_eps_sweep.csv"))
         metrics = {label: evaluation["metrics"] for label, evaluation in evaluations.items()}
         table = pd.DataFrame(metrics)
-        table.to_csv(report.path("metrics.csv"))
+        writer.write_csv(table, report.path("metrics.csv"))
         sweep_table = pd.concat({k: v.set_index("eps")["adversarial_accuracy"] for k, v in sweeps.items()}, axis=1)
-        sweep_table.to_csv(report.path("fgsm_eps_sweep.csv"))
+        writer.write_csv(sweep_table, report.path("fgsm_eps_sweep.csv"))
         per_attack = _per_attack_table(evaluations)
         files = ["report.md", "report.html", "metrics.csv", "fgsm_eps_sweep.csv", *_plot(table, sweeps, report.uri)]
         if not per_attack.empty:
-            per_attack.to_csv(report.path("per_attack.csv"), index=False)
+            writer.write_csv(per_attack, report.path("per_attack.csv"), index=False)
             files.append("per_attack.csv")
         live = _live_attack_table(evaluations)
         if not live.empty:
-            live.to_csv(report.path("live_attacks.csv"), index=False)
+            writer.write_csv(live, report.path("live_attacks.csv"), index=False)
             files.append("live_attacks.csv")
         pushed = None
         if "pushed_model" in input_dict:

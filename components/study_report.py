@@ -1,39 +1,35 @@
 """StudyReport: a study's analyses -> report.md + report.html with our figures beside the paper's.
 
-A study pipeline subclasses `StudyReport` and names its analysis inputs in `ANALYSES`; the
-report shows the run's configuration (data, model and its accuracy, attack, profile), the
-comparison with the paper (`paper` rows: a finding, the paper's figure, the key of our number
-among the analyses' findings), what differs in protocol, example images, then every analysis's
-tables and plots in order, and the lineage command.
+A study pipeline subclasses `StudyReport`, names its analysis inputs in `ANALYSES` and sets its
+paper (`PAPER` rows: a finding, the paper's figure, the key of our number among the analyses'
+findings), `PROTOCOL` and `TITLE`; the report shows the run's configuration (data, model and
+its accuracy, attack, profile), the comparison with the paper, what differs in protocol,
+example images, then every analysis's tables and plots in order, and the lineage command.
+
+An analysis component declares the findings it records with a static method
+`findings(parameters, inputs) -> list of keys`; a StudyReport checks at construction that its
+analyses declare every key its paper rows name, so a study wired without the component that
+produces a finding fails when the pipeline is built, not after the run.
 """
 
 import json
 import os
 
-import numpy as np
-import pandas as pd
-
-from kerasadv import attacks, io
-from kerasadv.components.blessing import check_line
-from kerasadv.components.evaluation_engine import first_examples
-from kerasadv.components.example_arrays import visible_perturbation
-from kerasadv.components.sections import (
-    artifact_sections,
-    image_section,
-    list_section,
-    read_sections,
-    table_section,
-    write_report,
-)
+from kerasadv import attacks, io, reporting
+from kerasadv.analysis.perturbation import changed_first
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.data.tfrecords import first_examples
+from kerasadv.evaluation.blessing import check_line
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, writer
 from kerasadv.orchestration.component import Rule
+from kerasadv.reporting import plots
+from kerasadv.reporting.paper import PAPER_KEYS, comparison_table, missing_findings
 
-PAPER_KEYS = ("finding", "paper", "key")
 BASE_INPUTS = ("model", "examples", "adversarial_examples", "blessing", "pushed_model")
+EXAMPLE_POOL = 256  # eval images searched for ones the attack changed
 
 
-def paper_rows():
+def _paper_rule():
     """Rule: a list of `{"finding": ..., "paper": ..., "key": ...}` dicts (strings)."""
     return Rule(
         f"a list of dicts with string keys {list(PAPER_KEYS)}",
@@ -41,23 +37,7 @@ def paper_rows():
     )
 
 
-def comparison_table(paper, findings):
-    """Finding | paper | ours (the analysis's number, by key).
-
-    Raises:
-        SpecError: a row's key is not among the analyses' findings (names the known keys).
-    """
-    missing = [row["key"] for row in paper if row["key"] not in findings]
-    if missing:
-        raise SpecError(
-            f"the paper rows name findings no analysis produced: {missing}; expected keys among {sorted(findings)}."
-        )
-    return pd.DataFrame(
-        [{"finding": row["finding"], "paper": row["paper"], "ours": findings[row["key"]]} for row in paper]
-    )
-
-
-class StudyReportExecutor:
+class StudyReportExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         p, report = exec_properties, output_dict["report"]
         model_artifact, examples = input_dict["model"], input_dict["examples"]
@@ -65,25 +45,24 @@ class StudyReportExecutor:
         analyses = [artifact for name, artifact in input_dict.items() if name not in BASE_INPUTS]
         findings = {}
         for artifact in analyses:
-            findings.update(read_sections(artifact)["findings"])
-        comparison = comparison_table(p["paper"], findings)
-        comparison.to_csv(report.path("paper_comparison.csv"), index=False)
-        model = io.load_model_artifact(model_artifact)
-        class_names = tfrecords.read_schema(examples.uri)["class_names"]
+            findings.update(reporting.read_sections(artifact)["findings"])
+        comparison = comparison_table(p["paper"], findings)  # checked again: an artifact may predate its declaration
+        writer.write_csv(comparison, report.path("paper_comparison.csv"), index=False)
         sections = [
-            list_section("Configuration", configuration_lines(p, model_artifact, examples, adversarial)),
-            table_section(
+            reporting.list_section("Configuration", configuration_lines(p, model_artifact, examples, adversarial)),
+            reporting.table_section(
                 "Ours beside the paper",
                 comparison,
                 "ours: this run's number for the paper's finding, in the finding's units (the tables below hold "
                 "every cell; paper_comparison.csv this table).",
             ),
-            list_section("What differs from the paper's protocol", p["protocol"]),
+            reporting.list_section("What differs from the paper's protocol", p["protocol"]),
         ]
         if adversarial is not None:
-            grid = example_grid(model, examples, adversarial, class_names, report.path("examples.png"))
+            model = io.load_model_artifact(model_artifact)
+            grid = example_grid(model, examples, adversarial, report.path("examples.png"))
             sections.append(
-                image_section(
+                reporting.image_section(
                     "Example images",
                     grid,
                     "Clean image, its adversarial version and the perturbation (scaled to the full range), with the "
@@ -91,22 +70,13 @@ class StudyReportExecutor:
                 )
             )
         for artifact in analyses:
-            sections += artifact_sections(artifact, report.uri)
+            sections += reporting.artifact_sections(artifact, report.uri)
         if "pushed_model" in input_dict:
-            sections.append(
-                list_section("Blessing and push", push_lines(input_dict["blessing"], input_dict["pushed_model"]))
-            )
-        sections.append(list_section("Lineage", lineage_lines(report, input_dict)))
-        write_report(report, p["title"], sections)
+            pushed = push_lines(input_dict["blessing"], input_dict["pushed_model"])
+            sections.append(reporting.list_section("Blessing and push", pushed))
+        sections.append(reporting.list_section("Lineage", lineage_lines(report, input_dict)))
+        reporting.write_report(report, p["title"], sections)
         report.properties.update(findings=findings, paper_rows=len(comparison))
-
-
-def print_report(report, heading):
-    """Prints a study's `heading`, its report.md and where report.html is (the pipelines' last words)."""
-    print(f"\n{heading}")
-    with open(report.path("report.md")) as f:
-        print(f.read())
-    print(f"report: {report.path('report.html')}")
 
 
 def lineage_lines(report, input_dict):
@@ -128,75 +98,47 @@ def push_lines(blessing, pushed):
 
 
 def configuration_lines(p, model_artifact, examples, adversarial):
+    """The profile, data, model and its accuracy, and the attack with its success rate."""
     model = model_artifact.properties
-    return [
+    lines = [
         f"profile: {p['profile']}",
         f"data: {examples.properties.get('source')} ({json.dumps(examples.properties.get('splits'))})",
         f"model: {model.get('model')} {json.dumps(model.get('model_options') or {})}, "
         f"eval accuracy {model.get('eval_accuracy', float('nan')):.4f}",
-    ] + (
-        [
-            f"attack: {json.dumps(adversarial.properties.get('attack'), sort_keys=True)}",
-            f"attack success rate: {json.dumps(adversarial.properties.get('success_rate'))}",
-        ]
-        if adversarial is not None
-        else []
-    )
+    ]
+    if adversarial is not None:
+        lines.append(f"attack: {json.dumps(adversarial.properties.get('attack'), sort_keys=True)}")
+        lines.append(f"attack success rate: {json.dumps(adversarial.properties.get('success_rate'))}")
+    return lines
 
 
-EXAMPLE_POOL = 256  # eval images searched for ones the attack changed
-
-
-def changed_first(x, x_adv, count):
-    """Indices of `count` images: those `x_adv` changed first, then the unchanged, each in order.
-
-    Example:
-    >>> x = np.zeros((4, 2, 2, 1), np.float32)
-    >>> x_adv = x.copy(); x_adv[2, 0, 0] = 0.1; x_adv[3, 1, 1] = 0.2
-    >>> changed_first(x, x_adv, 3).tolist()
-    [2, 3, 0]
-    """
-    changed = np.abs(x_adv - x).reshape(len(x_adv), -1).max(1) > 0
-    return np.concatenate([np.flatnonzero(changed), np.flatnonzero(~changed)])[:count]
-
-
-def example_grid(model, examples, adversarial, class_names, path, count=6):
+def example_grid(model, examples, adversarial, path, count=6):
     """Writes a grid (rows: clean, adversarial, perturbation) of eval images. Returns the file name.
 
     The images are the first that the attack changed (an attack that stops once an image is
     misclassified leaves those the model already got wrong as they are), then the first others.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    class_names = tfrecords.read_schema(examples.uri)["class_names"]
     x, y = first_examples(examples.uri, "eval", EXAMPLE_POOL)
     x_adv, _ = first_examples(adversarial.uri, "eval", EXAMPLE_POOL)
     shown = changed_first(x, x_adv, count)
     x, x_adv, y = x[shown], x_adv[shown], y[shown]
-    rows = []
+    predicted = []
     for images in (x, x_adv):
         labels, confidence = attacks.metrics.predict_with_confidence(model, images)
-        rows.append([f"{class_names[int(c)]} {float(p):.2f}" for c, p in zip(labels.numpy(), confidence.numpy())])
-    perturbation = visible_perturbation(x, x_adv)
-    figure, axes = plt.subplots(3, len(x), figsize=(1.8 * len(x), 6), squeeze=False)
-    for column in range(len(x)):
-        shown = (x[column], x_adv[column], perturbation[column])
-        titles = (f"{class_names[int(y[column])]}\n{rows[0][column]}", rows[1][column], "perturbation")
-        for row, (image, title) in enumerate(zip(shown, titles)):
-            axes[row, column].imshow(np.squeeze(image), cmap="gray" if image.shape[-1] == 1 else None)
-            axes[row, column].set_title(title, fontsize=8)
-            axes[row, column].axis("off")
-    io.save_figure(figure, path)
+        predicted.append([f"{class_names[int(c)]} {float(p):.2f}" for c, p in zip(labels.numpy(), confidence.numpy())])
+    titles = [[f"{class_names[int(label)]}\n{text}" for label, text in zip(y, predicted[0])], predicted[1]]
+    titles.append(["perturbation"] * len(x))
+    plots.image_grid([x, x_adv, plots.visible_perturbation(x, x_adv)], path, titles, cell=(1.8, 2.0))
     return os.path.basename(path)
 
 
 class StudyReport(BaseComponent):
     """The report of a study pipeline: configuration, ours beside the paper, analyses, lineage.
 
-    Subclasses set `ANALYSES` (names of Analysis / ActivationThresholds inputs, in report order)
-    and `PUSHES = True` where the study pushes a model (inputs `blessing` and `pushed_model`).
+    Subclasses set `ANALYSES` (names of Analysis / ActivationThresholds inputs, in report order),
+    `PUSHES = True` where the study pushes a model (inputs `blessing` and `pushed_model`), and
+    the defaults of the `title`, `paper` and `protocol` parameters (`TITLE`, `PAPER`, `PROTOCOL`).
 
     Args:
         model: the studied Model.
@@ -207,30 +149,57 @@ class StudyReport(BaseComponent):
         blessing, pushed_model: the pushed model's ModelBlessing and PushedModel (`PUSHES`).
         title: page title.
         profile: the pipeline's profile, shown in the configuration.
-        paper: rows `{"finding", "paper", "key"}`: the paper's figure for a finding and the key
-            of ours among the analyses' findings.
+        paper: rows `{"finding", "paper", "key"}` (`kerasadv.reporting.paper.paper_rows`): the
+            paper's figure for a finding and the key of ours among the analyses' findings.
         protocol: sentences on what differs from the paper's protocol.
+
+    Raises:
+        SpecError: a paper row's key is among no analysis's declared findings (the component that
+            records it is not wired), besides the spec's own checks.
     """
 
     ANALYSES = ()
     PUSHES = False
+    TITLE = "kerasadv study report"
+    PAPER = ()
+    PROTOCOL = ()
     EXECUTOR = StudyReportExecutor
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.SPEC = ComponentSpec(
-            inputs={
-                "model": Input("Model"),
-                "examples": Input("Examples"),
-                "adversarial_examples": Input("AdversarialExamples", optional=True),
-                **{name: Input(("Analysis", "ActivationThresholds")) for name in cls.ANALYSES},
-                **({"blessing": Input("ModelBlessing"), "pushed_model": Input("PushedModel")} if cls.PUSHES else {}),
-            },
-            outputs={"report": "Report"},
-            parameters={
-                "title": Parameter(str, "kerasadv study report"),
-                "profile": Parameter(str, ""),
-                "paper": Parameter(list, [], paper_rows()),
-                "protocol": Parameter(list, []),
-            },
-        )
+        inputs = {
+            "model": Input("Model"),
+            "examples": Input("Examples"),
+            "adversarial_examples": Input("AdversarialExamples", optional=True),
+        }
+        inputs.update({name: Input(("Analysis", "ActivationThresholds")) for name in cls.ANALYSES})
+        if cls.PUSHES:
+            inputs.update(blessing=Input("ModelBlessing"), pushed_model=Input("PushedModel"))
+        parameters = {
+            "title": Parameter(str, cls.TITLE),
+            "profile": Parameter(str, ""),
+            "paper": Parameter(list, list(cls.PAPER), _paper_rule()),
+            "protocol": Parameter(list, list(cls.PROTOCOL)),
+        }
+        cls.SPEC = ComponentSpec(inputs, {"report": "Report"}, parameters)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        declared = self.declared_findings()
+        missing = [] if declared is None else missing_findings(self.parameters["paper"], declared)
+        if missing:
+            analyses = {name: self.inputs[name].producer.id for name in self.ANALYSES}
+            raise SpecError(
+                f"{self.id}: the paper rows need findings {missing}, which none of its analyses {analyses} "
+                f"declares; expected keys among {sorted(declared)}: wire the component that records them."
+            )
+
+    def declared_findings(self):
+        """The finding keys the analyses' components declare (their `findings`), or None if one declares none."""
+        declared = set()
+        for name in self.ANALYSES:
+            producer = self.inputs[name].producer
+            if not hasattr(producer, "findings"):
+                return None  # a component of the user's own: its findings are checked when the report runs
+            declared.update(producer.findings(producer.parameters, producer.inputs))
+        return declared

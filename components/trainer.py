@@ -5,9 +5,9 @@ import inspect
 import keras
 
 from kerasadv import callbacks, io, models, training
-from kerasadv.components.configs import recipe_config
+from kerasadv.configs import recipe_config
 from kerasadv.data import tfrecords
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError
 from kerasadv.orchestration.component import above, at_least, one_of
 
 
@@ -33,7 +33,7 @@ def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
     return mixed, num_train + num_adv
 
 
-class TrainerExecutor:
+class TrainerExecutor(BaseExecutor):
     @staticmethod
     def compiled_model(input_dict, p, schema, config, steps_per_epoch):
         """The classifier (built, or the base model) in the recipe's wrapper, compiled."""

@@ -5,6 +5,10 @@ class KerasAdvError(ValueError):
     """Base class of kerasadv's input errors (a `ValueError`, so generic handlers still work)."""
 
 
+class BackendError(KerasAdvError, ImportError):
+    """Keras runs on a backend other than TensorFlow (kerasadv's attacks and training need TensorFlow)."""
+
+
 class DataSourceError(KerasAdvError):
     """A data source string, path, archive or split cannot be loaded."""
 
@@ -19,6 +23,14 @@ class ModelError(KerasAdvError):
 
 class AttackInputError(KerasAdvError):
     """Images, labels or hyper-parameters given to an attack are invalid."""
+
+
+class RecipeError(KerasAdvError):
+    """A training recipe (a name, a config, or a training wrapper's hyper-parameter) is invalid."""
+
+
+class AttackContractError(KerasAdvError, AssertionError):
+    """An attack breaks the protocol `kerasadv.testing.check_attack` checks (an `AssertionError` too)."""
 
 
 class StorageError(KerasAdvError):

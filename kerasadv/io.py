@@ -1,65 +1,29 @@
-"""Atomic writes: a file appears complete under its final name, or not at all."""
+"""Models and figures in and out of artifacts; the bytes go through the one artifact writer.
 
-import contextlib
-import hashlib
-import json
+`kerasadv.orchestration.writer` writes every artifact file atomically; this module adds what
+needs Keras or matplotlib (saving and loading `.keras` models, PNG figures). Its writer names
+(`atomic_path`, `write_json`, `sha256_file`) are the writer's own functions.
+"""
+
 import os
-import tempfile
 
+from kerasadv.orchestration.writer import atomic_path, sha256_file, write_json, write_with
 
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yields a temporary path beside `path`; on success it replaces `path` in one rename.
-
-    The temporary name keeps `path`'s extension (Keras checks `.keras`). On error the
-    temporary file is removed and `path` is left as it was. The file gets the mode a plain
-    `open` would give it (0666 minus the umask), not `mkstemp`'s 0600, so other users (a TF
-    Serving process) can read it.
-
-    Example:
-    >>> with atomic_path("/tmp/kerasadv-doc.txt") as tmp:
-    ...     _ = open(tmp, "w").write("done")
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    stem, ext = os.path.splitext(name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{ext}", dir=folder)
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def sha256_file(path):
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_json(obj, path):
-    """Writes `obj` as indented JSON to `path` atomically."""
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=float)
-        f.write("\n")
+__all__ = [
+    "atomic_path",
+    "load_model",
+    "load_model_artifact",
+    "model_artifact_file",
+    "save_figure",
+    "save_model",
+    "sha256_file",
+    "write_json",
+]
 
 
 def save_model(model, path):
     """Saves a Keras model to `path` (`.keras`) atomically."""
-    with atomic_path(path) as tmp:
-        model.save(tmp)
+    write_with(path, model.save)
 
 
 def load_model(path, safe_mode=True):
@@ -134,7 +98,6 @@ def save_figure(figure, path, dpi=110):
     """Writes a matplotlib figure as PNG to `path` atomically and closes it. Returns `path`."""
     import matplotlib.pyplot as plt
 
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    write_with(path, lambda tmp: figure.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
     plt.close(figure)
     return str(path)

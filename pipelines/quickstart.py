@@ -14,7 +14,7 @@ study's protocol, not robust training: blessed by the same rule, it rarely passe
 
 Data defaults to the CIFAR-10 archive named by $KERASADV_CIFAR10_TAR when that file exists,
 otherwise Fashion-MNIST from Debian's `dataset-fashion-mnist` package. A second identical run
-is served from the cache; `--no_cache` or `--rerun=Trainer,...` force re-execution.
+is served from the cache; `--no_cache` or `--rerun=BaselineTrainer,...` (a step and what follows it) force re-execution.
 """
 
 import os
@@ -22,9 +22,9 @@ import time
 
 from absl import app, flags
 
+import kerasadv.pipelines  # noqa: F401  (first: it quiets TensorFlow's start-up logs, unless --verbose)
 from kerasadv import training
 from kerasadv.components.attack_gen import AttackGen
-from kerasadv.components.configs import attack_config, default_eps, recipe_at_radius
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter import Filter
@@ -32,6 +32,7 @@ from kerasadv.components.model_importer import ModelImporter
 from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
 from kerasadv.components.trainer import Trainer
+from kerasadv.configs import attack_config, default_eps, recipe_at_radius
 from kerasadv.orchestration import Pipeline
 
 PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
@@ -105,9 +106,7 @@ def define_flags():
     flags.DEFINE_string("serving_dir", "saved_models", "TF Serving base directory for the pushed model.")
     flags.DEFINE_string("model_name", "quickstart", "Name of the served model.")
     flags.DEFINE_bool("no_cache", False, "Re-run every component.")
-    flags.DEFINE_list(
-        "rerun", [], "Component ids to re-run even when cached (their descendants follow only if their inputs change)."
-    )
+    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached, with everything downstream of them.")
     flags.DEFINE_integer("seed", 0, "Random seed.")
     flags.DEFINE_string(
         "training_recipe",
@@ -165,13 +164,10 @@ def create_pipeline(
     bfloat16 = model in BFLOAT16_MODELS and not import_model and training.native_bfloat16()
     policy = "mixed_bfloat16" if bfloat16 else "float32"
     robust_examples, with_autoattack = EVALUATION[profile]
-    cache = lambda cid: cid not in rerun  # noqa: E731
-    gen = ImageExampleGen(
-        source=source, num_train=num_train, num_eval=num_eval, seed=seed, enable_cache=cache("ImageExampleGen")
-    )
+    gen = ImageExampleGen(source=source, num_train=num_train, num_eval=num_eval, seed=seed)
     examples = gen.outputs["examples"]
     if import_model:
-        base = ModelImporter(path=import_model, examples=examples, enable_cache=cache("ModelImporter"))
+        base = ModelImporter(path=import_model, examples=examples)
     else:
         base = Trainer(
             component_id="BaselineTrainer",
@@ -181,14 +177,12 @@ def create_pipeline(
             adversarial_training=training_recipe,
             dtype_policy=policy,
             seed=seed,
-            enable_cache=cache("BaselineTrainer"),
         )
     adversarial = AttackGen(
         model=base.outputs["model"],
         examples=examples,
         attack=named_attack(attack, eps),
         seed=seed,
-        enable_cache=cache("AttackGen"),
     )
     adv_examples = adversarial.outputs["adversarial_examples"]
     cifar_epochs, mnist_epochs, warmup, robust_floor = ROBUST[profile]
@@ -202,7 +196,6 @@ def create_pipeline(
             model=model,
             epochs=retrain_epochs,
             seed=seed,
-            enable_cache=cache("FixedSetRetrainer"),
         )
     else:
         robust = Trainer(
@@ -217,9 +210,8 @@ def create_pipeline(
             training_options=ROBUST_OPTIONS,
             **ROBUST_TRAINING,
             seed=seed,
-            enable_cache=cache("RobustTrainer"),
         )
-    filtered = Filter(examples=adv_examples, gaussian_sigma=0.5, enable_cache=cache("Filter"))
+    filtered = Filter(examples=adv_examples, gaussian_sigma=0.5)
     sets = dict(
         examples=examples,
         adversarial_examples=adv_examples,
@@ -229,15 +221,12 @@ def create_pipeline(
         seed=seed,
         min_accuracy=min_accuracy,
     )
-    evaluate_base = Evaluator(
-        component_id="EvaluateBaseline", model=base.outputs["model"], enable_cache=cache("EvaluateBaseline"), **sets
-    )
+    evaluate_base = Evaluator(component_id="EvaluateBaseline", model=base.outputs["model"], **sets)
     evaluate_robust = Evaluator(
         component_id="EvaluateRetrained",
         model=robust.outputs["model"],
         baseline_evaluation=evaluate_base.outputs["evaluation"],  # the same attacks, subset and seed
         robust_margin=BLESSING[profile],
-        enable_cache=cache("EvaluateRetrained"),
         **{**sets, "min_accuracy": robust_floor},
     )
     push = Pusher(
@@ -246,16 +235,14 @@ def create_pipeline(
         examples=examples,
         serving_dir=serving_dir,
         model_name=model_name,
-        enable_cache=cache("Pusher"),
     )
     report = Report(
         baseline_evaluation=evaluate_base.outputs["evaluation"],
         candidate_evaluation=evaluate_robust.outputs["evaluation"],
         pushed_model=push.outputs["pushed_model"],
-        enable_cache=cache("Report"),
     )
     components = [gen, base, adversarial, robust, filtered, evaluate_base, evaluate_robust, push, report]
-    return Pipeline("quickstart", pipeline_root, components, enable_cache=enable_cache)
+    return Pipeline("quickstart", pipeline_root, components, enable_cache=enable_cache, rerun=rerun)
 
 
 def main(argv):

@@ -1,14 +1,24 @@
 """The study pipelines' shared command line: the flags every study takes, and a run to its printed report.
 
-A study module defines its own flags beside these and calls `run_study` from its `main`:
+A study's pipeline module (`pipelines/<study>/pipeline.py`) runs from this command line when it has
 
-    def main(argv):
-        del argv
-        study_cli.run_study(
-            lambda source: create_pipeline(source, FLAGS.profile, FLAGS.pipeline_root, **study_cli.run_options()),
-            "ToggleStudyReport",
-            "toggle-activity study",
-        )
+- `create_pipeline(source, profile, pipeline_root, *options, seed=0, rerun=(), enable_cache=True)`:
+  the study's `Pipeline`, built and not run, whose report is a `StudyReport`, for a
+  `kerasadv.data` source, a profile name, the root its artifacts and metadata go to, the
+  study's own options, the seed of every component, the ids to re-run with what follows them
+  (`Pipeline`'s `rerun`) and `enable_cache=False` to re-run everything;
+- `PROFILES` (by name) and `PROFILE_HELP` (what a profile sets);
+- `HEADING`: what the printed heading calls the study;
+- optionally `define_flags()`, which defines the study's own flags and returns their names
+  (their values are passed to `create_pipeline` as `options`, in that order).
+
+Its package's name names the default `--pipeline_root`, and its `__main__.py` is one call:
+
+    from kerasadv.pipelines import study_cli
+    from kerasadv.pipelines.toggle_activity_study import pipeline
+
+    if __name__ == "__main__":
+        study_cli.main(pipeline)
 """
 
 import os
@@ -16,7 +26,7 @@ import time
 
 from absl import app, flags
 
-from kerasadv.components.study_report import print_report
+from kerasadv.components.study_report import StudyReport
 from kerasadv.pipelines.quickstart import default_source
 
 FLAGS = flags.FLAGS
@@ -34,7 +44,7 @@ def define_common_flags(name, profiles, profile_help):
     flags.DEFINE_enum("profile", "quick", list(profiles), profile_help)
     flags.DEFINE_string("pipeline_root", f"pipeline_root/{name}", "Artifacts and metadata go here.")
     flags.DEFINE_bool("no_cache", False, "Re-run every component.")
-    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached.")
+    flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached, with everything downstream.")
     flags.DEFINE_integer("seed", 0, "Random seed.")
 
 
@@ -59,13 +69,20 @@ def study_source():
     return source
 
 
-def run_study(build, report_id, title):
-    """Builds the study's pipeline on --data, runs it and prints its report with the wall time.
+def print_report(report, heading):
+    """Prints a study's `heading`, its report.md and where report.html is (the pipelines' last words)."""
+    print(f"\n{heading}")
+    with open(report.path("report.md")) as f:
+        print(f.read())
+    print(f"report: {report.path('report.html')}")
+
+
+def run_study(study, options=()):
+    """Builds the study's pipeline from the parsed flags, runs it and prints its report with the wall time.
 
     Args:
-        build: `source -> Pipeline` (the study's `create_pipeline` with its flags).
-        report_id: component id of the study's report.
-        title: what the heading calls the study.
+        study: the study's pipeline module (see the module docstring).
+        options: the names of the study's own flags, passed to its `create_pipeline`.
 
     Returns:
         The pipeline's run result.
@@ -75,9 +92,18 @@ def run_study(build, report_id, title):
     """
     source = study_source()
     start = time.perf_counter()
-    result = build(source).run()
+    values = [FLAGS[name].value for name in options]
+    pipeline = study.create_pipeline(source, FLAGS.profile, FLAGS.pipeline_root, *values, **run_options())
+    result = pipeline.run()
     seconds = time.perf_counter() - start
-    print_report(
-        result.outputs[report_id]["report"], f"{title} on {source} (profile {FLAGS.profile}) in {seconds:.1f} s"
-    )
+    (report,) = [c.id for c in pipeline.components if isinstance(c, StudyReport)]
+    heading = f"{study.HEADING} on {source} (profile {FLAGS.profile}) in {seconds:.1f} s"
+    print_report(result.outputs[report]["report"], heading)
     return result
+
+
+def main(study):
+    """Runs a study's pipeline module as an absl app: defines its flags, parses the command line, runs it."""
+    define_common_flags(study.__name__.rsplit(".", 2)[-2], study.PROFILES, study.PROFILE_HELP)
+    options = study.define_flags() if hasattr(study, "define_flags") else ()
+    app.run(lambda argv: run_study(study, options))

@@ -4,10 +4,10 @@ import os
 import time
 
 from kerasadv import io
-from kerasadv.orchestration import BaseComponent, ComponentSpec, Input, Parameter
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter
 
 
-class WriteExecutor:
+class WriteExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         out = output_dict["examples"]
         with open(out.path("partial.txt"), "w") as f:
@@ -34,12 +34,45 @@ class Step(BaseComponent):
     EXECUTOR = WriteExecutor
 
 
-def chain(root, n_a=1, n_b=1, n_c=1):
-    """a -> b -> c, and d from a (a diamond-free fork)."""
+def chain(root, n_a=1, n_b=1, n_c=1, **pipeline_options):
+    """a -> b -> c, and d from a (a diamond-free fork); `pipeline_options` go to `Pipeline`."""
     from kerasadv.orchestration import Pipeline
 
     a = Step(component_id="a", name="a", n=n_a)
     b = Step(component_id="b", name="b", n=n_b, examples=a.outputs["examples"])
     c = Step(component_id="c", name="c", n=n_c, examples=b.outputs["examples"])
     d = Step(component_id="d", name="d", examples=a.outputs["examples"])
-    return Pipeline("toy", root, [d, c, b, a])
+    return Pipeline("toy", root, [d, c, b, a], **pipeline_options)
+
+
+def run_ci_study(study, cifar_tar, root, **options):
+    """A study package's `ci` pipeline on real CIFAR-10 under `root`, and its run: `(pipeline, result)`."""
+    pipeline = study.create_pipeline(f"tar:{cifar_tar}", "ci", str(root), **options)
+    return pipeline, pipeline.run(progress=False)
+
+
+def study_report(result):
+    """The Report artifact of a study run (its one output named "report")."""
+    (report,) = [outputs["report"] for outputs in result.outputs.values() if "report" in outputs]
+    return report
+
+
+def report_table(result, name):
+    """A CSV table (`name`) of a study run's report."""
+    import pandas as pd
+
+    return pd.read_csv(study_report(result).path(name))
+
+
+def report_page(result):
+    """The report.html text of a study run."""
+    with open(study_report(result).path("report.html")) as f:
+        return f.read()
+
+
+def paper_comparison(result, study):
+    """The run's "ours beside the paper" table, checked to hold every paper row of the study package in order."""
+    comparison = report_table(result, "paper_comparison.csv")
+    assert list(comparison.columns) == ["finding", "paper", "ours"]
+    assert comparison.finding.tolist() == [row["finding"] for row in study.PAPER]
+    return comparison

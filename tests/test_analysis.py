@@ -6,6 +6,7 @@ import scipy.signal
 import scipy.stats
 
 from kerasadv import analysis, attacks, callbacks
+from kerasadv.reporting import plots
 
 
 def dense_net(hidden_kernel, out_kernel, name="h"):
@@ -198,7 +199,7 @@ def test_small_real_run_on_cifar(trained_simple_cnn, cifar_small, tmp_path):
         probe, thresholds, x[:20], lambda e: attacks.FGSM(e)(model, x[:20], y[:20]), (0.0, 0.1, 1.0)
     )
     assert len(equal) == 2 and by_eps.total.iloc[-1] >= by_eps.total.iloc[0]
-    assert len(analysis.plot_toggle(by_size, by_eps, str(tmp_path))) == 4
+    assert len(plots.toggle_plots(by_size, by_eps, str(tmp_path))) == 4
     ranking = analysis.neural_ranking(probe, np.concatenate([x[:50], x_adv[:50]]), 10, top=10)
     assert len(ranking) == 10 and ranking.value.is_monotonic_decreasing
     sims, probability, distribution = analysis.layer_vulnerability(
@@ -206,7 +207,7 @@ def test_small_real_run_on_cifar(trained_simple_cnn, cifar_small, tmp_path):
     )
     assert len(sims) == 16 * 2 * 4 and probability.values.min() >= 0 and probability.values.max() <= 1
     cams = analysis.AllLayerGradcam(model)(x[:3], y[:3])
-    assert len(analysis.plot_vulnerability(sims, probability, distribution, str(tmp_path), cams, x[:3])) == 4
+    assert len(plots.vulnerability_plots(sims, probability, distribution, str(tmp_path), cams, x[:3])) == 4
 
 
 def test_toggle_experiments_equal_each_set_counted_on_its_own():

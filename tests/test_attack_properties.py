@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from kerasadv import attacks
 from kerasadv.errors import AttackInputError
+from kerasadv.testing import check_adversarial_images, check_config_round_trip
 
 PROPERTY_SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -56,12 +57,7 @@ def test_adversarial_images_stay_in_the_ball_and_in_range(x, kind, norm, eps, st
         attack = attacks.BIM(eps, steps=steps, norm=norm)
     else:
         attack = attacks.PGD(eps, steps=steps, norm=norm, random_start=True, seed=0)
-    x_adv = np.asarray(attack(model, x, labels))
-    assert x_adv.shape == x.shape and x_adv.dtype == np.float32
-    assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
-    delta = (x_adv - x).reshape(len(x), -1)
-    size = np.abs(delta).max(axis=1) if norm == "linf" else np.linalg.norm(delta, axis=1)
-    assert np.all(size <= eps + 1e-4), (size.max(), eps)
+    check_adversarial_images(attack, model, x, labels)  # float32, the input's shape, [0, 1], the eps ball
 
 
 @PROPERTY_SETTINGS
@@ -94,6 +90,4 @@ def test_labels_out_of_range_are_refused_whatever_the_shape(x, offset, negative)
 @PROPERTY_SETTINGS
 @given(x=images, config=st.fixed_dictionaries({"eps": st.floats(0.0, 1.0), "steps": st.integers(1, 50)}))
 def test_attack_configs_round_trip(x, config):
-    attack = attacks.PGD(**config)
-    again = attacks.deserialize(attacks.serialize(attack))
-    assert attacks.serialize(again) == attacks.serialize(attack)
+    check_config_round_trip(attacks.PGD(**config))

@@ -1,6 +1,7 @@
 """AutoAttack: the reference composition, the per-point worst case, the per-attack table, rand checks."""
 
 import json
+import logging
 import os
 
 import keras
@@ -10,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from kerasadv import attacks
-from kerasadv.attacks.autoattack import AutoAttack, per_attack_table
+from kerasadv.attacks import AutoAttack, per_attack_table, predictions
 from kerasadv.attacks.base import Attack
 from kerasadv.errors import AttackInputError
 
@@ -134,6 +135,38 @@ def test_refuses_to_be_traced():
     auto, model = AutoAttack(0.03, version="custom", attacks=["fgsm"]), mean_model()
     with pytest.raises(AttackInputError, match="runs eagerly"):
         tf.function(lambda x: auto(model, x, tf.ones(2, tf.int32)), autograph=False)(tf.zeros((2, 2, 2, 1)))
+
+
+class RetracingWarnings(logging.Handler):
+    """Collects TensorFlow's "triggered tf.function retracing" warnings."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        if "retracing" in record.getMessage():
+            self.messages.append(record.getMessage())
+
+
+def test_compiled_once_per_model_across_batch_sizes_and_self_checks():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.Flatten()])
+    model.add(keras.layers.Dense(5))
+    x = np.random.default_rng(0).random((12, 8, 8, 3), dtype=np.float32)
+    y = attacks.predict_labels(model, x).numpy()
+    parts = [attacks.APGD(steps=2), attacks.APGDT(steps=2, targets=2), attacks.FABT(steps=2, targets=2)]
+    auto = AutoAttack(0.0, version="custom", attacks=[*parts, attacks.Square(queries=5)], seed=0)  # eps 0: all run
+    warnings_ = RetracingWarnings()
+    tf.get_logger().addHandler(warnings_)
+    try:
+        attacks.evaluate_attack(auto, model, (x, y), batch_size=8, progress=False)  # batches of 8 and 4
+        attacks.self_checks(auto, model, x, y, max_examples=6, warn=False)  # overrides eps: 0 and 1
+    finally:
+        tf.get_logger().removeHandler(warnings_)
+    assert [attack._compiled.tracing_count(model) for _, attack in auto.components] == [1, 1, 1, 1]
+    assert predictions._PREDICT.tracing_count(model) == 1
+    assert warnings_.messages == []
 
 
 @pytest.mark.slow

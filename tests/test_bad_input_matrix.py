@@ -11,14 +11,11 @@ import pytest
 
 from kerasadv import attacks, data, io, models, training
 from kerasadv.components.activation_thresholds import ActivationThresholds
-from kerasadv.components.attack_defense_tables import AttackDefenseTables
 from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter import Filter
 from kerasadv.components.filter_sweep import FilterSweep
-from kerasadv.components.latent_space import LatentSpace
-from kerasadv.components.layer_vulnerability import LayerVulnerability
 from kerasadv.components.model_importer import ModelImporter
 from kerasadv.components.neural_ranking import NeuralRanking
 from kerasadv.components.neuron_coverage import NeuronCoverage
@@ -26,14 +23,13 @@ from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
 from kerasadv.components.toggle_activity import ToggleActivity
 from kerasadv.components.trainer import Trainer
-from kerasadv.components.transfer_analysis import TransferAnalysis
 from kerasadv.data import tfrecords
-from kerasadv.errors import AttackInputError, DataSourceError, KerasAdvError, ModelError
+from kerasadv.errors import AttackInputError, DataSourceError, KerasAdvError, ModelError, RecipeError
 from kerasadv.orchestration import MetadataStore, SpecError
-from kerasadv.pipelines.attack_defense_study import AttackDefenseReport
-from kerasadv.pipelines.efficientnet_transfer import TransferStudyReport
-from kerasadv.pipelines.toggle_activity_study import ToggleStudyReport
-from kerasadv.pipelines.vgg16_layer_vulnerability import VulnerabilityStudyReport
+from kerasadv.pipelines.attack_defense_study.components import AttackDefenseReport, AttackDefenseTables, LatentSpace
+from kerasadv.pipelines.efficientnet_transfer.components import TransferAnalysis, TransferStudyReport
+from kerasadv.pipelines.toggle_activity_study.components import ToggleStudyReport
+from kerasadv.pipelines.vgg16_layer_vulnerability.components import LayerVulnerability, VulnerabilityStudyReport
 
 SECONDS = 5.0
 RNG = np.random.default_rng(0)
@@ -202,10 +198,10 @@ API_CASES = {
         "epsilon",
         "PGD",
     ),
-    "unknown_recipe": (lambda t: training.get_recipe("pdg"), AttackInputError, "'pdg'", "'pgd'"),
+    "unknown_recipe": (lambda t: training.get_recipe("pdg"), RecipeError, "'pdg'", "'pgd'"),
     "recipe_config_wrong_key": (
         lambda t: training.get_recipe({"class_name": "AdversarialModel", "config": {"atack": "pgd"}}),
-        AttackInputError,
+        RecipeError,
         "atack",
         "'attack'",
     ),
@@ -350,11 +346,9 @@ RANGE_CASES = [
     (ImageExampleGen, "source", "foo:bar"),
     (ImageExampleGen, "num_train", 0),
     (ImageExampleGen, "num_eval", -5),
-    (ImageExampleGen, "seed", -1),
     (Trainer, "model", "resnet19"),
     (Trainer, "model_options", {"depth": 50}),
     (Trainer, "epochs", 0),
-    (Trainer, "batch_size", 0),
     (Trainer, "dtype_policy", "mixed_float8"),
     (Trainer, "learning_rate", -0.1),
     (Trainer, "adversarial_training", "pdg"),
@@ -370,7 +364,6 @@ RANGE_CASES = [
     (AttackGen, "attack", {"class_name": "PGD", "config": {"eps": -0.1}}),
     (AttackGen, "attack", {"class_name": "PGD", "config": {"epsilon": 0.1}}),
     (AttackGen, "splits", "train,test"),
-    (AttackGen, "batch_size", 0),
     (AttackGen, "runner", "spark"),
     (AttackGen, "beam_options", ["direct_num_workers=2"]),
     (Evaluator, "attacks", ["fgsm", "fgsn"]),
@@ -379,7 +372,6 @@ RANGE_CASES = [
     (Evaluator, "min_accuracy", 1.5),
     (Evaluator, "min_robust_accuracy", -0.1),
     (Evaluator, "min_accuracy", float("nan")),
-    (Evaluator, "split", "test"),
     (Evaluator, "no_worse_than_baseline", ["accuracy"]),
     (Evaluator, "no_worse_than_baseline", ["robust_accuracy"]),  # robust_margin's comparison
     (Evaluator, "no_worse_than_baseline", ["adversarial_examples_accuracy"]),  # no such set, no baseline
@@ -390,7 +382,6 @@ RANGE_CASES = [
     (Evaluator, "self_check_examples", -64),
     (Evaluator, "runner", "dask"),
     (Evaluator, "beam_options", ["--runner=DirectRunner", 2]),
-    (Evaluator, "batch_size", 0),
     (Evaluator, "attacks", [{"class_name": "AutoAttack", "config": {"version": "fast"}}]),
     (Filter, "gaussian_sigma", -1.0),
     (Filter, "keep", "most"),
@@ -398,47 +389,35 @@ RANGE_CASES = [
     (Pusher, "serving_dir", ""),
     (Pusher, "model_name", "../evil"),
     (ModelImporter, "path", "/nonexistent/model.keras"),
-    (ActivationThresholds, "split", "test"),
     (ActivationThresholds, "num_examples", 1),
     (ActivationThresholds, "bins", 2),
     (ActivationThresholds, "low_fraction", -0.25),
     (ActivationThresholds, "high_fraction", 1.5),
     (ActivationThresholds, "low_fraction", 0.9),  # not below high_fraction (0.75)
-    (ToggleActivity, "split", "test"),
     (ToggleActivity, "sizes", "5,ten"),
     (ToggleActivity, "equal_size", 1),
     (ToggleActivity, "draws", 0),
     (ToggleActivity, "eps_values", "0,1.5"),
     (ToggleActivity, "eps_examples", 0),
-    (ToggleActivity, "seed", -1),
-    (NeuralRanking, "split", "validation"),
     (NeuralRanking, "num_examples", 0),
     (NeuralRanking, "top", 0),
-    (NeuralRanking, "seed", -3),
-    (NeuronCoverage, "split", "all"),
     (NeuronCoverage, "sizes", "10;100"),
     (NeuronCoverage, "threshold", 1.5),
     (NeuronCoverage, "k", 0),
     (NeuronCoverage, "reference_examples", 0),
-    (NeuronCoverage, "seed", -2),
     (ToggleStudyReport, "paper", [{"finding": "gain", "paper": 0.05}]),
     (AttackDefenseReport, "paper", ["FGSM 22.0"]),
     (LatentSpace, "per_class", 0),
     (LatentSpace, "eps", 1.5),
     (LatentSpace, "num_examples", 0),
     (LatentSpace, "plot_examples", -1),
-    (LatentSpace, "seed", -1),
     (ImageExampleGen, "image_size", 0),
     (FilterSweep, "sigmas", "0.0,huge"),
     (FilterSweep, "sigmas", "-0.5"),
-    (FilterSweep, "split", "test"),
-    (TransferAnalysis, "split", "validation"),
     (LayerVulnerability, "strengths", "1;2"),
     (LayerVulnerability, "seeds_per_class", 0),
-    (LayerVulnerability, "split", "all"),
     (LayerVulnerability, "gradcam", "tfkerasvis"),
     (LayerVulnerability, "reference_examples", -1),
-    (LayerVulnerability, "seed", -1),
     (TransferStudyReport, "paper", ["0.7545"]),
     (VulnerabilityStudyReport, "paper", [{"finding": "share", "paper": 0.48}]),
 ]
@@ -465,6 +444,9 @@ COMPONENTS = [
     TransferStudyReport,
     VulnerabilityStudyReport,
 ]
+# Parameters many components share, each with one bad value: every component that has one refuses it.
+SHARED_BAD = {"split": "test", "seed": -1, "batch_size": 0}
+RANGE_CASES += [(c, name, value) for c in COMPONENTS for name, value in SHARED_BAD.items() if name in c.SPEC.parameters]
 WRONG_TYPE = {str: 3, int: "3", float: "x", bool: "yes", list: "fgsm", dict: 3}
 TYPE_CASES = [
     (component, name, WRONG_TYPE[p.type[0] if isinstance(p.type, tuple) else p.type])

@@ -11,12 +11,13 @@ import keras
 import numpy as np
 import pytest
 
-from kerasadv.components import blessing, evaluation_engine
 from kerasadv.components.evaluator import Evaluator, EvaluatorExecutor
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.model_importer import ModelImporter
 from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
+from kerasadv.evaluation import blessing
+from kerasadv.evaluation import engine as evaluation_engine
 from kerasadv.orchestration import Artifact, Pipeline, SpecError
 
 PGD = {"class_name": "PGD", "config": {"eps": 8 / 255, "steps": 5}}

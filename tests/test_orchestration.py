@@ -157,3 +157,27 @@ def test_artifacts_pointing_outside_the_root_are_refused(tmp_path):
     store.db.execute("UPDATE artifacts SET uri = ?, manifest = '{}' WHERE id = 1", (str(outside),))
     with pytest.raises(SpecError, match="points outside the pipeline root"):
         chain(tmp_path / "root").run(progress=False)
+
+
+def test_an_output_of_an_unknown_artifact_type_is_a_spec_error():
+    from kerasadv.orchestration import BaseComponent, ComponentSpec
+
+    class Broken(BaseComponent):
+        SPEC = ComponentSpec(inputs={}, outputs={"out": "Modle"}, parameters={})
+
+    with pytest.raises(SpecError, match=r"output 'out' has type 'Modle'; expected one of \[.*'Model'"):
+        Broken()
+
+
+def test_code_modules_are_part_of_the_cache_key():
+    import types
+
+    from kerasadv.orchestration import BaseComponent
+
+    class Plain(BaseComponent):
+        pass
+
+    class WithLibrary(Plain):
+        CODE_MODULES = (types,)
+
+    assert WithLibrary().code_fingerprint() != Plain().code_fingerprint()

@@ -1,47 +1,51 @@
 """The study pipelines' `ci` profiles on real CIFAR-10: every component runs, and the reports hold
-the right tables (rows, columns, finite values, the paper's column beside ours)."""
+the right tables (rows, columns, finite values, the paper's column beside ours); and a study
+whose components would not record its paper's findings fails when it is built."""
 
 import json
+import os
+import sys
+import time
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from kerasadv import analysis, io
-from kerasadv.components.activation_thresholds import load_thresholds
-from kerasadv.components.attack_defense_tables import TABLE1_EPS, TABLE1_PAPER
-from kerasadv.components.evaluation_engine import first_examples
+from kerasadv.analysis.thresholds import load_thresholds
 from kerasadv.components.example_gen import ImageExampleGen
-from kerasadv.components.latent_space import LatentSpace, given_images
 from kerasadv.components.neural_ranking import NeuralRankingExecutor
-from kerasadv.components.study_report import comparison_table
+from kerasadv.components.study_report import StudyReport
 from kerasadv.components.trainer import Trainer
+from kerasadv.data.paired import given_images
+from kerasadv.data.tfrecords import first_examples
+from kerasadv.errors import KerasAdvError
 from kerasadv.orchestration import Artifact, SpecError
-from kerasadv.pipelines import attack_defense_study
+from kerasadv.pipelines import attack_defense_study, efficientnet_transfer, vgg16_layer_vulnerability
 from kerasadv.pipelines import toggle_activity_study as toggle_study
+from kerasadv.pipelines.attack_defense_study.components import LatentSpace
+from kerasadv.pipelines.attack_defense_study.paper import TABLE1_EPS, TABLE1_PAPER
+from kerasadv.pipelines.vgg16_layer_vulnerability.components import LayerVulnerability, VulnerabilityStudyReport
+from kerasadv.reporting import Sections
+from kerasadv.reporting.paper import comparison_table
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pipeline_helpers import paper_comparison, report_page, report_table, run_ci_study  # noqa: E402
+
+STUDIES = [toggle_study, attack_defense_study, vgg16_layer_vulnerability, efficientnet_transfer]
 
 
 @pytest.fixture(scope="module")
 def toggle_run(cifar_tar, tmp_path_factory):
-    root = tmp_path_factory.mktemp("toggle_study")
-    pipeline = toggle_study.create_pipeline(f"tar:{cifar_tar}", "ci", str(root))
-    return pipeline, pipeline.run(progress=False)
-
-
-def _report_table(result, name):
-    return pd.read_csv(result.outputs["ToggleStudyReport"]["report"].path(name))
+    return run_ci_study(toggle_study, cifar_tar, tmp_path_factory.mktemp("toggle_study"))
 
 
 @pytest.mark.slow
 def test_toggle_study_report_puts_ours_beside_every_paper_row(toggle_run):
     pipeline, result = toggle_run
     assert set(result.summary.state) == {"complete"}
-    comparison = _report_table(result, "paper_comparison.csv")
-    assert list(comparison.columns) == ["finding", "paper", "ours"]
-    assert comparison.finding.tolist() == [row["finding"] for row in toggle_study.PAPER]
-    assert np.isfinite(comparison.ours).all()
+    assert np.isfinite(paper_comparison(result, toggle_study).ours).all()
     report = result.outputs["ToggleStudyReport"]["report"]
-    page = open(report.path("report.html")).read()
+    page = report_page(result)
     for heading in ("Configuration", "Ours beside the paper", "What differs", "Example images", "Lineage"):
         assert f"<h2>{heading}" in page
     for image in ("examples.png", "ranking_layers.png", "binary_toggle_gain_vs_size.png", "ternary_toggle_vs_eps.png"):
@@ -60,31 +64,31 @@ def test_toggle_study_tables_have_the_experiments_rows(toggle_run):
     _, result = toggle_run
     profile = toggle_study.PROFILES["ci"]
     sizes = [int(s) for s in profile.sizes.split(",")]
-    by_size = _report_table(result, "toggle_vs_size.csv")
+    by_size = report_table(result, "toggle_vs_size.csv")
     assert list(by_size.columns) == ["thresholds", "size", "clean", "with_adversarial", "gain"]
     assert by_size.thresholds.tolist() == ["binary"] * len(sizes) + ["ternary"] * len(sizes)
     assert by_size["size"].tolist() == sizes * 2
     assert by_size[["clean", "with_adversarial"]].stack().between(0, 1).all()
     np.testing.assert_allclose(by_size.gain, by_size.with_adversarial - by_size.clean)
     assert (by_size.gain >= 0).all()  # adding images never untoggles a neuron
-    equal = _report_table(result, "toggle_equal_size.csv")
+    equal = report_table(result, "toggle_equal_size.csv")
     assert len(equal) == 4 and set(equal.dataset) == {"clean", "half adversarial"}
     assert (equal["size"] == profile.equal_size).all() and np.isfinite(equal.std_total).all()
-    by_eps = _report_table(result, "toggle_vs_eps.csv")
+    by_eps = report_table(result, "toggle_vs_eps.csv")
     eps = [float(e) for e in profile.eps_values.split(",")]
     assert by_eps.eps.tolist() == eps * 2 and (by_eps[by_eps.eps == 0].gain == 0).all()
-    high = _report_table(result, "toggle_high_perturbation.csv")
+    high = report_table(result, "toggle_high_perturbation.csv")
     assert high["size"].tolist() == sizes * 2 and np.isfinite(high.gain).all()
-    thresholds = _report_table(result, "thresholds.csv")
+    thresholds = report_table(result, "thresholds.csv")
     assert len(thresholds) == 17 and thresholds.bimodal_share.between(0, 1).all()  # ResNet-18's ReLU layers
-    layers = _report_table(result, "ranking_layers.csv")
+    layers = report_table(result, "ranking_layers.csv")
     assert layers.layer.tolist() == thresholds.layer.tolist() and (layers.iloc[:, 2:].sum() == 20).all()
     for name in ("clean", "clean_adversarial", "dog_clean", "dog_clean_adversarial"):
-        ranking = _report_table(result, f"ranking_{name}.csv")
+        ranking = report_table(result, f"ranking_{name}.csv")
         assert list(ranking.columns) == ["rank", "layer", "depth", "index", "value", "class"]
         assert len(ranking) == 20 and ranking.value.is_monotonic_decreasing
         assert set(ranking.layer) <= set(thresholds.layer)
-    coverage = _report_table(result, "coverage_vs_size.csv")
+    coverage = report_table(result, "coverage_vs_size.csv")
     assert coverage["size"].tolist() == [10, 100] and coverage.iloc[:, 1:].stack().between(-1, 1).all()
 
 
@@ -98,7 +102,7 @@ def test_toggle_activity_component_equals_the_library_on_its_inputs(toggle_run):
     x, _ = first_examples(examples.uri, "eval", 200)
     x_adv, _ = first_examples(adversarial.uri, "eval", 200)
     chosen = np.random.default_rng(0).permutation(len(x))[:5]
-    binary, _ = load_thresholds(outputs["ActivationThresholds"]["thresholds"])
+    binary, _ = load_thresholds(outputs["ActivationThresholds"]["thresholds"].uri)
     probe = analysis.probe_model(model)
     clean = analysis.toggle_activity(probe, binary, x[chosen])["total"]
     mixed = analysis.toggle_activity(probe, binary, np.concatenate([x[chosen], x_adv[chosen]]))["total"]
@@ -140,23 +144,18 @@ def test_comparison_table_names_a_finding_no_analysis_produced():
 
 @pytest.fixture(scope="module")
 def attack_defense_run(cifar_tar, tmp_path_factory):
-    root = tmp_path_factory.mktemp("attack_defense_study")
-    return attack_defense_study.create_pipeline(f"tar:{cifar_tar}", "ci", str(root)).run(progress=False)
-
-
-def _attack_defense_table(result, name):
-    return pd.read_csv(result.outputs["AttackDefenseReport"]["report"].path(name))
+    return run_ci_study(attack_defense_study, cifar_tar, tmp_path_factory.mktemp("attack_defense_study"))[1]
 
 
 @pytest.mark.slow
 def test_attack_defense_report_has_the_papers_tables_beside_ours(attack_defense_run):
     result = attack_defense_run
     assert set(result.summary.state) == {"complete"}
-    first = _attack_defense_table(result, "table1.csv")
+    first = report_table(result, "table1.csv")
     assert list(first.columns) == ["attack", "eps", "ours", "paper"]
     assert first.attack.tolist() == ["FGSM"] * 6 + ["PGD"] * 6 and first.eps.tolist() == list(TABLE1_EPS) * 2
     assert first.ours.between(0, 100).all() and first.paper.tolist() == [*TABLE1_PAPER["FGSM"], *TABLE1_PAPER["PGD"]]
-    second = _attack_defense_table(result, "table2.csv")
+    second = report_table(result, "table2.csv")
     assert list(second.columns) == [
         "attack",
         "defense",
@@ -166,15 +165,13 @@ def test_attack_defense_report_has_the_papers_tables_beside_ours(attack_defense_
         "paper eps 0.05",
     ]
     assert len(second) == 6 and second.filter(like="ours").stack().between(0, 100).all()
-    noise = _attack_defense_table(result, "noise_defense.csv")
+    noise = report_table(result, "noise_defense.csv")
     assert list(noise.columns) == ["eps", "base model", "noise after conv1", "noise between dense"]
     assert noise.eps.tolist() == [0.0, *TABLE1_EPS] and noise.iloc[:, 1:].stack().between(0, 100).all()
-    confidence = _attack_defense_table(result, "confidence.csv")
+    confidence = report_table(result, "confidence.csv")
     assert len(confidence) == 12 + 4 + 4 and confidence.filter(like="confidence").stack().between(0, 1).all()
-    comparison = _attack_defense_table(result, "paper_comparison.csv")
-    assert comparison.finding.tolist() == [row["finding"] for row in attack_defense_study.PAPER]
-    assert np.isfinite(comparison.ours).all()
-    page = open(result.outputs["AttackDefenseReport"]["report"].path("report.html")).read()
+    assert np.isfinite(paper_comparison(result, attack_defense_study).ours).all()
+    page = report_page(result)
     for image in ("examples.png", "noise_defense.png", "latent_contrastive.png", "latent_reference.png"):
         assert f"src='{image}'" in page
 
@@ -184,11 +181,11 @@ def test_latent_one_nn_equals_a_brute_force_nearest_neighbour(attack_defense_run
     outputs = attack_defense_run.outputs
     examples = outputs["ImageExampleGen"]["examples"]
     latent = io.load_model(outputs["ContrastiveTrainer"]["model"].path("latent.keras"))
-    given_x, given_y = given_images(examples.uri, 5, 10, seed=0)
+    given_x, given_y = given_images(examples.uri, 5, seed=0)
     x, y = first_examples(examples.uri, "eval", attack_defense_study.PROFILES["ci"].latent_examples)
     references, codes = latent.predict(given_x, verbose=0), latent.predict(x, verbose=0)
     distances = np.linalg.norm(codes[:, None] - references[None], axis=-1)
-    row = _attack_defense_table(attack_defense_run, "latent_one_nn.csv").iloc[0]
+    row = report_table(attack_defense_run, "latent_one_nn.csv").iloc[0]
     assert row.given_images == 50 and sorted(np.bincount(given_y)) == [5] * 10
     assert row.accuracy_clean == pytest.approx(np.mean(given_y[distances.argmin(1)] == y))
     assert row.mean_distance_to_1nn_clean == pytest.approx(distances.min(1).mean(), rel=1e-4)
@@ -201,3 +198,57 @@ def test_latent_space_refuses_a_model_trained_without_the_contrastive_recipe():
         LatentSpace(
             model=plain.outputs["model"], reference_model=plain.outputs["model"], examples=gen.outputs["examples"]
         )
+
+
+@pytest.mark.parametrize("study", STUDIES, ids=lambda study: study.__name__.rsplit(".", 1)[-1])
+def test_every_study_is_built_with_its_paper_findings_declared(study, tmp_path):
+    pipeline = study.create_pipeline("tar:cifar10.tar.gz", "ci", str(tmp_path))  # built, not run
+    (report,) = [c for c in pipeline.components if isinstance(c, StudyReport)]
+    assert {row["key"] for row in study.PAPER} <= report.declared_findings()
+    assert not os.listdir(tmp_path)
+
+
+def test_a_study_wired_without_a_component_fails_when_built_naming_the_missing_finding(tmp_path):
+    pipeline = toggle_study.create_pipeline("tar:cifar10.tar.gz", "ci", str(tmp_path))
+    parts = {c.id: c for c in pipeline.components}
+
+    class WithoutCoverage(StudyReport):  # the toggle study's report, its NeuronCoverage left out
+        ANALYSES = ("thresholds", "toggle", "ranking")
+        PAPER = toggle_study.PAPER
+
+    start = time.perf_counter()
+    with pytest.raises(
+        SpecError, match=r"WithoutCoverage: the paper rows need findings \['neuron_coverage_gain_largest_size'\]"
+    ):
+        WithoutCoverage(
+            model=parts["Trainer"].outputs["model"],
+            examples=parts["ImageExampleGen"].outputs["examples"],
+            thresholds=parts["ActivationThresholds"].outputs["thresholds"],
+            toggle=parts["ToggleActivity"].outputs["analysis"],
+            ranking=parts["NeuralRanking"].outputs["analysis"],
+        )
+    assert time.perf_counter() - start < 1.0
+    assert not os.listdir(tmp_path)
+
+
+def test_an_analysis_configured_without_a_finding_fails_when_the_report_is_built():
+    gen = ImageExampleGen(source="fashion_mnist")
+    train = Trainer(examples=gen.outputs["examples"])
+    vulnerability = LayerVulnerability(  # FGSM: no coverage campaign; no ranked layers
+        model=train.outputs["model"], examples=gen.outputs["examples"], attack="fgsm"
+    )
+    missing = r"\['block4_conv1_rank', 'block5_conv1_rank', 'coverage_gradient_minus_random'\]"
+    with pytest.raises(SpecError, match=f"need findings {missing}, which none of its analyses"):
+        VulnerabilityStudyReport(
+            model=train.outputs["model"],
+            examples=gen.outputs["examples"],
+            vulnerability=vulnerability.outputs["analysis"],
+        )
+
+
+def test_an_analysis_records_exactly_the_findings_it_declares(tmp_path):
+    sections = Sections(Artifact("Analysis", str(tmp_path)), expected=["max_gain"])
+    sections.finding("gain", 0.05)
+    with pytest.raises(KerasAdvError, match=r"findings \['gain'\] it does not declare and lacks \['max_gain'\]"):
+        sections.save()
+    assert not os.listdir(tmp_path)

@@ -3,16 +3,20 @@ misclassified with nothing hidden, and the report's tables hold the right rows, 
 recomputation confirms, and the paper's column beside ours."""
 
 import json
+import os
+import sys
 
 import keras
 import numpy as np
-import pandas as pd
 import pytest
 
 from kerasadv import io
-from kerasadv.components.example_arrays import paired_examples
 from kerasadv.data import tfrecords
+from kerasadv.data.paired import paired_examples
 from kerasadv.pipelines import efficientnet_transfer as study
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pipeline_helpers import paper_comparison, report_page, report_table, run_ci_study  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -20,29 +24,20 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def transfer_run(cifar_tar, tmp_path_factory):
     root = tmp_path_factory.mktemp("transfer_study")
-    pipeline = study.create_pipeline(
-        f"tar:{cifar_tar}", "ci", str(root / "pipeline"), serving_dir=str(root / "serving"), model_name="transfer"
-    )
-    return pipeline, pipeline.run(progress=False)
-
-
-def _table(result, name):
-    return pd.read_csv(result.outputs["TransferStudyReport"]["report"].path(name))
+    return run_ci_study(study, cifar_tar, root / "pipeline", serving_dir=str(root / "serving"), model_name="transfer")
 
 
 def test_report_puts_ours_beside_every_paper_cell(transfer_run):
     _, result = transfer_run
     assert set(result.summary.state) == {"complete"}
-    comparison = _table(result, "paper_comparison.csv")
-    assert list(comparison.columns) == ["finding", "paper", "ours"]
-    assert comparison.finding.tolist() == [row["finding"] for row in study.PAPER]
-    confidence = _table(result, "confidence.csv").set_index("transferred attack")
+    comparison = paper_comparison(result, study)
+    confidence = report_table(result, "confidence.csv").set_index("transferred attack")
     for outcome in ("succeeds", "fails"):  # a mean over no image is NaN, never a made-up number
         row = comparison[comparison.finding.str.endswith(f"where the transfer {outcome}")].iloc[0]
         assert np.isnan(row.ours) == (confidence.loc[outcome, "examples"] == 0)
     others = comparison[~comparison.finding.str.contains("confidence")]
     assert np.isfinite(others.ours).all()
-    page = open(result.outputs["TransferStudyReport"]["report"].path("report.html")).read()
+    page = report_page(result)
     for heading in ("Configuration", "Ours beside the paper", "What differs", "Example images", "Blessing and push"):
         assert f"<h2>{heading}" in page
     for image in ("examples.png", "filter_sweep.png"):
@@ -53,7 +48,7 @@ def test_attack_runs_until_misclassified_and_counts_what_the_budget_stopped(tran
     _, result = transfer_run
     adversarial = result.outputs["AttackGen"]["adversarial_examples"]
     assert adversarial.properties["attack"]["config"]["step_size"] == 0.01
-    attack = _table(result, "attack.csv").set_index("split")
+    attack = report_table(result, "attack.csv").set_index("split")
     assert attack.index.tolist() == ["train", "eval"]
     for split, row in attack.iterrows():
         facts = {"steps": [], "success": [], "linf": []}
@@ -75,9 +70,9 @@ def test_transfer_accuracy_and_loss_equal_a_keras_recomputation(transfer_run):
     _, result = transfer_run
     outputs = result.outputs
     x, x_adv, y = paired_examples(
-        outputs["ImageExampleGen"]["examples"], outputs["AttackGen"]["adversarial_examples"], "eval"
+        outputs["ImageExampleGen"]["examples"].uri, outputs["AttackGen"]["adversarial_examples"].uri, "eval"
     )
-    transfer = _table(result, "transfer.csv").set_index(["network", "set"])
+    transfer = report_table(result, "transfer.csv").set_index(["network", "set"])
     assert transfer.index.tolist() == [(n, s) for n in ("original", "retrained") for s in ("original", "adversarial")]
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     for network, trainer in (("original", "TargetTrainer"), ("retrained", "TargetRetrainer")):
@@ -96,12 +91,12 @@ def test_transfer_accuracy_and_loss_equal_a_keras_recomputation(transfer_run):
 
 def test_filter_sweep_covers_both_networks_and_starts_unfiltered(transfer_run):
     _, result = transfer_run
-    sweep = _table(result, "filter_sweep.csv")
+    sweep = report_table(result, "filter_sweep.csv")
     sigmas = np.round(np.linspace(0, 1, 11), 2).tolist()
     assert sweep.network.tolist() == ["original"] * 11 + ["retrained"] * 11
     assert sweep.sigma.tolist() == sigmas * 2
     assert sweep[["clean_accuracy", "adversarial_accuracy"]].stack().between(0, 1).all()
-    transfer = _table(result, "transfer.csv").set_index(["network", "set"])
+    transfer = report_table(result, "transfer.csv").set_index(["network", "set"])
     for network, rows in sweep.groupby("network"):
         unfiltered = rows[rows.sigma == 0].iloc[0]
         assert unfiltered.clean_accuracy == pytest.approx(transfer.loc[(network, "original"), "accuracy"])

@@ -40,7 +40,7 @@ from kerasadv.orchestration import MetadataStore, Pipeline
 eps = 0.1  # Linf, [0, 1] pixel units
 
 
-def create_pipeline(root, serving_dir):
+def create_pipeline(root, serving_dir, rerun=()):
     gen = ImageExampleGen(source="fashion_mnist", num_train=2000, num_eval=300, seed=0)
     examples = gen.outputs["examples"]
     baseline = Trainer(component_id="BaselineTrainer", examples=examples, model="simple_cnn", epochs=2)
@@ -93,7 +93,7 @@ def create_pipeline(root, serving_dir):
         pushed_model=push.outputs["pushed_model"],
     )
     components = [gen, baseline, adversarial, robust, evaluate_baseline, evaluate_robust, push, report]
-    return Pipeline("tutorial", root, components)
+    return Pipeline("tutorial", root, components, rerun=rerun)
 
 
 # %% [markdown]
@@ -143,12 +143,23 @@ print(page[: page.index("## Self-checks")])  # the accuracy, sweep and live-atta
 # %% [markdown]
 # ## Run it again: the cache
 #
-# A component is reused when its type, parameters, input fingerprints and code are unchanged;
-# changing one parameter re-runs exactly that component and its descendants.
+# A component is reused when its type, parameters, input fingerprints and code (its module,
+# its executor's and the library modules in its `CODE_MODULES`) are unchanged; changing one
+# parameter re-runs exactly that component and its descendants.
 
 # %%
 again = create_pipeline(root, serving_dir).run()  # prints its summary table
 assert set(again.summary["state"]) == {"cached"}, f"not reused: {again.store.cache_misses}"  # the reasons, if any
+
+# %% [markdown]
+# To re-run a step without changing anything, name its component id in `rerun` (the
+# pipelines' `--rerun` flag): it and everything downstream of it run again, the rest comes
+# from the cache. An id that is not a component's is a `SpecError` when the pipeline is built.
+
+# %%
+rerun = create_pipeline(root, serving_dir, rerun=["Report"]).run()
+states = dict(zip(rerun.summary["component"], rerun.summary["state"]))
+assert states.pop("Report") == "complete" and set(states.values()) == {"cached"}, states
 
 # %% [markdown]
 # ## Lineage

@@ -15,7 +15,6 @@ from kerasadv.analysis.thresholds import (
 )
 from kerasadv.analysis.toggle import (
     ToggleCounter,
-    plot_toggle,
     toggle_activity,
     toggle_equal_size,
     toggle_vs_eps,
@@ -25,7 +24,6 @@ from kerasadv.analysis.vulnerability import (
     cosine_similarity,
     layer_vulnerability,
     mark_compromised,
-    plot_vulnerability,
     summarize,
 )
 
@@ -42,7 +40,6 @@ __all__ = [
     "toggle_vs_size",
     "toggle_equal_size",
     "toggle_vs_eps",
-    "plot_toggle",
     "NeuronCoverage",
     "MultisectionCoverage",
     "neuron_scores",
@@ -56,7 +53,6 @@ __all__ = [
     "mark_compromised",
     "summarize",
     "layer_vulnerability",
-    "plot_vulnerability",
     "DLFuzz",
     "gaussian_filter_sweep",
     "DEFAULT_SIGMAS",

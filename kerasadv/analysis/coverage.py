@@ -8,6 +8,7 @@ data, into k sections and counts the (neuron, section) pairs hit.
 """
 
 import numpy as np
+import pandas as pd
 
 from kerasadv.analysis.probes import image_batches, probe_outputs
 from kerasadv.constants import TINY
@@ -124,3 +125,60 @@ class MultisectionCoverage:
 
     def coverage(self):
         return float(np.concatenate([h.ravel() for h in self.hits.values()]).mean())
+
+
+def coverage_vs_size(probe, x, x_adv, sizes, threshold, multisection):
+    """Neuron and k-multisection coverage of the first n clean images vs the same n with their adversarial versions.
+
+    Args:
+        probe: a `probe_model`.
+        x, x_adv: clean images (in a random order: prefixes are random subsets) and their adversarial versions.
+        sizes: the n values (those above `len(x)` are left out).
+        threshold: the neuron-coverage threshold.
+        multisection: a `MultisectionCoverage` of the probe (reset for each set).
+
+    Returns:
+        DataFrame with columns size, neuron_clean, neuron_with_adversarial, neuron_gain,
+        kmnc_clean, kmnc_with_adversarial, kmnc_gain.
+
+    Example:
+    >>> import kerasadv
+    >>> from kerasadv.analysis.probes import probe_model
+    >>> probe = probe_model(kerasadv.models.simple_cnn())
+    >>> x = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    >>> table = coverage_vs_size(probe, x, 1 - x, [2, 4], 0.5, MultisectionCoverage(probe, x, k=4))
+    >>> table["size"].tolist(), bool((table.neuron_gain >= 0).all())
+    ([2, 4], True)
+    """
+    rows = []
+    for size in [n for n in sizes if n <= len(x)]:
+        row = {"size": size}
+        for name, images in (("clean", x[:size]), ("with_adversarial", np.concatenate([x[:size], x_adv[:size]]))):
+            row[f"neuron_{name}"] = NeuronCoverage(probe, threshold).update(images).coverage()
+            row[f"kmnc_{name}"] = multisection.reset().update(images).coverage()
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table = table.assign(
+        neuron_gain=table.neuron_with_adversarial - table.neuron_clean,
+        kmnc_gain=table.kmnc_with_adversarial - table.kmnc_clean,
+    )
+    columns = [
+        "neuron_clean",
+        "neuron_with_adversarial",
+        "neuron_gain",
+        "kmnc_clean",
+        "kmnc_with_adversarial",
+        "kmnc_gain",
+    ]
+    return table[["size", *columns]]
+
+
+FINDINGS = ("neuron_coverage_gain_smallest_size", "neuron_coverage_gain_largest_size", "kmnc_gain_largest_size")
+"""The keys of `coverage_findings`."""
+
+
+def coverage_findings(table):
+    """The gains of the adversarial images in `coverage_vs_size`'s table: neuron coverage at the smallest and
+    largest size, k-multisection coverage at the largest (keys: `FINDINGS`)."""
+    values = (table.neuron_gain.iloc[0], table.neuron_gain.iloc[-1], table.kmnc_gain.iloc[-1])
+    return dict(zip(FINDINGS, values))

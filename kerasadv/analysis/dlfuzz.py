@@ -29,7 +29,6 @@ from kerasadv.analysis.probes import probe_model, probe_outputs
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
 from kerasadv.constants import TINY
-from kerasadv.errors import AttackInputError
 from kerasadv.models.logits import check_logits
 
 STRATEGIES = ("rare", "frequent", "weights", "near_threshold")
@@ -45,13 +44,6 @@ def _channel_weights(model, layer_name, channels):
         if kernel is not None and kernel.shape[-1] == channels:
             return np.abs(kernel.numpy()).reshape(-1, channels).mean(0)
     return np.ones(channels)
-
-
-def _check_in(value, name, meaning, high):
-    """`value` as a float in (0, high], else an AttackInputError saying what it is."""
-    if not 0.0 < float(value) <= high:
-        raise AttackInputError(f"{name} ({meaning}) must be in (0, {high:g}], got {value!r}.")
-    return float(value)
 
 
 def unit_rms(direction):
@@ -115,19 +107,19 @@ class DLFuzz(Attack):
         batch_size=32,
         seed=0,
     ):
-        for name, value, allowed in (("strategy", strategy, STRATEGIES), ("mode", mode, MODES)):
-            if value not in allowed:
-                raise AttackInputError(f"{name} must be one of {allowed}, got {value!r}.")
+        self.strategy = validation.check_choice(strategy, "strategy", STRATEGIES)
+        self.mode = validation.check_choice(mode, "mode", MODES)
         self.layer_names = None if layer_names is None else list(layer_names)
-        self.strategy, self.mode, self.threshold = strategy, mode, float(threshold)
-        self.neurons = validation.check_positive_int(neurons, "neurons")
-        self.top_k = validation.check_positive_int(top_k, "top_k")
-        self.iterations = validation.check_positive_int(iterations, "iterations")
-        self.max_mutations = validation.check_positive_int(max_mutations, "max_mutations")
-        self.batch_size = validation.check_positive_int(batch_size, "batch_size")
+        self.threshold = float(threshold)
+        self.neurons = validation.check_integer(neurons, "neurons")
+        self.top_k = validation.check_integer(top_k, "top_k")
+        self.iterations = validation.check_integer(iterations, "iterations")
+        self.max_mutations = validation.check_integer(max_mutations, "max_mutations")
+        self.batch_size = validation.check_integer(batch_size, "batch_size")
         self.predict_weight, self.weight = float(predict_weight), float(weight)
-        self.step_size = _check_in(step_size, "step_size", "the RMS of a step in [0, 1] pixel units", 1.0)
-        self.max_ratio = _check_in(max_ratio, "max_ratio", "the L2 norm of a change over its seed's", 1.0)
+        rms, ratio = "the RMS of a step in [0, 1] pixel units", "the L2 norm of a change over its seed's"
+        self.step_size = validation.check_number(step_size, "step_size", 0.0, 1.0, low_open=True, meaning=rms)
+        self.max_ratio = validation.check_number(max_ratio, "max_ratio", 0.0, 1.0, low_open=True, meaning=ratio)
         self.seed = None if seed is None else int(seed)
         self._fuzzers = weakref.WeakKeyDictionary()
 
@@ -150,8 +142,9 @@ class DLFuzz(Attack):
         self._no_eps(eps)
         check_logits(model)
         x = validation.check_images(x)
-        validation.check_not_empty(int(x.shape[0]), "seeds")
         validation.check_model_input(model, x)
+        if x.shape[0] == 0:  # an empty batch comes back unchanged, as from every attack
+            return {"x_adv": x, **self.fuzzer(model).nothing_fuzzed()}
         out = self.fuzzer(model).fuzz(x.numpy())
         return {**out, "x_adv": tf.constant(out["x_adv"])}
 
@@ -237,6 +230,13 @@ class Fuzzer:
         mask = np.zeros(self.offsets[-1], np.float32)
         mask[self.select()] = 1.0
         return unit_rms(self._gradient(tf.constant(images), tf.constant(mask)).numpy())
+
+    def nothing_fuzzed(self):
+        """`fuzz`'s report of no seeds (without `x_adv`): empty per-seed arrays, the coverage so far."""
+        coverage = self.coverage.coverage() if self.coverage.covered else 0.0
+        empty = {"adversarial": bool, "ratio": float, "l2": float, "mutations": int, "capped": bool}
+        report = {name: np.zeros(0, dtype) for name, dtype in empty.items()}
+        return {**report, "coverage_before": coverage, "coverage_after": coverage, "curve": [], "seconds": 0.0}
 
     def fuzz(self, seeds):
         """Runs every seed's queue to its end; see `DLFuzz.run` for what it returns."""

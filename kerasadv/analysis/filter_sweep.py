@@ -58,3 +58,43 @@ def gaussian_filter_sweep(model, clean_data, adversarial_data, sigmas=DEFAULT_SI
             for s in sigmas
         ]
     )
+
+
+def sweep_finding_keys(networks):
+    """The keys of `sweep_findings` for these network names.
+
+    Example:
+    >>> sweep_finding_keys(["original"])[:2]
+    ['filter_original_adversarial_unfiltered', 'filter_original_adversarial_sigma_0.5']
+    """
+    names = (
+        "adversarial_unfiltered",
+        "adversarial_sigma_0.5",
+        "clean_sigma_0.5",
+        "best_adversarial_sigma",
+        "best_adversarial_accuracy",
+    )
+    return [f"filter_{network}_{name}" for network in networks for name in names]
+
+
+def sweep_findings(table):
+    """Per network of a sweep table (`gaussian_filter_sweep`'s rows with a `network` column): the adversarial
+    accuracy unfiltered and at std 0.5 (None where not swept), the clean one at 0.5, the best std and its
+    adversarial accuracy (keys: `sweep_finding_keys`).
+
+    Example:
+    >>> accuracies = {"clean_accuracy": [0.8, 0.7], "adversarial_accuracy": [0.3, 0.4]}
+    >>> table = pd.DataFrame({"network": "original", "sigma": [0.0, 0.5], **accuracies})
+    >>> float(sweep_findings(table)["filter_original_best_adversarial_sigma"])
+    0.5
+    """
+    findings = {}
+    for network, rows in table.groupby("network", sort=False):
+        rows = rows.set_index("sigma")
+        adversarial = rows["adversarial_accuracy"]
+        findings[f"filter_{network}_adversarial_unfiltered"] = adversarial.get(0.0)
+        findings[f"filter_{network}_adversarial_sigma_0.5"] = adversarial.get(0.5)
+        findings[f"filter_{network}_clean_sigma_0.5"] = rows["clean_accuracy"].get(0.5)
+        findings[f"filter_{network}_best_adversarial_sigma"] = adversarial.idxmax()
+        findings[f"filter_{network}_best_adversarial_accuracy"] = adversarial.max()
+    return findings

@@ -81,3 +81,72 @@ def neural_ranking(probe, data, num_classes, top=20, class_names=None):
 def layer_histogram(ranking, layer_order):
     """How many of the ranked neurons sit in each layer, in network order."""
     return ranking["layer"].value_counts().reindex(layer_order, fill_value=0)
+
+
+def ranking_sets(x, x_adv, y, count, rng, class_index=None, class_name=None):
+    """The images ranked: a random clean subset, it with its adversarial versions, and the same for one class.
+
+    Args:
+        x, x_adv, y: clean images, their adversarial versions and the labels.
+        count: clean images per set (each brings its adversarial version into the "+ adversarial" set).
+        rng: a `numpy.random.Generator` (the subsets' draw).
+        class_index: the class of the single-class sets (None: none).
+        class_name: its name, which starts those sets' names.
+
+    Returns:
+        `{name: images}`: "clean", "clean + adversarial" and, with a class, "<class_name> clean"
+        and "<class_name> clean + adversarial".
+
+    Example:
+    >>> x, y = np.zeros((6, 2, 2, 1)), np.array([0, 1, 0, 1, 0, 1])
+    >>> sets = ranking_sets(x, x + 1, y, 2, np.random.default_rng(0), class_index=1, class_name="dog")
+    >>> {name: len(images) for name, images in sets.items()}
+    {'clean': 2, 'clean + adversarial': 4, 'dog clean': 2, 'dog clean + adversarial': 4}
+    """
+    chosen = rng.permutation(len(x))[:count]
+    sets = {"clean": x[chosen], "clean + adversarial": np.concatenate([x[chosen], x_adv[chosen]])}
+    if class_index is not None:
+        of_class = rng.permutation(np.flatnonzero(y == class_index))[:count]
+        sets[f"{class_name} clean"] = x[of_class]
+        sets[f"{class_name} clean + adversarial"] = np.concatenate([x[of_class], x_adv[of_class]])
+    return sets
+
+
+def set_key(name):
+    """A `ranking_sets` name as a finding / file key: "dog clean + adversarial" -> "dog_clean_adversarial"."""
+    return name.replace(" + ", "_").replace(" ", "_")
+
+
+def ranking_finding_keys(class_name=""):
+    """The keys of `depth_findings` over `ranking_sets`' sets (with the class's when `class_name` is given).
+
+    Example:
+    >>> ranking_finding_keys("dog")[-1]
+    'dog_clean_adversarial_top_depth'
+    """
+    names = ["clean", "clean + adversarial"]
+    names += [f"{class_name} clean", f"{class_name} clean + adversarial"] if class_name else []
+    return [f"{set_key(name)}_{stat}" for name in names for stat in ("mean_depth", "top_depth")]
+
+
+def with_depth(ranking, layer_order):
+    """`neural_ranking`'s table with each neuron's layer depth (1: the first layer) and its index as text.
+
+    Returns:
+        DataFrame with columns rank, layer, depth, index, value, class.
+    """
+    depth = [layer_order.index(name) + 1 for name in ranking.layer]
+    ranking = ranking.assign(depth=depth, index=ranking["index"].map(str))
+    return ranking[["rank", "layer", "depth", "index", "value", "class"]]
+
+
+def depth_findings(key, ranking, layer_order):
+    """`{key}_mean_depth` and `{key}_top_depth`: the top neurons' mean depth and the first's, over the layers.
+
+    Example:
+    >>> ranking = pd.DataFrame({"depth": [4, 2]})
+    >>> depth_findings("clean", ranking, ["a", "b", "c", "d"])
+    {'clean_mean_depth': 0.75, 'clean_top_depth': 1.0}
+    """
+    depths = ranking.depth / len(layer_order)
+    return {f"{key}_mean_depth": float(depths.mean()), f"{key}_top_depth": float(depths.iloc[0])}

@@ -9,10 +9,14 @@ Fallback: a neuron with fewer than two peaks (unimodal, or constant such as a de
 gets the mean of its outputs as threshold.
 """
 
+import json
+import os
+
 import numpy as np
 
 from kerasadv.analysis.probes import image_batches, probe_outputs
 from kerasadv.constants import TINY
+from kerasadv.orchestration import writer
 
 
 def _flat(activation):
@@ -121,3 +125,41 @@ def ternary_thresholds(stats, low_fraction=0.25, high_fraction=0.75):
     if not 0 <= low_fraction < high_fraction <= 1:
         raise ValueError(f"need 0 <= low_fraction < high_fraction <= 1, got {low_fraction}, {high_fraction}.")
     return {n: (low_fraction * stats.high[n], high_fraction * stats.high[n]) for n in stats.layers}
+
+
+THRESHOLDS_FILE = "thresholds.npz"
+LAYERS_FILE = "layers.json"
+
+
+def save_thresholds(directory, binary, ternary):
+    """Writes `{layer: thresholds}` and `{layer: (low, high)}` into `directory` (one .npz, the layer order as JSON).
+
+    Args:
+        directory: e.g. an ActivationThresholds artifact's URI.
+        binary: `binary_thresholds`' dict.
+        ternary: `ternary_thresholds`' dict, with the same layers.
+    """
+    arrays = {f"binary/{n}": v for n, v in binary.items()}
+    arrays.update({f"low/{n}": low for n, (low, _) in ternary.items()})
+    arrays.update({f"high/{n}": high for n, (_, high) in ternary.items()})
+    writer.write_with(os.path.join(directory, THRESHOLDS_FILE), lambda tmp: np.savez(tmp, **arrays))
+    writer.write_json(list(binary), os.path.join(directory, LAYERS_FILE))
+
+
+def load_thresholds(directory):
+    """`(binary, ternary)` threshold dicts saved by `save_thresholds`, in layer order.
+
+    Example:
+    >>> import tempfile
+    >>> directory = tempfile.mkdtemp()
+    >>> save_thresholds(directory, {"relu": np.ones(3)}, {"relu": (np.zeros(3), np.ones(3))})
+    >>> binary, ternary = load_thresholds(directory)
+    >>> list(binary), ternary["relu"][1].tolist()
+    (['relu'], [1.0, 1.0, 1.0])
+    """
+    with open(os.path.join(directory, LAYERS_FILE)) as f:
+        layers = json.load(f)
+    with np.load(os.path.join(directory, THRESHOLDS_FILE)) as stored:
+        binary = {n: stored[f"binary/{n}"] for n in layers}
+        ternary = {n: (stored[f"low/{n}"], stored[f"high/{n}"]) for n in layers}
+    return binary, ternary

@@ -9,7 +9,6 @@ the toggle activity of clean + adversarial minus that of the clean images alone.
 import numpy as np
 import pandas as pd
 
-from kerasadv import io
 from kerasadv.analysis.probes import image_batches, probe_outputs
 from kerasadv.analysis.thresholds import _flat
 
@@ -152,36 +151,65 @@ def toggle_vs_eps(probe, thresholds, x, attack_for_eps, eps_values=(0.0, 0.01, 0
     return pd.DataFrame(rows)
 
 
-def plot_toggle(by_size, by_eps, directory, prefix=""):
-    """Per-layer bars (smallest and largest size), gain vs size, total vs eps (PNG files).
+def gain_table(by_size, thresholds):
+    """`toggle_vs_size`'s table as one row per size: clean, with_adversarial and their gain.
+
+    Args:
+        by_size: `toggle_vs_size`'s table.
+        thresholds: the name of the thresholds used ("binary" / "ternary"), a column of the result.
 
     Returns:
-        The paths written, each file name starting with `prefix`.
+        DataFrame with columns thresholds, size, clean, with_adversarial, gain.
+
+    Example:
+    >>> by_size = pd.DataFrame({"size": [5, 5], "dataset": ["clean", "clean+adversarial"], "total": [0.4, 0.5]})
+    >>> gain_table(by_size, "binary").round(2).values.tolist()
+    [['binary', 5, 0.4, 0.5, 0.1]]
     """
-    import matplotlib
+    clean = by_size[by_size.dataset == "clean"].set_index("size")["total"]
+    mixed = by_size[by_size.dataset != "clean"].set_index("size")["total"]
+    return pd.DataFrame(
+        {"thresholds": thresholds, "size": clean.index, "clean": clean.values, "with_adversarial": mixed.values}
+    ).assign(gain=lambda t: t.with_adversarial - t.clean)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    layers = [c for c in by_size.columns if c not in ("size", "dataset", "total", "gain")]
-    paths = []
+THRESHOLD_KINDS = ("binary", "ternary")
+FINDINGS = tuple(
+    f"{kind}_{name}"
+    for kind in THRESHOLD_KINDS
+    for name in (
+        "gain_smallest_size",
+        "gain_largest_size",
+        "equal_size_difference",
+        "max_eps_gain",
+        "high_eps_gain_largest_size",
+    )
+)
+"""The keys of `toggle_findings`."""
 
-    def save(figure, name):
-        paths.append(io.save_figure(figure, f"{directory}/{prefix}{name}"))
 
-    for size in sorted({by_size["size"].min(), by_size["size"].max()}):
-        figure, ax = plt.subplots(figsize=(max(6, len(layers) * 0.4), 4))
-        by_size[by_size["size"] == size].set_index("dataset")[layers].T.plot.bar(ax=ax, ylim=(0, 1))
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        ax.set(ylabel="toggle activity", title=f"Toggle activity per layer, {size} images")
-        save(figure, f"toggle_per_layer_{size}.png")
-    gains = by_size[by_size["dataset"] == "clean+adversarial"]
-    figure, ax = plt.subplots(figsize=(5, 4))
-    ax.semilogx(gains["size"], gains["gain"], marker="o")
-    ax.set(xlabel="clean images", ylabel="gain in total toggle activity", title="Gain of adversarial images")
-    save(figure, "toggle_gain_vs_size.png")
-    figure, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(by_eps["eps"], by_eps["total"], marker="o")
-    ax.set(xlabel="eps", ylabel="total toggle activity", title="Toggle activity vs perturbation")
-    save(figure, "toggle_vs_eps.png")
-    return paths
+def toggle_findings(by_size, by_high, equal, by_eps):
+    """The toggle-activity study's numbers, per kind of thresholds (column `thresholds`).
+
+    Args:
+        by_size: `gain_table` rows of both kinds.
+        by_high: the same with the adversarial images at the largest eps.
+        equal: `toggle_equal_size` rows of both kinds.
+        by_eps: `toggle_vs_eps` rows of both kinds, with a `gain` column over eps 0.
+
+    Returns:
+        `{key: value}` with the keys of `FINDINGS`: the gain at the smallest and the largest size,
+        n/2 clean + n/2 adversarial minus n clean, the largest gain over eps, and the gain at the
+        largest eps and size.
+    """
+    findings = {}
+    for kind in THRESHOLD_KINDS:
+        gains = by_size[by_size.thresholds == kind].set_index("size")["gain"]
+        totals = equal[equal.thresholds == kind].set_index("dataset")["mean_total"]
+        findings[f"{kind}_gain_smallest_size"] = gains.iloc[0]
+        findings[f"{kind}_gain_largest_size"] = gains.iloc[-1]
+        findings[f"{kind}_equal_size_difference"] = totals["half adversarial"] - totals["clean"]
+        findings[f"{kind}_max_eps_gain"] = by_eps[by_eps.thresholds == kind]["gain"].max()
+        high = by_high[by_high.thresholds == kind].set_index("size")["gain"]
+        findings[f"{kind}_high_eps_gain_largest_size"] = high.iloc[-1]
+    return findings

@@ -102,12 +102,11 @@ class APGD(GradientAttack):
 
     def __init__(self, eps=DEFAULT_LINF_EPS, steps=100, loss="ce", restarts=1, norm="linf", early_exit=True, **kwargs):
         super().__init__(eps, norm, **kwargs)
-        if loss not in LOSSES:
-            raise AttackInputError(f"loss must be one of {LOSSES}, got {loss!r}.")
+        validation.check_choice(loss, "loss", LOSSES)
         if loss == "dlr" and self.targeted:
             raise AttackInputError("loss='dlr' is untargeted; use loss='ce' with targeted=True.")
-        self.steps = validation.check_positive_int(steps, "steps")
-        self.restarts = validation.check_positive_int(restarts, "restarts")
+        self.steps = validation.check_integer(steps, "steps")
+        self.restarts = validation.check_integer(restarts, "restarts")
         self.loss, self.early_exit = loss, bool(early_exit)
 
     def _loss_and_gradient(self, model, x, labels):
@@ -230,7 +229,7 @@ class APGDT(APGD):
         if kwargs.get("targeted"):
             raise AttackInputError("APGDT picks its own targets; leave targeted=False.")
         super().__init__(eps, steps, "dlr", restarts, norm, early_exit, **kwargs)
-        self.targets = validation.check_positive_int(targets, "targets")
+        self.targets = validation.check_integer(targets, "targets")
 
     def _loss_and_gradient(self, model, x, pairs):
         with tf.GradientTape() as tape:

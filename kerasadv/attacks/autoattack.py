@@ -23,7 +23,7 @@ from kerasadv.attacks.apgd import APGD, APGDT
 from kerasadv.attacks.base import NORMS, Attack, register
 from kerasadv.attacks.eot import EOT
 from kerasadv.attacks.fab import FAB, FABT
-from kerasadv.attacks.metrics import predict_labels
+from kerasadv.attacks.predictions import predict_labels
 from kerasadv.attacks.registry import get, serialize
 from kerasadv.attacks.square import Square
 from kerasadv.constants import DEFAULT_LINF_EPS
@@ -90,18 +90,16 @@ class AutoAttack(Attack):
     traceable = False
 
     def __init__(self, eps=DEFAULT_LINF_EPS, norm="linf", version="standard", attacks=None, checks=None, seed=0):
-        if version not in VERSIONS:
-            raise AttackInputError(f"version must be one of {VERSIONS}, got {version!r}.")
+        validation.check_choice(version, "version", VERSIONS)
         if (version == "custom") != (attacks is not None):
             raise AttackInputError(
                 f"attacks= goes with version='custom' (and only with it); got version={version!r}, attacks={attacks!r}."
             )
-        if norm not in NORMS:
-            raise AttackInputError(f"norm must be one of {NORMS}, got {norm!r}.")
+        validation.check_choice(norm, "norm", NORMS)
         self.norm, self.version, self.seed = norm, version, seed
         self.eps = validation.check_eps(eps, norm)
         default_checks = 10 if version == "rand" else 1
-        self.checks = validation.check_positive_int(default_checks if checks is None else checks, "checks")
+        self.checks = validation.check_integer(default_checks if checks is None else checks, "checks")
         if version == "custom":
             self.components = [(_name(attack), get(attack)) for attack in attacks]
         else:
@@ -163,26 +161,3 @@ def _name(attack):
     if isinstance(attack, dict):
         return attack.get("class_name", "attack").lower()
     return type(attack).__name__.lower()
-
-
-def per_attack_table(broken_by, names):
-    """Rows `{"attack", "broken", "robust_accuracy"}`: what each attack broke, and accuracy after it.
-
-    Args:
-        broken_by: `AutoAttack.run`'s per-example indices (any array; -1 is robust).
-        names: the attack's `names` ("clean" first).
-
-    Returns:
-        list of dicts, one per name, in order; the last `robust_accuracy` is the worst case.
-
-    Example:
-    >>> per_attack_table([0, 1, -1, -1], ("clean", "apgd-ce"))[-1]
-    {'attack': 'apgd-ce', 'broken': 1, 'robust_accuracy': 0.5}
-    """
-    broken_by = np.asarray(broken_by)
-    total, remaining, rows = max(len(broken_by), 1), len(broken_by), []
-    for index, name in enumerate(names):
-        broken = int(np.sum(broken_by == index))
-        remaining -= broken
-        rows.append({"attack": name, "broken": broken, "robust_accuracy": remaining / total})
-    return rows

@@ -7,23 +7,26 @@ JSON-safe, `from_config(config)` rebuilds an equal attack, and every attack clas
 registered with `keras.saving`, so an attack inside any saved config round-trips.
 
 `GradientAttack` adds what white-box attacks share: a radius `eps` and its `norm`,
-targeting, a seed, the model's mode, and a `tf.function` compiled once per model. Eagerly
-its inputs are validated; inside a `tf.function` or a `train_step` the call is pure
-TensorFlow. eps travels as a tensor, so sweeping or scheduling it does not retrace.
+targeting, a seed, the model's mode, and a `tf.function` compiled once per model (batches of
+any size share it). Eagerly its inputs are validated; inside a `tf.function` or a `train_step`
+the call is pure TensorFlow. eps travels as a tensor, so sweeping or scheduling it does not retrace.
 """
 
 import json
-import weakref
 
 import keras
 import tensorflow as tf
 
+from kerasadv import check_backend
 from kerasadv.attacks import validation
+from kerasadv.attacks.compiled import PerModelFunction
 from kerasadv.attacks.targets import TARGET_MODES, select_targets
 from kerasadv.errors import AttackInputError
 from kerasadv.models.logits import check_logits, num_classes
 
 NORMS = ("linf", "l2")
+
+check_backend()  # Keras is imported now (every attack, recipe and analysis imports this module)
 
 
 def register(cls):
@@ -134,16 +137,17 @@ class GradientAttack(Attack):
     """
 
     def __init__(self, eps, norm="linf", targeted=False, target="given", seed=None, training=False, jit_compile=False):
-        if norm not in NORMS:
-            raise AttackInputError(f"norm must be one of {NORMS}, got {norm!r}.")
-        self.norm = norm
+        self.norm = validation.check_choice(norm, "norm", NORMS)
         self.eps = validation.check_eps(eps, norm)
-        if target not in TARGET_MODES:
-            raise AttackInputError(f"target must be one of {TARGET_MODES}, got {target!r}.")
-        self.targeted, self.target, self.seed = bool(targeted), target, seed
+        self.target = validation.check_choice(target, "target", TARGET_MODES)
+        self.targeted, self.seed = bool(targeted), seed
         self.training, self.jit_compile = bool(training), bool(jit_compile)
         self._rng = seeded_generator(seed)
-        self._compiled = weakref.WeakKeyDictionary()
+        # No AutoGraph: attack loops are explicit tf.while_loops (as inside a Keras train_step),
+        # and a kerasadv error raised while tracing reaches the caller as itself.
+        self._compiled = PerModelFunction(
+            self._run_graph, batched=(0, 1), jit_compile=self.jit_compile, autograph=False
+        )
 
     def run(self, model, x, y=None, eps=None):
         """`x_adv` and per-example extras; `eps` (float or tensor) overrides the radius."""
@@ -159,27 +163,13 @@ class GradientAttack(Attack):
         if y is None:
             y = tf.argmax(model(x, training=False), -1, output_type=tf.int32)
         labels = validation.check_labels(y, x.shape[0], num_classes(model, x))
-        return self._compiled_for(model)(x, labels, tf.constant(eps, tf.float32))
-
-    def _compiled_for(self, model):
-        if model not in self._compiled:
-            # No AutoGraph: attack loops are explicit tf.while_loops (as inside a Keras
-            # train_step), and a kerasadv error raised while tracing reaches the caller as itself.
-            self._compiled[model] = tf.function(
-                lambda x, y, eps: self._run_graph(model, x, y, eps),
-                jit_compile=self.jit_compile,
-                reduce_retracing=True,
-                autograph=False,
-            )
-        return self._compiled[model]
+        return self._compiled(model, x, labels, tf.constant(eps, tf.float32))
 
     def _run_graph(self, model, x, y, eps):
         x = tf.convert_to_tensor(x, tf.float32)
         if y is None:
             y = tf.argmax(model(x, training=self.training), -1, output_type=tf.int32)
-        labels = tf.cast(y, tf.int32)
-        if labels.shape.rank == 2:  # one-hot inside graphs too
-            labels = tf.argmax(y, -1, output_type=tf.int32)
+        labels = validation.sparse_labels(y)  # one-hot inside graphs too
         if self.targeted and self.target != "given":
             logits = model(x, training=self.training) if self.target == "least_likely" else None
             labels = select_targets(self.target, labels, logits, num_classes(model, x), self._seed())

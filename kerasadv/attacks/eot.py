@@ -65,7 +65,7 @@ class EOT(Attack):
             raise AttackInputError("EOT of an EOT attack: give the inner attack and the total samples.")
         if not self.attack.traceable:
             raise AttackInputError(f"EOT needs a gradient attack; {type(self.attack).__name__} takes no gradients.")
-        self.samples = validation.check_positive_int(samples, "samples")
+        self.samples = validation.check_integer(samples, "samples")
         self.norm, self.eps = self.attack.norm, getattr(self.attack, "eps", None)
         self._expectations = weakref.WeakKeyDictionary()  # one wrapper (one compiled attack) per model
 

@@ -20,7 +20,6 @@ boundary is closest, |z_k - z_y| / ||grad (z_k - z_y)||_dual (L1 for Linf, L2 fo
 """
 
 import math
-import numbers
 
 import tensorflow as tf
 
@@ -85,15 +84,6 @@ def target_margin(logits, pairs):
     return tf.gather(logits, pairs[:, 1], batch_dims=1) - tf.gather(logits, pairs[:, 0], batch_dims=1)
 
 
-def _check_number(value, name, low, high, low_open=False):
-    """`value` as a float in [low, high] ((low, high] when `low_open`), else AttackInputError."""
-    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
-    if not (low < number if low_open else low <= number) or not number <= high or not math.isfinite(number):
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if math.isfinite(high) else ')'}"
-        raise AttackInputError(f"{name} must be a finite number in {interval}, got {value!r}.")
-    return number
-
-
 @register
 class FABT(GradientAttack):
     """FAB-T (Croce & Hein 2020): minimal-norm targeted boundary search, Linf or L2, as in AutoAttack.
@@ -134,12 +124,12 @@ class FABT(GradientAttack):
         if kwargs.get("targeted"):
             raise AttackInputError("FABT picks its own targets; leave targeted=False.")
         super().__init__(eps, norm, **kwargs)
-        self.steps = validation.check_positive_int(steps, "steps")
-        self.targets = validation.check_positive_int(targets, "targets")
-        self.restarts = validation.check_positive_int(restarts, "restarts")
-        self.alpha_max = _check_number(alpha_max, "alpha_max", 0.0, 1.0)
-        self.eta = _check_number(eta, "eta", 1.0, math.inf)
-        self.beta = _check_number(beta, "beta", 0.0, 1.0, low_open=True)
+        self.steps = validation.check_integer(steps, "steps")
+        self.targets = validation.check_integer(targets, "targets")
+        self.restarts = validation.check_integer(restarts, "restarts")
+        self.alpha_max = validation.check_number(alpha_max, "alpha_max", 0.0, 1.0)
+        self.eta = validation.check_number(eta, "eta", 1.0)
+        self.beta = validation.check_number(beta, "beta", 0.0, 1.0, low_open=True)
 
     def _margin_and_gradient(self, model, x, pairs):
         with tf.GradientTape() as tape:

@@ -38,7 +38,7 @@ class IterativeFGS(GradientAttack):
     def __init__(self, eps=1.0, step_size=0.01, steps=100, norm="linf", **kwargs):
         super().__init__(eps, norm, **kwargs)
         self.step_size = validation.check_eps(step_size, norm, name="step_size")
-        self.steps = validation.check_positive_int(steps, "steps")
+        self.steps = validation.check_integer(steps, "steps")
 
     def _fooled(self, logits, labels):
         predicted = tf.argmax(logits, -1, output_type=tf.int32)

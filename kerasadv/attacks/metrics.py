@@ -1,16 +1,15 @@
 """Evaluation of models under attack: clean / adversarial accuracy, success, perturbation size."""
 
-import weakref
-
 import numpy as np
 import tensorflow as tf
 
+from kerasadv.attacks.predictions import predict_labels, predict_with_confidence
+from kerasadv.attacks.registry import get
 from kerasadv.attacks.stream import as_batches, stream
 from kerasadv.attacks.validation import check_images, check_labels, check_model_input, check_not_empty
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.models.logits import num_classes
 
-_PREDICTORS = weakref.WeakKeyDictionary()
 # The entries of `batch_sums`, in order: counts, then sums over examples.
 SUMS = (
     "examples",
@@ -23,23 +22,6 @@ SUMS = (
     "clean_confidence",
     "adversarial_confidence",
 )
-
-
-def predict_with_confidence(model, x):
-    """Predicted class ids of `x` and their softmax probabilities (inference mode), compiled once per model."""
-    if model not in _PREDICTORS:
-
-        def predict(images):
-            logits = tf.cast(model(images, training=False), tf.float32)
-            return tf.argmax(logits, -1, output_type=tf.int32), tf.reduce_max(tf.nn.softmax(logits), -1)
-
-        _PREDICTORS[model] = tf.function(predict, reduce_retracing=True)
-    return _PREDICTORS[model](tf.convert_to_tensor(x, tf.float32))
-
-
-def predict_labels(model, x):
-    """Predicted class ids of `x` (model in inference mode), compiled once per model."""
-    return predict_with_confidence(model, x)[0]
 
 
 def clean_accuracy(model, data, batch_size=DEFAULT_BATCH_SIZE):
@@ -120,8 +102,6 @@ def evaluate_attack(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE
     >>> bool(r["mean_linf"] <= 0.03 + 1e-6)
     True
     """
-    from kerasadv.attacks.registry import get
-
     attack = get(attack)
     totals, broken_by = np.zeros(len(SUMS)), []
     for batch in stream(attack, model, data, eps, batch_size, progress):
@@ -148,8 +128,29 @@ def summarise(attack, totals, broken_by=None):
         "mean_adversarial_confidence": adversarial_confidence / max(n, 1),
     }
     if broken_by is not None:
-        from kerasadv.attacks.autoattack import per_attack_table
-
         result["per_attack"] = per_attack_table(broken_by, attack.names)
         result["adversarial_accuracy"] = result["per_attack"][-1]["robust_accuracy"]
     return result
+
+
+def per_attack_table(broken_by, names):
+    """Rows `{"attack", "broken", "robust_accuracy"}`: what each attack of an ensemble broke, and accuracy after it.
+
+    Args:
+        broken_by: `AutoAttack.run`'s per-example indices (any array; -1 is robust).
+        names: the attack's `names` ("clean" first).
+
+    Returns:
+        list of dicts, one per name, in order; the last `robust_accuracy` is the worst case.
+
+    Example:
+    >>> per_attack_table([0, 1, -1, -1], ("clean", "apgd-ce"))[-1]
+    {'attack': 'apgd-ce', 'broken': 1, 'robust_accuracy': 0.5}
+    """
+    broken_by = np.asarray(broken_by)
+    total, remaining, rows = max(len(broken_by), 1), len(broken_by), []
+    for index, name in enumerate(names):
+        broken = int(np.sum(broken_by == index))
+        remaining -= broken
+        rows.append({"attack": name, "broken": broken, "robust_accuracy": remaining / total})
+    return rows

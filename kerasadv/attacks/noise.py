@@ -9,8 +9,6 @@ import tensorflow as tf
 
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register, seeded_generator
-from kerasadv.attacks.validation import check_eps
-from kerasadv.errors import AttackInputError
 
 STRENGTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -33,8 +31,7 @@ def matched_noise(x, x_adv, strength=1.0, seed=(0, 0)):
     >>> float(tf.reduce_max(tf.abs(noisy - x - 0.1))) < 1e-6
     True
     """
-    if float(strength) < 0:
-        raise AttackInputError(f"strength must be >= 0, got {strength}.")
+    strength = validation.check_number(strength, "strength", 0.0)
     x = tf.convert_to_tensor(x, tf.float32)
     delta = tf.convert_to_tensor(x_adv, tf.float32) - x
     mean, variance = tf.nn.moments(delta, axes=[1, 2, 3], keepdims=True)
@@ -61,8 +58,8 @@ class GaussianNoise(Attack):
     """
 
     def __init__(self, stddev=0.03, strength=1.0, seed=None):
-        self.stddev = check_eps(stddev, name="stddev")
-        self.strength = check_eps(strength, norm="l2", name="strength")
+        self.stddev = validation.check_eps(stddev, name="stddev")
+        self.strength = validation.check_number(strength, "strength", 0.0)
         self.seed = seed
         self._rng = seeded_generator(seed)
 

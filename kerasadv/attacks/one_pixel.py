@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
-from kerasadv.attacks.metrics import predict_labels
+from kerasadv.attacks.predictions import predict_labels
 from kerasadv.models.logits import check_logits, num_classes
 
 
@@ -45,9 +45,9 @@ class OnePixel(Attack):
     traceable = False
 
     def __init__(self, pixels=1, steps=100, popsize=80, targeted=False, seed=None):
-        self.pixels = validation.check_positive_int(pixels, "pixels")
-        self.steps = validation.check_positive_int(steps, "steps")
-        self.popsize = validation.check_positive_int(popsize, "popsize")
+        self.pixels = validation.check_integer(pixels, "pixels")
+        self.steps = validation.check_integer(steps, "steps")
+        self.popsize = validation.check_integer(popsize, "popsize")
         self.targeted, self.seed = bool(targeted), seed
 
     @staticmethod

@@ -7,7 +7,6 @@ from kerasadv.attacks.base import GradientAttack, register
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.masks import per_image, select
 from kerasadv.constants import DEFAULT_LINF_EPS, TINY
-from kerasadv.errors import AttackInputError
 
 DEFAULT_REL_STEP_SIZE = 2.5  # step = 2.5 * eps / steps (Madry et al.)
 # Up to this many steps the loop is unrolled into a straight graph, beyond it a tf.while_loop.
@@ -52,28 +51,6 @@ def random_start(x, eps, norm, seed, mode=True):
     return tf.clip_by_value(x + delta, 0.0, 1.0)
 
 
-def check_step_size(step_size, rel_step_size):
-    """At most one of an absolute and a relative step size, each > 0 when given."""
-    for name, value in (("step_size", step_size), ("rel_step_size", rel_step_size)):
-        if value is not None and not float(value) > 0:
-            raise AttackInputError(f"{name} must be > 0 or None, got {value!r}.")
-    if step_size is not None and rel_step_size is not None:
-        raise AttackInputError(
-            f"give step_size (absolute) or rel_step_size (times eps), not both; got "
-            f"step_size={step_size!r} and rel_step_size={rel_step_size!r}."
-        )
-    return (None if step_size is None else float(step_size), None if rel_step_size is None else float(rel_step_size))
-
-
-def check_random_start(random_start):
-    """`random_start` as True, False or "normal"; other strings raise an AttackInputError."""
-    if isinstance(random_start, str):
-        if random_start != "normal":
-            raise AttackInputError(f'random_start must be True, False or "normal", got {random_start!r}.')
-        return random_start
-    return bool(random_start)
-
-
 @register
 class PGD(GradientAttack):
     """Projected gradient descent (Madry et al., 2018); BIM when `random_start=False`.
@@ -97,10 +74,11 @@ class PGD(GradientAttack):
 
     Example:
     >>> import numpy as np, kerasadv
-    >>> model = kerasadv.models.simple_cnn()
-    >>> x = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
-    >>> x_adv = PGD(eps=0.03, steps=5, seed=0)(model, x, np.arange(4))
-    >>> bool(np.abs(x_adv - x).max() <= 0.03 + 1e-6)
+    >>> model, x, y = kerasadv.testing.contract_bench()  # a small CNN and four images
+    >>> pgd = PGD(eps=0.5, norm="l2", steps=5, seed=0)
+    >>> float(pgd.step_length(0.5))  # 2.5 eps / steps
+    0.25
+    >>> bool(np.linalg.norm((pgd(model, x, y) - x).numpy().reshape(4, -1), axis=1).max() <= 0.5 + 1e-4)
     True
     """
 
@@ -116,9 +94,9 @@ class PGD(GradientAttack):
         **kwargs,
     ):
         super().__init__(eps, norm, **kwargs)
-        self.steps = validation.check_positive_int(steps, "steps")
-        self.step_size, self.rel_step_size = check_step_size(step_size, rel_step_size)
-        self.random_start = check_random_start(random_start)
+        self.steps = validation.check_integer(steps, "steps")
+        self.step_size, self.rel_step_size = validation.check_step_size(step_size, rel_step_size)
+        self.random_start = validation.check_random_start(random_start)
         self.early_exit = bool(early_exit)
 
     def step_length(self, eps):

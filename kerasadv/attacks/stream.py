@@ -7,6 +7,7 @@ writes them) and never collected here.
 import keras
 import tensorflow as tf
 
+from kerasadv.attacks.registry import get
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.errors import AttackInputError
 
@@ -79,9 +80,7 @@ def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progres
     >>> len(batches), batches[0]["x_adv"].shape
     (2, TensorShape([4, 32, 32, 3]))
     """
-    from kerasadv.attacks.registry import get  # a name or config works too
-
-    attack = get(attack)
+    attack = get(attack)  # a name or config works too
     dataset = as_batches(data, batch_size)
     bar = keras.utils.Progbar(_num_batches(dataset), unit_name="batch") if progress else None
     for index, (x, y) in enumerate(dataset):

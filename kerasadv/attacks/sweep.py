@@ -4,13 +4,12 @@ For FGSM the sweep takes one gradient per batch and one forward pass per eps (th
 gradient does not depend on eps); other attacks re-run per eps.
 """
 
-import weakref
-
 import numpy as np
 import pandas as pd
 import tensorflow as tf
 
 from kerasadv.attacks import validation
+from kerasadv.attacks.compiled import PerModelFunction
 from kerasadv.attacks.fgsm import FGSM
 from kerasadv.attacks.gradients import input_gradient
 from kerasadv.attacks.metrics import evaluate_attack
@@ -18,31 +17,25 @@ from kerasadv.attacks.stream import as_batches
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.models.logits import check_logits, num_classes
 
-_SWEEPS = weakref.WeakKeyDictionary()
+
+def _fgsm_counts(model, x, y, eps_values):
+    """Counts of [clean correct, adv correct per eps, adv correct & clean] of one batch."""
+    grad, logits = input_gradient(model, x, y)
+    clean = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y)
+    direction = tf.sign(grad)
+    adv_correct, adv_on_clean = [], []
+    for i in range(eps_values.shape[0]):  # E is static: one forward per eps
+        x_adv = tf.clip_by_value(x + eps_values[i] * direction, 0.0, 1.0)
+        correct = tf.equal(tf.argmax(model(x_adv, training=False), -1, output_type=tf.int32), y)
+        adv_correct.append(tf.reduce_sum(tf.cast(correct, tf.int32)))
+        adv_on_clean.append(tf.reduce_sum(tf.cast(correct & clean, tf.int32)))
+    return tf.reduce_sum(tf.cast(clean, tf.int32)), tf.stack(adv_correct), tf.stack(adv_on_clean)
 
 
-def _fgsm_counts(model):
-    """Compiled per model: counts of [clean correct, adv correct per eps, adv correct & clean]."""
-    if model not in _SWEEPS:
-
-        def counts(x, y, eps_values):
-            grad, logits = input_gradient(model, x, y)
-            clean = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y)
-            direction = tf.sign(grad)
-            adv_correct, adv_on_clean = [], []
-            for i in range(eps_values.shape[0]):  # E is static: one forward per eps
-                x_adv = tf.clip_by_value(x + eps_values[i] * direction, 0.0, 1.0)
-                correct = tf.equal(tf.argmax(model(x_adv, training=False), -1, output_type=tf.int32), y)
-                adv_correct.append(tf.reduce_sum(tf.cast(correct, tf.int32)))
-                adv_on_clean.append(tf.reduce_sum(tf.cast(correct & clean, tf.int32)))
-            return tf.reduce_sum(tf.cast(clean, tf.int32)), tf.stack(adv_correct), tf.stack(adv_on_clean)
-
-        _SWEEPS[model] = tf.function(counts, reduce_retracing=True)
-    return _SWEEPS[model]
+_FGSM_COUNTS = PerModelFunction(_fgsm_counts, batched=(0, 1))
 
 
 def _fgsm_sweep(attack, model, data, eps_values, batch_size):
-    counts = _fgsm_counts(model)
     eps_t = tf.constant(eps_values, tf.float32)
     n = clean = 0
     adv = np.zeros(len(eps_values))
@@ -50,7 +43,7 @@ def _fgsm_sweep(attack, model, data, eps_values, batch_size):
     for x, y in as_batches(data, batch_size):
         x = validation.check_images(x)
         y = validation.check_labels(y, x.shape[0], num_classes(model, x))
-        c, a, ac = counts(x, y, eps_t)
+        c, a, ac = _FGSM_COUNTS(model, x, y, eps_t)
         n, clean = n + x.shape[0], clean + int(c)
         adv, adv_on_clean = adv + a.numpy(), adv_on_clean + ac.numpy()
     validation.check_not_empty(n)

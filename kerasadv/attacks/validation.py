@@ -1,10 +1,13 @@
-"""Eager checks of what users hand to attacks, and the conversions kerasadv documents.
+"""The argument checks of kerasadv's attacks, training wrappers and analyses, in one place.
 
-Conversions: one-hot labels become sparse (argmax); labels of shape (n, 1) are flattened.
-Everything else that is off raises `AttackInputError` naming the value and what was expected.
+Each check returns the value in its canonical type or raises the project's error (an
+`AttackInputError` unless `error=` says otherwise: training recipes pass `RecipeError`),
+naming the bad value and what was expected. Conversions kerasadv documents: one-hot labels
+become sparse (argmax); labels of shape (n, 1) are flattened.
 """
 
 import math
+import numbers
 
 import numpy as np
 import tensorflow as tf
@@ -27,10 +30,76 @@ def check_eps(eps, norm="linf", image_size=None, name="eps"):
     return value
 
 
-def check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise AttackInputError(f"{name} must be an integer >= 1, got {value!r}.")
+def _named(name, meaning):
+    return f"{name} ({meaning})" if meaning else name
+
+
+def check_integer(value, name, low=1, meaning=None, error=AttackInputError):
+    """`value` as an int >= `low` (bools refused).
+
+    Example:
+    >>> check_integer(3, "steps")
+    3
+    >>> check_integer(0, "steps")
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.AttackInputError: steps must be an integer >= 1, got 0.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise error(f"{_named(name, meaning)} must be an integer >= {low}, got {value!r}.")
     return int(value)
+
+
+def check_number(value, name, low=-math.inf, high=math.inf, low_open=False, meaning=None, error=AttackInputError):
+    """`value` as a finite float in [low, high] ((low, high] when `low_open`); bools and strings refused.
+
+    Example:
+    >>> check_number(0.5, "beta", 0.0, 1.0, low_open=True)
+    0.5
+    >>> check_number(-1, "beta", 0.0, meaning="the weight of the robust term")
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.AttackInputError: beta (the weight of the robust term) must be a finite number in [0, inf), got -1.
+    """
+    number = float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else math.nan
+    if not (low < number if low_open else low <= number) or not number <= high or not math.isfinite(number):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if math.isfinite(high) else ')'}"
+        raise error(f"{_named(name, meaning)} must be a finite number in {interval}, got {value!r}.")
+    return number
+
+
+def check_choice(value, name, allowed, error=AttackInputError):
+    """`value` if it is one of `allowed`.
+
+    Example:
+    >>> check_choice("l1", "norm", ("linf", "l2"))
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.AttackInputError: norm must be one of ('linf', 'l2'), got 'l1'.
+    """
+    if value not in allowed:
+        raise error(f"{name} must be one of {tuple(allowed)}, got {value!r}.")
+    return value
+
+
+def check_step_size(step_size, rel_step_size):
+    """At most one of an absolute and a relative step size, each > 0 when given."""
+    if step_size is not None and rel_step_size is not None:
+        raise AttackInputError(
+            f"give step_size (absolute) or rel_step_size (times eps), not both; got "
+            f"step_size={step_size!r} and rel_step_size={rel_step_size!r}."
+        )
+    return tuple(
+        None if value is None else check_number(value, name, 0.0, low_open=True)
+        for name, value in (("step_size", step_size), ("rel_step_size", rel_step_size))
+    )
+
+
+def check_random_start(random_start):
+    """`random_start` as True, False or "normal"; other strings raise an AttackInputError."""
+    if isinstance(random_start, str):
+        return check_choice(random_start, "random_start", (True, False, "normal"))
+    return bool(random_start)
 
 
 def check_images(x):
@@ -64,6 +133,19 @@ def check_not_empty(count, what="data"):
     """Refuses a data set that yielded no example (an accuracy over nothing means nothing)."""
     if count == 0:
         raise AttackInputError(f"{what} is empty: 0 examples; expected at least one (image, label) pair.")
+
+
+def sparse_labels(y):
+    """Int32 class ids of sparse, (n, 1) or one-hot labels, inside a graph too (`check_labels` checks them eagerly).
+
+    Example:
+    >>> sparse_labels(tf.constant([[0.0, 1.0], [1.0, 0.0]])).numpy()
+    array([1, 0], dtype=int32)
+    """
+    y = tf.convert_to_tensor(y)
+    if y.shape.rank is not None and y.shape.rank >= 2 and y.shape[-1] != 1:
+        return tf.argmax(y, -1, output_type=tf.int32)
+    return tf.cast(tf.reshape(y, [-1]), tf.int32)
 
 
 def check_labels(y, num_examples, num_classes, name="labels"):

@@ -12,8 +12,8 @@ from apache_beam.ml.inference.base import ModelHandler
 
 from kerasadv import attacks, io
 from kerasadv.attacks.metrics import batch_sums
+from kerasadv.attacks.records import adversarial_record
 from kerasadv.attacks.stream import attack_batch
-from kerasadv.components.attack_gen import adversarial_record
 
 
 class LoadedModel:

@@ -5,14 +5,16 @@ so that small perturbations survive. Per-example extras (attack success, steps, 
 along as float features.
 """
 
+import contextlib
 import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from kerasadv import io
+from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.errors import DataSourceError
+from kerasadv.orchestration import writer
 
 SCHEMA = "schema.json"
 MAX_SHUFFLE_RECORDS = 100_000  # shuffle buffer cap (serialized records): ~300 MB of uint8 CIFAR
@@ -41,26 +43,28 @@ def write_split(batches, directory, split, image_dtype="uint8", shard_size=10000
     Returns:
         `(count, extras)`: examples written and the names of the extra features.
     """
-    os.makedirs(directory, exist_ok=True)
-    count, shard, writer, extras = 0, first_shard, None, []
-    for batch in batches:
-        images = np.asarray(batch["image"], np.float32)
-        if image_dtype == "uint8":
-            images = np.round(images * 255.0).astype(np.uint8)
-        extras = sorted(k for k in batch if k not in ("image", "label"))
-        columns = {k: np.asarray(batch[k]).reshape(len(images), -1)[:, 0] for k in extras}
-        for i, image in enumerate(images):
-            if writer is None or count % shard_size == 0:
-                if writer:
-                    writer.close()
-                writer = tf.io.TFRecordWriter(os.path.join(directory, f"{split}-{shard:05d}.tfrecord"))
-                shard += 1
-            features = {"image": _feature(image.tobytes()), "label": _feature(int(np.asarray(batch["label"])[i]))}
-            features.update({k: _feature(float(columns[k][i])) for k in extras})
-            writer.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
-            count += 1
-    if writer:
-        writer.close()
+    writer.make_dirs(directory)
+    count, shard, records, extras = 0, first_shard, None, []
+    with contextlib.ExitStack() as open_shard:  # a shard appears under its name once complete
+        for batch in batches:
+            images = np.asarray(batch["image"], np.float32)
+            if image_dtype == "uint8":
+                images = np.round(images * 255.0).astype(np.uint8)
+            extras = sorted(k for k in batch if k not in ("image", "label"))
+            columns = {k: np.asarray(batch[k]).reshape(len(images), -1)[:, 0] for k in extras}
+            for i, image in enumerate(images):
+                if records is None or count % shard_size == 0:
+                    open_shard.close()
+                    path = os.path.join(directory, f"{split}-{shard:05d}.tfrecord")
+                    records = open_shard.enter_context(
+                        tf.io.TFRecordWriter(open_shard.enter_context(writer.atomic_path(path)))
+                    )
+                    shard += 1
+                label = int(np.asarray(batch["label"])[i])
+                features = {"image": _feature(image.tobytes()), "label": _feature(label)}
+                features.update({k: _feature(float(columns[k][i])) for k in extras})
+                records.write(tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString())
+                count += 1
     return count, extras
 
 
@@ -70,7 +74,7 @@ def write_schema(directory, image_shape, image_dtype, class_names, split_counts,
     `order` records how the examples were ordered when written (e.g. `{"shuffled": True,
     "seed": 0}` at ingest); None means "as the producer streamed them".
     """
-    io.write_json(
+    writer.write_json(
         {
             "image_shape": list(image_shape),
             "image_dtype": image_dtype,
@@ -231,3 +235,24 @@ def shard_sizes(directory, split):
 def split_size(directory, split):
     """Number of examples of a split, from its schema."""
     return _split_reader(directory, split, False)[1]
+
+
+def first_examples(directory, split, count):
+    """`(x, y)` arrays of the first `count` examples of a split (its order is fixed at ingest).
+
+    Args:
+        directory: an Examples artifact's directory.
+        split: the split's name.
+        count: how many examples (fewer if the split is shorter).
+
+    Returns:
+        `(x, y)` numpy arrays.
+    """
+    xs, ys, held = [], [], 0
+    for x, y in read_split(directory, split, DEFAULT_BATCH_SIZE):
+        xs.append(x.numpy()[: count - held])
+        ys.append(y.numpy()[: count - held])
+        held += len(xs[-1])
+        if held >= count:
+            break
+    return np.concatenate(xs), np.concatenate(ys)

@@ -10,6 +10,22 @@ from kerasadv import attacks, io
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 
+RUNNERS = ("local", "beam")
+"""Where the passes run: in this process, or on Apache Beam."""
+
+LIVE_ATTACK_COLUMNS = (
+    "num_examples",
+    "clean_accuracy",
+    "adversarial_accuracy",
+    "accuracy_on_correct",
+    "success_rate",
+    "mean_linf",
+    "mean_l2",
+    "mean_clean_confidence",
+    "mean_adversarial_confidence",
+)
+"""The columns of a live attack's row in evaluation tables (`evaluate_attack`'s figures)."""
+
 
 def local_class_counts(model, directory, split, batch_size=DEFAULT_BATCH_SIZE):
     """Per-class `(correct, total)` counts of the model's predictions on a split, in this process."""
@@ -21,18 +37,6 @@ def local_class_counts(model, directory, split, batch_size=DEFAULT_BATCH_SIZE):
         correct += np.bincount(y[hit], minlength=num_classes)
         total += np.bincount(y, minlength=num_classes)
     return correct, total
-
-
-def first_examples(directory, split, count):
-    """`(x, y)` arrays of the first `count` examples of a split (its order is fixed at ingest)."""
-    xs, ys, held = [], [], 0
-    for x, y in tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE):
-        xs.append(x.numpy()[: count - held])
-        ys.append(y.numpy()[: count - held])
-        held += len(xs[-1])
-        if held >= count:
-            break
-    return np.concatenate(xs), np.concatenate(ys)
 
 
 class EvaluationEngine:
@@ -79,7 +83,7 @@ class EvaluationEngine:
                 self.safe_mode,
             )
         if limit:
-            data = first_examples(directory, split, limit)
+            data = tfrecords.first_examples(directory, split, limit)
         else:
             data = tfrecords.read_split(directory, split, DEFAULT_BATCH_SIZE)
         return attacks.evaluate_attack(attacks.get(config), self.model, data, progress=False)

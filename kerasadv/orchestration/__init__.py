@@ -2,6 +2,7 @@
 
 from kerasadv.orchestration.artifacts import ARTIFACT_TYPES, Artifact
 from kerasadv.orchestration.component import BaseComponent, Channel, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration.executor import BaseExecutor
 from kerasadv.orchestration.metadata import MetadataStore
 from kerasadv.orchestration.pipeline import Pipeline, PipelineResult
 
@@ -9,6 +10,7 @@ __all__ = [
     "ARTIFACT_TYPES",
     "Artifact",
     "BaseComponent",
+    "BaseExecutor",
     "Channel",
     "ComponentSpec",
     "Input",

@@ -145,12 +145,16 @@ class BaseComponent:
 
     Args:
         component_id: unique name in the pipeline (default: the class name).
-        enable_cache: False forces this component (and so its descendants) to re-run.
+        enable_cache: False re-runs this component on every run; the components it feeds keep
+            their cache (their inputs' fingerprints are unchanged). `Pipeline(rerun=[ids])`
+            re-runs a step and everything that follows it.
         **kwargs: inputs (`Channel`s from other components' `outputs`) and parameters.
     """
 
     SPEC = ComponentSpec({}, {}, {})
     EXECUTOR = None
+    CODE_MODULES = ()
+    """Library modules whose code decides the outputs (hashed into the cache key beside the component's own)."""
 
     def __init__(self, component_id=None, enable_cache=True, **kwargs):
         self.id = component_id or type(self).__name__
@@ -183,8 +187,12 @@ class BaseComponent:
                 raise SpecError(f"{self.id}: missing required parameter {name!r}.")
             value = kwargs.get(name, parameter.default)
             self.parameters[name] = parameter.check(self.id, name, value)
-        for type_name in spec.outputs.values():
-            assert type_name in ARTIFACT_TYPES, type_name
+        for name, type_name in spec.outputs.items():
+            if type_name not in ARTIFACT_TYPES:
+                raise SpecError(
+                    f"{type(self).__name__}: output {name!r} has type {type_name!r}; "
+                    f"expected one of {sorted(ARTIFACT_TYPES)}."
+                )
         self.outputs = {name: Channel(self, name, t) for name, t in spec.outputs.items()}
 
     @property
@@ -192,10 +200,11 @@ class BaseComponent:
         return [channel.producer for channel in self.inputs.values()]
 
     def code_fingerprint(self):
-        """Hash of the component's and executor's source, so a code change re-runs the step."""
+        """Hash of the component's, executor's and `CODE_MODULES`' source, so a code change re-runs the step."""
         sources = [inspect.getsource(inspect.getmodule(type(self)))]
         if self.EXECUTOR is not None:
             sources.append(inspect.getsource(inspect.getmodule(self.EXECUTOR)))
+        sources.extend(inspect.getsource(module) for module in self.CODE_MODULES)
         return hashlib.sha256("".join(sources).encode()).hexdigest()
 
     def cache_key(self, input_fingerprints):

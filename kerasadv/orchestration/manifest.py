@@ -8,7 +8,7 @@ unusable, and the component re-runs instead of being served from cache.
 
 import os
 
-from kerasadv.io import sha256_file
+from kerasadv.orchestration.writer import sha256_file
 
 
 def build_manifest(directory, external_files=()):

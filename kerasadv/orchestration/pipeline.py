@@ -11,13 +11,13 @@ import errno
 import glob
 import hashlib
 import os
-import shutil
 import time
 import uuid
 
 import pandas as pd
 
 from kerasadv.errors import StorageError
+from kerasadv.orchestration import writer
 from kerasadv.orchestration.artifacts import Artifact
 from kerasadv.orchestration.component import SpecError
 from kerasadv.orchestration.lock import directory_lock
@@ -58,6 +58,24 @@ def _ordered(components):
     return ordered
 
 
+def _with_descendants(components, ids):
+    """`ids` and the ids of every component downstream of them (`components` in dependency order).
+
+    Raises:
+        SpecError: an id is not a component of the pipeline (names the known ids).
+    """
+    ids = [ids] if isinstance(ids, str) else list(ids)
+    known = [c.id for c in components]
+    unknown = sorted(set(ids) - set(known))
+    if unknown:
+        raise SpecError(f"rerun names unknown component id(s) {unknown}; expected ids among {known}.")
+    chosen = set(ids)
+    for component in components:
+        if any(parent.id in chosen for parent in component.upstream):
+            chosen.add(component.id)
+    return frozenset(chosen)
+
+
 def _out_of_space(error):
     """A full disk or quota, as Python (OSError) or TensorFlow (an OpError's message) reports it."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -76,17 +94,28 @@ class Pipeline:
         enable_cache: False re-runs every component.
         lock_timeout: seconds a run waits for another run on the same root to finish before
             refusing with `LockedError` (0: refuse at once).
+        rerun: ids of components to re-run even when cached, with everything downstream of
+            them (what a component's own `enable_cache=False` does for one component).
+
+    Raises:
+        SpecError: duplicate component ids, a cycle, an input from a component outside the
+            pipeline, or a `rerun` id that is not a component's (names the known ids).
 
     Example:
     >>> Pipeline("demo", "/tmp/demo_root", []).run(progress=False).summary.empty
     True
+    >>> Pipeline("demo", "/tmp/demo_root", [], rerun=["Trainer"])
+    Traceback (most recent call last):
+    ...
+    kerasadv.orchestration.component.SpecError: rerun names unknown component id(s) ['Trainer']; expected ids among [].
     """
 
-    def __init__(self, name, root, components, metadata_path=None, enable_cache=True, lock_timeout=0.0):
+    def __init__(self, name, root, components, metadata_path=None, enable_cache=True, lock_timeout=0.0, rerun=()):
         self.name, self.root = name, os.path.abspath(root)
         self.components = _ordered(list(components))
         self.metadata_path = metadata_path or os.path.join(self.root, "metadata.sqlite")
         self.enable_cache, self.lock_timeout = enable_cache, lock_timeout
+        self.rerun = _with_descendants(self.components, rerun)
 
     def run(self, progress=True):
         """Runs the pipeline holding the root's lock (one run per root at a time)."""
@@ -139,7 +168,7 @@ class Pipeline:
                 )
 
     def _run_one(self, store, context_id, component, inputs, key):
-        use_cache = self.enable_cache and component.enable_cache
+        use_cache = self.enable_cache and component.enable_cache and component.id not in self.rerun
         if use_cache:
             cached_from, cached = store.cached_outputs(key)
             if cached is not None:
@@ -151,19 +180,19 @@ class Pipeline:
         artifacts, staging = {}, {}
         for name, type_name in component.SPEC.outputs.items():
             for stale in glob.glob(os.path.join(self.root, component.id, name, ".staging-*")):
-                shutil.rmtree(stale, ignore_errors=True)  # left by a crashed run
+                writer.remove_tree(stale)  # left by a crashed run
             staging[name] = os.path.join(self.root, component.id, name, f".staging-{execution_id}")
-            os.makedirs(staging[name])
+            writer.make_dirs(staging[name])
             fingerprint = hashlib.sha256(f"{key}/{name}".encode()).hexdigest()
             artifacts[name] = Artifact(type_name, staging[name], {}, None, fingerprint)
         try:
             component.EXECUTOR().Do(inputs, artifacts, dict(component.parameters))
             for name, artifact in artifacts.items():
                 artifact.uri = os.path.join(self.root, component.id, name, str(execution_id))
-                os.rename(staging[name], artifact.uri)
+                writer.publish_directory(staging[name], artifact.uri)
         except BaseException as error:
             for path in staging.values():
-                shutil.rmtree(path, ignore_errors=True)  # first: frees the space a full disk needs
+                writer.remove_tree(path)  # first: frees the space a full disk needs
             store.fail(execution_id)
             if _out_of_space(error):
                 raise StorageError(

@@ -78,13 +78,17 @@ def write_warmup_requests(directory, images, model_name):
         return False
     import os
 
-    path = os.path.join(directory, "assets.extra", "tf_serving_warmup_requests")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with tf.io.TFRecordWriter(path) as writer:
-        request = predict_pb2.PredictRequest(
-            model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default")
-        )
-        request.inputs["images"].CopyFrom(tf.make_tensor_proto(images, tf.float32))
-        log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
-        writer.write(log.SerializeToString())
+    from kerasadv.orchestration import writer
+
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default")
+    )
+    request.inputs["images"].CopyFrom(tf.make_tensor_proto(images, tf.float32))
+    log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+
+    def write(path):
+        with tf.io.TFRecordWriter(path) as records:
+            records.write(log.SerializeToString())
+
+    writer.write_with(os.path.join(directory, "assets.extra", "tf_serving_warmup_requests"), write)
     return True

@@ -12,17 +12,15 @@ see an ordinary model whose forward pass is the classifier's.
 import keras
 import tensorflow as tf
 
-from kerasadv.attacks import PGD
+from kerasadv.attacks import PGD, validation
 from kerasadv.constants import DEFAULT_LINF_EPS
-from kerasadv.errors import AttackInputError
+from kerasadv.errors import RecipeError
 from kerasadv.training.wrapper import TrainingWrapper
 
 
 def check_ratio(adv_ratio):
-    """`adv_ratio` as a float in [0, 1], else an AttackInputError."""
-    if isinstance(adv_ratio, bool) or not isinstance(adv_ratio, (int, float)) or not 0.0 <= adv_ratio <= 1.0:
-        raise AttackInputError(f"adv_ratio must be in [0, 1], got {adv_ratio!r}.")
-    return float(adv_ratio)
+    """`adv_ratio` as a float in [0, 1], else a RecipeError."""
+    return validation.check_number(adv_ratio, "adv_ratio", 0.0, 1.0, error=RecipeError)
 
 
 @keras.saving.register_keras_serializable(package="kerasadv")
@@ -43,20 +41,22 @@ class AdversarialModel(TrainingWrapper):
 
     Example:
     >>> import numpy as np, kerasadv
-    >>> clf = kerasadv.models.simple_cnn()
-    >>> adv = AdversarialModel(clf, kerasadv.attacks.FGSM(0.03))
+    >>> adv = AdversarialModel(kerasadv.models.simple_cnn(), kerasadv.attacks.FGSM(0.03), adv_ratio=0.5)
     >>> adv.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     >>> x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
     >>> _ = adv.fit(x, np.arange(8) % 10, epochs=1, verbose=0)
+    >>> int(np.abs(adv.adversarial_batch(x, np.arange(8)) - x).max(axis=(1, 2, 3)).astype(bool).sum())
+    4
     """
+
+    hyperparameter_checks = {"adv_ratio": check_ratio}
 
     def __init__(self, classifier, attack, adv_ratio=0.5, adversarial_training_mode=True, **kwargs):
         super().__init__(classifier, attack, adversarial_training_mode, **kwargs)
         self.adv_ratio = check_ratio(adv_ratio)
 
-    @classmethod
-    def check_recipe(cls, config):
-        check_ratio(config["adv_ratio"])
+    def attacked(self, x, y):
+        return self.adversarial_batch(x, y)
 
     def adversarial_batch(self, x, y):
         """The mixed batch: adversarial versions of the first `adv_ratio` part, then clean."""
@@ -65,15 +65,6 @@ class AdversarialModel(TrainingWrapper):
             return x
         count = tf.cast(tf.round(self.adv_ratio * tf.cast(tf.shape(x)[0], tf.float32)), tf.int32)
         return tf.concat([self.adversarial(self.classifier, x[:count], y[:count]), x[count:]], axis=0)
-
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x_mixed = self.adversarial_batch(x, y)
-        with tf.GradientTape() as tape:
-            y_pred = self.classifier(x_mixed, training=self.adversarial_training_mode)
-            loss = self.compute_loss(x=x_mixed, y=y, y_pred=y_pred, sample_weight=sample_weight)
-        self.apply_loss_gradients(tape, loss)
-        return self.update_logs(loss, x_mixed, y, y_pred, sample_weight)
 
     def recipe_config(self):
         return {**super().recipe_config(), "adv_ratio": self.adv_ratio}

@@ -14,28 +14,26 @@ Both are Keras models like the other recipes (callbacks, `EpsilonSchedule`, stra
 import keras
 import tensorflow as tf
 
-from kerasadv.attacks import PGD, kl_divergence
+from kerasadv.attacks import PGD, kl_divergence, validation
+from kerasadv.attacks.gradients import per_example_loss
 from kerasadv.constants import DEFAULT_LINF_EPS
-from kerasadv.errors import AttackInputError
+from kerasadv.errors import RecipeError
+from kerasadv.training import distribute
 from kerasadv.training.adversarial import AdversarialModel
-from kerasadv.training.mart import sparse_labels
-from kerasadv.training.trades import TRADES_BETA, TRADESModel, trades_loss
+from kerasadv.training.trades import TRADES_BETA, TRADESModel
 
 WEIGHT_EPS = 1e-20  # the reference's EPS in diff_in_weights
 
 
 def check_gamma(gamma):
-    """`gamma` as a float >= 0 (0: no weight perturbation), else an AttackInputError."""
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma >= 0.0:
-        raise AttackInputError(f"awp_gamma (relative size of the weight perturbation) must be >= 0, got {gamma!r}.")
-    return float(gamma)
+    """`gamma` as a float >= 0 (0: no weight perturbation), else a RecipeError."""
+    meaning = "relative size of the weight perturbation"
+    return validation.check_number(gamma, "awp_gamma", 0.0, meaning=meaning, error=RecipeError)
 
 
 def check_warmup(epochs):
-    """`epochs` as an int >= 0, else an AttackInputError."""
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise AttackInputError(f"awp_warmup (epochs before AWP starts) must be an integer >= 0, got {epochs!r}.")
-    return epochs
+    """`epochs` as an int >= 0, else a RecipeError."""
+    return validation.check_integer(epochs, "awp_warmup", 0, meaning="epochs before AWP starts", error=RecipeError)
 
 
 def perturbed_weights(classifier):
@@ -100,48 +98,42 @@ class EpochCounter(keras.callbacks.Callback):
 
 
 class WeightPerturbationMixin:
-    """What both AWP recipes share: gamma, warm-up, the epoch, and the perturbed step."""
+    """What both AWP recipes share: gamma, warm-up, the epoch, and the step at perturbed weights.
+
+    The recipe adds `proxy_losses(logits_fn, x, x_adv, labels)`: the per-example loss whose
+    gradient, in training mode, sets the weight perturbation.
+    """
+
+    hyperparameter_checks = {"awp_gamma": check_gamma, "awp_warmup": check_warmup}
 
     def _init_awp(self, awp_gamma, awp_warmup):
-        self.awp_gamma = check_gamma(awp_gamma)
-        if isinstance(awp_warmup, bool) or not isinstance(awp_warmup, int) or awp_warmup < 0:
-            raise AttackInputError(
-                f"awp_warmup (epochs before AWP starts) must be an integer >= 0, got {awp_warmup!r}."
-            )
-        self.awp_warmup = awp_warmup
+        self.awp_gamma, self.awp_warmup = check_gamma(awp_gamma), check_warmup(awp_warmup)
         self.epoch = tf.Variable(0, trainable=False, dtype=tf.int64, name="awp_epoch")
 
     def fit(self, *args, callbacks=None, **kwargs):
         """Keras's `fit`, which also tells the step the current epoch (for `awp_warmup`)."""
         return super().fit(*args, callbacks=[*(callbacks or []), EpochCounter(self.epoch)], **kwargs)
 
-    def perturbed_step(self, proxy_loss, loss_fn):
-        """One optimizer step taken at the AWP-perturbed weights, then the perturbation removed.
-
-        Returns what `loss_fn()` returns: `(loss, logits)` of the step's forward pass.
-        """
+    def descend(self, x, x_adv, y, sample_weight):
+        """The recipe's optimizer step taken at the AWP-perturbed weights, then the perturbation removed."""
+        labels = validation.sparse_labels(y)
         weights = perturbed_weights(self.classifier)
         active = tf.logical_and(self.epoch >= self.awp_warmup, self.awp_gamma > 0.0)
         gradients = tf.cond(  # during the warm-up: zeros, and no proxy pass
             active,
-            lambda: proxy_gradients(self.classifier, proxy_loss),
+            lambda: proxy_gradients(
+                self.classifier, lambda logits_fn: distribute.batch_mean(self.proxy_losses(logits_fn, x, x_adv, labels))
+            ),
             lambda: [tf.zeros(w.shape, tf.float32) for w in weights],
         )
         deltas = weight_perturbation(self.classifier, gradients, self.awp_gamma)
         add_to_weights(weights, deltas)
-        with tf.GradientTape() as tape:
-            loss, logits = loss_fn()
-        self.apply_loss_gradients(tape, loss)
+        step = super().descend(x, x_adv, y, sample_weight)
         add_to_weights(weights, deltas, -1.0)
-        return loss, logits
+        return step
 
-    @classmethod
-    def check_recipe(cls, config):
-        super().check_recipe(config)
-        check_gamma(config["awp_gamma"]), check_warmup(config["awp_warmup"])
-
-    def awp_config(self):
-        return {"awp_gamma": self.awp_gamma, "awp_warmup": self.awp_warmup}
+    def recipe_config(self):
+        return {**super().recipe_config(), "awp_gamma": self.awp_gamma, "awp_warmup": self.awp_warmup}
 
 
 def awp_at_attack(eps=DEFAULT_LINF_EPS, steps=10, step_size=2 / 255, seed=None):
@@ -166,11 +158,10 @@ class AWPModel(WeightPerturbationMixin, AdversarialModel):
         adversarial_training_mode: the `training` flag of the outer forward pass.
 
     Example:
-    >>> import numpy as np, kerasadv
-    >>> awp = AWPModel(kerasadv.models.simple_cnn(), awp_at_attack(steps=2, seed=0))
-    >>> awp.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    >>> x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
-    >>> _ = awp.fit(x, np.arange(8) % 10, epochs=1, verbose=0)
+    >>> import kerasadv
+    >>> awp = AWPModel(kerasadv.models.simple_cnn())  # trains like AdversarialModel: compile, fit
+    >>> awp.attack.steps, round(awp.attack.step_size * 255, 6), awp.awp_gamma
+    (10, 2.0, 0.01)
     """
 
     def __init__(
@@ -183,29 +174,13 @@ class AWPModel(WeightPerturbationMixin, AdversarialModel):
         adversarial_training_mode=True,
         **kwargs,
     ):
-        attack = awp_at_attack() if attack is None else attack
         super().__init__(classifier, attack, adv_ratio, adversarial_training_mode, **kwargs)
         self._init_awp(awp_gamma, awp_warmup)
 
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x_mixed = self.adversarial_batch(x, y)
-        labels = sparse_labels(tf.convert_to_tensor(y))
+    default_attack = staticmethod(awp_at_attack)
 
-        def proxy_loss(logits_fn):
-            return tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(logits_fn(x_mixed), tf.float32))
-            ) / float(tf.distribute.get_strategy().num_replicas_in_sync)
-
-        def loss_fn():
-            y_pred = self.classifier(x_mixed, training=self.adversarial_training_mode)
-            return self.compute_loss(x=x_mixed, y=y, y_pred=y_pred, sample_weight=sample_weight), y_pred
-
-        loss, y_pred = self.perturbed_step(proxy_loss, loss_fn)
-        return self.update_logs(loss, x_mixed, y, y_pred, sample_weight)
-
-    def recipe_config(self):
-        return {**super().recipe_config(), **self.awp_config()}
+    def proxy_losses(self, logits_fn, x, x_mixed, labels):
+        return per_example_loss(logits_fn(x_mixed), labels)
 
 
 @keras.saving.register_keras_serializable(package="kerasadv")
@@ -226,11 +201,10 @@ class TRADESAWPModel(WeightPerturbationMixin, TRADESModel):
         adversarial_training_mode: the `training` flag of the outer forward passes.
 
     Example:
-    >>> import numpy as np, kerasadv
-    >>> awp = TRADESAWPModel(kerasadv.models.simple_cnn(), kerasadv.attacks.KLPGD(steps=2, seed=0), awp_warmup=0)
-    >>> awp.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    >>> x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
-    >>> _ = awp.fit(x, np.arange(8) % 10, epochs=1, verbose=0)
+    >>> import kerasadv
+    >>> awp = TRADESAWPModel(kerasadv.models.simple_cnn())
+    >>> {k: v for k, v in awp.recipe_config().items() if k != "attack"}
+    {'adversarial_training_mode': True, 'beta': 6.0, 'awp_gamma': 0.005, 'awp_warmup': 10}
     """
 
     def __init__(
@@ -246,21 +220,6 @@ class TRADESAWPModel(WeightPerturbationMixin, TRADESModel):
         super().__init__(classifier, attack, beta, adversarial_training_mode, **kwargs)
         self._init_awp(awp_gamma, awp_warmup)
 
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
-        x_adv = self.adversarial(self.classifier, x, y)
-        labels = sparse_labels(tf.convert_to_tensor(y))
-        replicas = float(tf.distribute.get_strategy().num_replicas_in_sync)
-
-        def proxy_loss(logits_fn):
-            logits = tf.cast(logits_fn(x), tf.float32)
-            natural = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-            robust = kl_divergence(logits, logits_fn(x_adv))
-            return tf.reduce_mean(natural + self.beta * robust) / replicas
-
-        loss, logits = self.perturbed_step(proxy_loss, lambda: trades_loss(self, x, x_adv, y, sample_weight, self.beta))
-        return self.update_logs(loss, x, y, logits, sample_weight)
-
-    def recipe_config(self):
-        return {**super().recipe_config(), **self.awp_config()}
+    def proxy_losses(self, logits_fn, x, x_adv, labels):
+        logits = logits_fn(x)
+        return per_example_loss(logits, labels) + self.beta * kl_divergence(logits, logits_fn(x_adv))

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from kerasadv.attacks.stream import as_batches
 from kerasadv.constants import DEFAULT_BATCH_SIZE
+from kerasadv.errors import KerasAdvError
 from kerasadv.layers.contrastive import ContrastiveHead, NearestPrototypes, pairwise_contrastive_loss
 from kerasadv.models.graph import functional_view, layer_output
 from kerasadv.training.wrapper import TrainingWrapper
@@ -113,7 +114,7 @@ class ContrastiveModel(TrainingWrapper):
     def prototype_classifier(self):
         """A functional model: image -> minus distance to the nearest prototype of each class."""
         if not hasattr(self, "prototypes"):
-            raise ValueError("Call fit_prototypes(data) before prototype_classifier().")
+            raise KerasAdvError("no prototypes yet: call fit_prototypes(data) before prototype_classifier().")
         nearest = NearestPrototypes(*self.prototypes.shape[:2], name="nearest_prototypes")
         outputs = nearest(self.head(self.encoder(self.graph.input)))
         nearest.set_prototypes(self.prototypes)

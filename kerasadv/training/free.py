@@ -10,8 +10,18 @@ import keras
 import tensorflow as tf
 
 from kerasadv.attacks import FGSM, validation
-from kerasadv.errors import AttackInputError, ModelError
+from kerasadv.errors import ModelError, RecipeError
 from kerasadv.training.wrapper import TrainingWrapper
+
+
+def check_replays(replays):
+    """`replays` as an int >= 1, else a RecipeError."""
+    return validation.check_integer(replays, "replays", error=RecipeError)
+
+
+def check_batch_size(batch_size):
+    """`batch_size` as an int >= 1, else a RecipeError."""
+    return validation.check_integer(batch_size, "batch_size", error=RecipeError)
 
 
 @keras.saving.register_keras_serializable(package="kerasadv")
@@ -35,12 +45,11 @@ class FreeAdversarialModel(TrainingWrapper):
     >>> _ = free.fit(x, np.arange(8) % 10, batch_size=8, epochs=1, verbose=0)
     """
 
+    hyperparameter_checks = {"replays": check_replays, "batch_size": check_batch_size}
+
     def __init__(self, classifier, attack="fgsm", replays=4, batch_size=128, adversarial_training_mode=True, **kwargs):
         super().__init__(classifier, attack, adversarial_training_mode, **kwargs)
-        if not isinstance(self.attack, FGSM) or self.attack.norm != "linf" or self.attack.targeted:
-            raise AttackInputError(f"free AT replays untargeted Linf FGSM steps; got attack {self.attack!r}.")
-        self.replays = validation.check_positive_int(replays, "replays")
-        self.batch_size = validation.check_positive_int(batch_size, "batch_size")
+        self.replays, self.batch_size = check_replays(replays), check_batch_size(batch_size)
         input_shape = getattr(classifier, "input_shape", None)
         if not isinstance(input_shape, tuple) or None in input_shape[1:]:
             raise ModelError(
@@ -49,6 +58,11 @@ class FreeAdversarialModel(TrainingWrapper):
             )
         shape = (self.batch_size, *input_shape[1:])
         self.delta = tf.Variable(tf.zeros(shape), trainable=False, name="free_at_delta")
+
+    @classmethod
+    def check_attack(cls, attack):
+        if not isinstance(attack, FGSM) or attack.norm != "linf" or attack.targeted:
+            raise RecipeError(f"free AT replays untargeted Linf FGSM steps; got attack {attack!r}.")
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)

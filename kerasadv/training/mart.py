@@ -11,9 +11,10 @@ import tensorflow as tf
 
 from kerasadv.attacks import PGD, kl_divergence
 from kerasadv.attacks.kl_pgd import TRADES_EPS, TRADES_STEP_SIZE
-from kerasadv.errors import AttackInputError
+from kerasadv.attacks.validation import sparse_labels
+from kerasadv.errors import RecipeError
 from kerasadv.training import distribute
-from kerasadv.training.trades import TRADES_BETA, RobustLossModel
+from kerasadv.training.trades import RobustLossModel
 
 MARGIN_FLOOR = 1.0001  # the reference's log(1.0001 - p) and (1.0000001 - p_y)
 CONFIDENCE_FLOOR = 1.0000001
@@ -23,13 +24,6 @@ LOG_FLOOR = 1e-12
 def mart_attack(eps=TRADES_EPS, steps=10, step_size=TRADES_STEP_SIZE, seed=None):
     """MART's inner attack: cross-entropy PGD from x + 0.001 N(0, I) (YisenWang/MART `mart.py`)."""
     return PGD(eps, steps=steps, step_size=step_size, random_start="normal", seed=seed)
-
-
-def sparse_labels(y):
-    """Integer class ids of sparse or one-hot labels."""
-    if y.shape.rank is not None and y.shape.rank >= 2 and y.shape[-1] != 1:
-        return tf.argmax(y, -1, output_type=tf.int32)
-    return tf.cast(tf.reshape(y, [-1]), tf.int32)
 
 
 def boosted_margin(adversarial_probs, labels):
@@ -72,18 +66,18 @@ class MARTModel(RobustLossModel):
         adversarial_training_mode: the `training` flag of the outer forward passes.
 
     Example:
-    >>> import numpy as np, kerasadv
-    >>> mart = MARTModel(kerasadv.models.simple_cnn(), mart_attack(steps=2, seed=0))
-    >>> mart.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    >>> x = np.random.default_rng(0).random((8, 32, 32, 3), dtype=np.float32)
-    >>> _ = mart.fit(x, np.arange(8) % 10, epochs=1, verbose=0)
+    >>> import kerasadv
+    >>> mart = MARTModel(kerasadv.models.simple_cnn(), beta=5.0)
+    >>> mart.attack.random_start, mart.recipe_config()["beta"]
+    ('normal', 5.0)
     """
 
-    def __init__(self, classifier, attack=None, beta=TRADES_BETA, adversarial_training_mode=True, **kwargs):
-        attack = mart_attack() if attack is None else attack
-        super().__init__(classifier, attack, beta, adversarial_training_mode, **kwargs)
-        if getattr(self.attack, "targeted", False):
-            raise AttackInputError(f"MART trains against untargeted attacks, got {self.attack!r}.")
+    default_attack = staticmethod(mart_attack)
+
+    @classmethod
+    def check_attack(cls, attack):
+        if getattr(attack, "targeted", False):
+            raise RecipeError(f"MART trains against untargeted attacks, got {attack!r}.")
 
     def outer_loss(self, x, x_adv, y, sample_weight):
         loss, adversarial_logits = mart_loss(self, x, x_adv, y, sample_weight, self.beta)

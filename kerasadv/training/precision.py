@@ -10,6 +10,7 @@ served models are float32 again (`with_dtype_policy(model, "float32")`).
 
 import keras
 
+from kerasadv.attacks import validation
 from kerasadv.errors import ModelError
 from kerasadv.models.graph import has_graph
 
@@ -75,8 +76,7 @@ def with_dtype_policy(classifier, policy):
     >>> dtype_policy_name(fast), fast.layers[-1].compute_dtype
     ('mixed_bfloat16', 'bfloat16')
     """
-    if policy not in POLICIES:
-        raise ModelError(f"dtype policy must be one of {POLICIES}, got {policy!r}.")
+    validation.check_choice(policy, "dtype policy", POLICIES, error=ModelError)
     if dtype_policy_name(classifier) == policy:
         return classifier
     if not isinstance(classifier, keras.Sequential) and not has_graph(classifier):

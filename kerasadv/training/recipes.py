@@ -5,10 +5,10 @@ parameter, a cache key and a report can hold it; `wrap(classifier, recipe)` buil
 """
 
 import inspect
-import json
 
 from kerasadv import attacks
-from kerasadv.errors import AttackInputError
+from kerasadv.errors import RecipeError
+from kerasadv.registry import Registry
 from kerasadv.training.adversarial import AdversarialModel
 from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.awp import AWPModel, TRADESAWPModel
@@ -16,43 +16,27 @@ from kerasadv.training.contrastive import ContrastiveModel
 from kerasadv.training.free import FreeAdversarialModel
 from kerasadv.training.mart import MARTModel
 from kerasadv.training.trades import TRADESModel
+from kerasadv.training.wrapper import TrainingWrapper
 
-WRAPPERS = {
-    cls.__name__: cls
-    for cls in (
-        AdversarialModel,
-        AdvPropModel,
-        FreeAdversarialModel,
-        ContrastiveModel,
-        TRADESModel,
-        MARTModel,
-        AWPModel,
-        TRADESAWPModel,
-    )
-}
 # The published recipes' inner attacks (TRADES / MART: yaodongyu/TRADES, YisenWang/MART;
 # AT-AWP: csdongxian/AWP), at the defaults of their CIFAR-10 code.
 _KL_PGD = {"class_name": "KLPGD", "config": {}}
 _MART_PGD = {"class_name": "PGD", "config": {"eps": 0.031, "steps": 10, "step_size": 0.007, "random_start": "normal"}}
 _AWP_PGD = {"class_name": "PGD", "config": {"steps": 10, "step_size": 2 / 255}}
+_ONE_STEP = {"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.25}}
 
-# name -> (class name, defaults); "none" is plain training.
-_NAMES = {
-    "fgsm": ("AdversarialModel", {"attack": "fgsm", "adv_ratio": 0.5}),
-    "pgd": ("AdversarialModel", {"attack": {"class_name": "PGD", "config": {"steps": 7}}, "adv_ratio": 1.0}),
-    "fast": (
-        "AdversarialModel",
-        {"attack": {"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.25}}, "adv_ratio": 1.0},
-    ),
-    "free": ("FreeAdversarialModel", {"attack": "fgsm", "replays": 4}),
-    "advprop": ("AdvPropModel", {"attack": {"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.0}}}),
-    "contrastive": ("ContrastiveModel", {}),
-    "trades": ("TRADESModel", {"attack": _KL_PGD}),
-    "mart": ("MARTModel", {"attack": _MART_PGD}),
-    "awp": ("AWPModel", {"attack": _AWP_PGD}),
-    "trades_awp": ("TRADESAWPModel", {"attack": _KL_PGD}),
-}
-RECIPE_NAMES = ("none", *_NAMES)
+RECIPES = Registry("training recipe", TrainingWrapper, RecipeError)
+RECIPES.register("fgsm", AdversarialModel, attack="fgsm", adv_ratio=0.5)
+RECIPES.register("pgd", AdversarialModel, attack={"class_name": "PGD", "config": {"steps": 7}}, adv_ratio=1.0)
+RECIPES.register("fast", AdversarialModel, attack=_ONE_STEP, adv_ratio=1.0)
+RECIPES.register("free", FreeAdversarialModel, attack="fgsm", replays=4)
+RECIPES.register("advprop", AdvPropModel, attack={"class_name": "PGD", "config": {"steps": 1, "rel_step_size": 1.0}})
+RECIPES.register("contrastive", ContrastiveModel)
+RECIPES.register("trades", TRADESModel, attack=_KL_PGD)
+RECIPES.register("mart", MARTModel, attack=_MART_PGD)
+RECIPES.register("awp", AWPModel, attack=_AWP_PGD)
+RECIPES.register("trades_awp", TRADESAWPModel, attack=_KL_PGD)
+RECIPE_NAMES = ("none", *RECIPES.names)  # "none": plain training
 
 
 def _parameters(cls):
@@ -74,8 +58,9 @@ def get_recipe(identifier, seed=None):
         the attack serialised, or None.
 
     Raises:
-        AttackInputError: unknown name or wrapper, unknown argument, bad attack, a
-            hyper-parameter out of range (e.g. a negative TRADES beta).
+        RecipeError: unknown name or wrapper, unknown argument, a hyper-parameter out of
+            range (e.g. a negative TRADES beta).
+        AttackInputError: a bad attack in the recipe.
 
     Example:
     >>> recipe = get_recipe("pgd", seed=0)
@@ -84,38 +69,19 @@ def get_recipe(identifier, seed=None):
     """
     if identifier is None or identifier == "none":
         return None
-    if isinstance(identifier, str) and identifier.strip().startswith("{"):
-        try:
-            identifier = json.loads(identifier)
-        except json.JSONDecodeError as error:
-            raise AttackInputError(f"recipe is not valid JSON ({error}): {identifier!r}.") from None
-    if isinstance(identifier, str):
-        identifier = {"class_name": identifier, "config": {}}
-    if not isinstance(identifier, dict) or set(identifier) - {"class_name", "config"}:
-        raise AttackInputError(
-            f"a training recipe is a name of {RECIPE_NAMES} or a dict with 'class_name' and "
-            f"'config', got {identifier!r}."
-        )
-    name, defaults = identifier.get("class_name"), {}
-    if name in _NAMES:
-        name, defaults = _NAMES[name]
-    if name not in WRAPPERS:
-        raise AttackInputError(
-            f"Unknown training recipe {identifier.get('class_name')!r}: expected one of "
-            f"{RECIPE_NAMES} or a wrapper of {sorted(WRAPPERS)}."
-        )
-    parameters = _parameters(WRAPPERS[name])
-    config = {**parameters, **defaults, **(identifier.get("config") or {})}
+    cls, config = RECIPES.complete(identifier)
+    parameters = _parameters(cls)
     unknown = set(config) - set(parameters)
     if unknown:
-        raise AttackInputError(f"unknown argument(s) {sorted(unknown)} for {name}; expected {sorted(parameters)}.")
-    if config.get("attack") is not None:
-        attack = attacks.serialize(attacks.get(config["attack"]))
+        raise RecipeError(f"unknown argument(s) {sorted(unknown)} for {cls.__name__}; expected {sorted(parameters)}.")
+    config = {**parameters, **config}
+    if config.get("attack") is not None or cls.default_attack is not None:
+        attack = attacks.serialize(cls.resolve_attack(config.get("attack")))
         if seed is not None and "seed" in attack["config"] and attack["config"]["seed"] is None:
             attack["config"]["seed"] = seed
         config["attack"] = attack
-    WRAPPERS[name].check_recipe(config)
-    return {"class_name": name, "config": config}
+    cls.check_recipe(config)
+    return {"class_name": cls.__name__, "config": config}
 
 
 def wrap(classifier, recipe, batch_size=None):
@@ -138,4 +104,4 @@ def wrap(classifier, recipe, batch_size=None):
     config = dict(recipe["config"])
     if "batch_size" in config and batch_size is not None:
         config["batch_size"] = max(config["batch_size"], batch_size)
-    return WRAPPERS[recipe["class_name"]](classifier, **config)
+    return RECIPES.resolve(recipe["class_name"])[0](classifier, **config)

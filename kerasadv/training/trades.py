@@ -8,8 +8,8 @@ trades.fit(train_ds, epochs=..., callbacks=[EpsilonSchedule(...), ...])
 import keras
 import tensorflow as tf
 
-from kerasadv.attacks import KLPGD, kl_divergence
-from kerasadv.errors import AttackInputError
+from kerasadv.attacks import KLPGD, kl_divergence, validation
+from kerasadv.errors import RecipeError
 from kerasadv.training import distribute
 from kerasadv.training.wrapper import TrainingWrapper
 
@@ -17,10 +17,8 @@ TRADES_BETA = 6.0
 
 
 def check_beta(beta):
-    """`beta` as a float >= 0, else an AttackInputError naming it."""
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0.0:
-        raise AttackInputError(f"beta (the weight of the robust term) must be >= 0, got {beta!r}.")
-    return float(beta)
+    """`beta` as a float >= 0, else a RecipeError naming it."""
+    return validation.check_number(beta, "beta", 0.0, meaning="the weight of the robust term", error=RecipeError)
 
 
 def trades_loss(wrapper, x, x_adv, y, sample_weight, beta):
@@ -41,25 +39,18 @@ class RobustLossModel(TrainingWrapper):
     """Base of TRADES and MART: attack the batch, then descend `outer_loss`, a loss with a term weighted by `beta`.
 
     Subclasses implement `outer_loss(x, x_adv, y, sample_weight) -> (loss, x_logged, logits)`:
-    the logged metrics are those of `logits`, the predictions on `x_logged`.
+    the logged metrics are those of `logits`, the predictions on `x_logged`. The attack runs on
+    the whole batch, the model in inference mode.
     """
 
-    def __init__(self, classifier, attack, beta, adversarial_training_mode=True, **kwargs):
+    hyperparameter_checks = {"beta": check_beta}
+
+    def __init__(self, classifier, attack=None, beta=TRADES_BETA, adversarial_training_mode=True, **kwargs):
         super().__init__(classifier, attack, adversarial_training_mode, **kwargs)
         self.beta = check_beta(beta)
 
-    @classmethod
-    def check_recipe(cls, config):
-        check_beta(config["beta"])
-
-    def train_step(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
-        x_adv = self.adversarial(self.classifier, x, y)
-        with tf.GradientTape() as tape:
-            loss, x_logged, logits = self.outer_loss(x, x_adv, y, sample_weight)
-        self.apply_loss_gradients(tape, loss)
-        return self.update_logs(loss, x_logged, y, logits, sample_weight)
+    def attacked(self, x, y):
+        return self.adversarial(self.classifier, x, y)
 
     def recipe_config(self):
         return {**super().recipe_config(), "beta": self.beta}
@@ -94,13 +85,14 @@ class TRADESModel(RobustLossModel):
     >>> _ = trades.fit(x, np.arange(8) % 10, epochs=1, verbose=0)
     """
 
-    def __init__(self, classifier, attack=None, beta=TRADES_BETA, adversarial_training_mode=True, **kwargs):
-        attack = KLPGD() if attack is None else attack
-        super().__init__(classifier, attack, beta, adversarial_training_mode, **kwargs)
-        if not isinstance(self.attack, KLPGD):
-            raise AttackInputError(
+    default_attack = KLPGD
+
+    @classmethod
+    def check_attack(cls, attack):
+        if not isinstance(attack, KLPGD):
+            raise RecipeError(
                 f"TRADES maximises KL(f(x) || f(x')): its attack is a KLPGD (attacks.KLPGD or 'kl_pgd'), "
-                f"got {self.attack!r}."
+                f"got {attack!r}."
             )
 
     def outer_loss(self, x, x_adv, y, sample_weight):

@@ -1,11 +1,12 @@
 """`TrainingWrapper`: the one base of kerasadv's training recipes inside `model.fit`.
 
 A wrapper holds a plain Keras classifier (whose weights are the ones trained) and, for
-adversarial recipes, an attack. It forwards `call` to the classifier, ends every
-`train_step` with the same apply-gradients tail and metric update (Keras's public
-`compute_metrics`), saves the plain, servable classifier, and serialises like any Keras
-object: `get_config()` holds the classifier, the attack's config and the recipe's
-hyper-parameters; `recipe_config()` the same without the classifier.
+adversarial recipes, an attack. It forwards `call` to the classifier; its `train_step`
+attacks the batch (`attacked`), descends the recipe's `outer_loss` and ends with the same
+apply-gradients tail and metric update (Keras's public `compute_metrics`) in every recipe. It
+saves the plain, servable classifier, and serialises like any Keras object: `get_config()`
+holds the classifier, the attack's config and the recipe's hyper-parameters;
+`recipe_config()` the same without the classifier.
 
 The attack's radius lives in `attack_eps`, a non-trainable variable of the wrapper read by
 the compiled train step, so `callbacks.EpsilonSchedule` changes it without retracing and
@@ -24,15 +25,16 @@ from kerasadv.training.precision import with_dtype_policy
 class TrainingWrapper(keras.Model):
     """Base of the training recipes; on its own, plain training of `classifier`.
 
-    Subclasses implement `train_step`. Every wrapper trains under any `tf.distribute`
-    strategy, `MultiWorkerMirroredStrategy` across worker processes included (the shim of
-    `kerasadv.training.distribute`): `TrainingWrapper(classifier)` is how a classifier without
-    a recipe trains there.
+    Recipes implement `attacked` and `outer_loss` (or a whole `train_step`), may name a
+    `default_attack` and refuse attacks they cannot train against (`check_attack`). Every
+    wrapper trains under any `tf.distribute` strategy, `MultiWorkerMirroredStrategy` across
+    worker processes included (the shim of `kerasadv.training.distribute`):
+    `TrainingWrapper(classifier)` is how a classifier without a recipe trains there.
 
     Args:
         classifier: a Keras logits classifier.
-        attack: an attack, or an identifier for `kerasadv.attacks.get`; None for recipes
-            without one.
+        attack: an attack, or an identifier for `kerasadv.attacks.get`; None: the recipe's
+            `default_attack` (none for plain training).
         adversarial_training_mode: the `training` flag of the classifier's forward pass on
             adversarial examples (True: BatchNorm and dropout as in normal training).
 
@@ -44,11 +46,14 @@ class TrainingWrapper(keras.Model):
     'FGSM'
     """
 
+    default_attack = None  # a function giving the recipe's attack when none is given
+    hyperparameter_checks = {}  # name -> the check (raising RecipeError) of a constructor argument
+
     def __init__(self, classifier, attack=None, adversarial_training_mode=True, **kwargs):
         super().__init__(name=kwargs.pop("name", f"{type(self).__name__.lower()}_{classifier.name}"), **kwargs)
         check_logits(classifier)
         self.classifier = classifier
-        self.attack = None if attack is None else attacks.get(attack)
+        self.attack = self.resolve_attack(attack)
         self.adversarial_training_mode = bool(adversarial_training_mode)
         radius = getattr(self.attack, "eps", None)
         self.attack_eps = (
@@ -59,14 +64,43 @@ class TrainingWrapper(keras.Model):
     def call(self, inputs, training=None):
         return self.classifier(inputs, training=training)
 
+    @classmethod
+    def resolve_attack(cls, attack):
+        """The recipe's attack from an identifier (None: `default_attack()`, or no attack), checked."""
+        if attack is None and cls.default_attack is not None:
+            attack = cls.default_attack()
+        if attack is None:
+            return None
+        attack = attacks.get(attack)
+        cls.check_attack(attack)
+        return attack
+
+    @classmethod
+    def check_attack(cls, attack):
+        """Refuses (with a `RecipeError`) an attack the recipe cannot train against; any by default."""
+
     def train_step(self, data):
-        """Plain training: one forward / backward pass on the batch as it is."""
+        """One step: attack the batch, descend `outer_loss` on it (plain training: the batch as it is)."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = tf.cast(x, tf.float32)
+        loss, x_logged, y_pred = self.descend(x, self.attacked(x, y), y, sample_weight)
+        return self.update_logs(loss, x_logged, y, y_pred, sample_weight)
+
+    def descend(self, x, x_adv, y, sample_weight):
+        """One optimizer step on `outer_loss`; returns what it returns."""
         with tf.GradientTape() as tape:
-            y_pred = self.classifier(x, training=True)
-            loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)
+            loss, x_logged, y_pred = self.outer_loss(x, x_adv, y, sample_weight)
         self.apply_loss_gradients(tape, loss)
-        return self.update_logs(loss, x, y, y_pred, sample_weight)
+        return loss, x_logged, y_pred
+
+    def attacked(self, x, y):
+        """The inputs the outer loss trains on besides `x` (plain training: `x` itself)."""
+        return x
+
+    def outer_loss(self, x, x_adv, y, sample_weight):
+        """`(loss, x_logged, y_pred)`: the compiled loss on `x_adv`; the logged metrics are of `y_pred` on it."""
+        y_pred = self.classifier(x_adv, training=self.adversarial_training_mode)
+        return self.compute_loss(x=x_adv, y=y, y_pred=y_pred, sample_weight=sample_weight), x_adv, y_pred
 
     def test_step(self, data):
         return distribute.reducible_logs(super().test_step(data))
@@ -111,7 +145,13 @@ class TrainingWrapper(keras.Model):
 
     @classmethod
     def check_recipe(cls, config):
-        """Checks a recipe config's hyper-parameters without building the wrapper (raises as `__init__`)."""
+        """Checks a recipe config's hyper-parameters without building the wrapper (raises as `__init__`).
+
+        Each class of the wrapper's MRO names its own in `hyperparameter_checks`.
+        """
+        for klass in cls.__mro__:
+            for name, check in vars(klass).get("hyperparameter_checks", {}).items():
+                check(config[name])
 
     def recipe_config(self):
         """The recipe without the classifier: what a pipeline parameter or a report holds."""

@@ -13,7 +13,8 @@ import os
 
 import pandas as pd
 
-from kerasadv import io
+from kerasadv.errors import KerasAdvError
+from kerasadv.orchestration import writer
 
 SECTIONS_FILE = "sections.json"
 
@@ -23,12 +24,14 @@ class Sections:
 
     Args:
         artifact: the output artifact the files are written into.
+        expected: the finding keys the analysis declares (its component's `findings`); `save`
+            checks that exactly these were recorded. None: no check.
 
     Example:
     >>> import tempfile, pandas as pd
     >>> from kerasadv.orchestration import Artifact
     >>> out = Artifact("Analysis", tempfile.mkdtemp())
-    >>> sections = Sections(out)
+    >>> sections = Sections(out, expected=["max_gain"])
     >>> sections.table("sizes", "Toggle activity", pd.DataFrame({"size": [5], "total": [0.41]}))
     >>> sections.finding("max_gain", 0.05)
     >>> sections.save()
@@ -36,19 +39,18 @@ class Sections:
     (['Toggle activity'], {'max_gain': 0.05})
     """
 
-    def __init__(self, artifact):
+    def __init__(self, artifact, expected=None):
         self.artifact, self.sections, self.findings, self.files = artifact, [], {}, []
+        self.expected = None if expected is None else sorted(expected)
 
     def table(self, name, title, frame, note=""):
         """Adds a table, written as `<name>.csv`."""
-        with io.atomic_path(self.artifact.path(f"{name}.csv")) as tmp:
-            frame.to_csv(tmp, index=False)
+        writer.write_csv(frame, self.artifact.path(f"{name}.csv"), index=False)
         self.sections.append({"title": title, "note": note, "table": f"{name}.csv"})
 
     def csv(self, name, frame):
         """Writes `<name>.csv` for download, without a section of its own."""
-        with io.atomic_path(self.artifact.path(f"{name}.csv")) as tmp:
-            frame.to_csv(tmp, index=False)
+        writer.write_csv(frame, self.artifact.path(f"{name}.csv"), index=False)
         self.files.append(f"{name}.csv")
 
     def plot(self, path, title, note=""):
@@ -56,19 +58,34 @@ class Sections:
         self.sections.append({"title": title, "note": note, "image": os.path.basename(path)})
 
     def finding(self, key, value):
-        """A number the study report can put beside the paper's figure."""
+        """A number the study report can put beside the paper's figure (None or NaN: missing)."""
         self.findings[key] = None if value is None or not math.isfinite(value) else float(value)
 
+    def update(self, findings):
+        """Records each `{key: value}` of `findings` as `finding` does."""
+        for key, value in findings.items():
+            self.finding(key, value)
+
     def save(self):
-        """Writes `sections.json` and records the files and findings in the artifact's properties."""
+        """Writes `sections.json` and records the files and findings in the artifact's properties.
+
+        Raises:
+            KerasAdvError: the findings recorded are not the `expected` ones (names both sets' difference).
+        """
+        if self.expected is not None and sorted(self.findings) != self.expected:
+            missing, extra = set(self.expected) - set(self.findings), set(self.findings) - set(self.expected)
+            raise KerasAdvError(
+                f"the analysis recorded findings {sorted(extra)} it does not declare and lacks {sorted(missing)}; "
+                f"expected exactly its declared findings {self.expected}."
+            )
         content = {"sections": self.sections, "findings": self.findings, "files": self.files}
-        io.write_json(content, self.artifact.path(SECTIONS_FILE))
+        writer.write_json(content, self.artifact.path(SECTIONS_FILE))
         files = [s.get("table") or s.get("image") for s in self.sections] + self.files
         self.artifact.properties.update(files=files, findings=self.findings)
 
 
 def read_sections(artifact):
-    """`{"sections": [...], "findings": {...}}` of an analysis artifact."""
+    """`{"sections": [...], "findings": {...}, "files": [...]}` of an analysis artifact."""
     with open(artifact.path(SECTIONS_FILE)) as f:
         return json.load(f)
 
@@ -91,25 +108,25 @@ def image_section(title, filename, note=""):
 
 
 def list_section(title, items):
-    """`(title, markdown, html)` of a bullet list."""
+    """`(title, markdown, html)` of a bullet list.
+
+    Example:
+    >>> list_section("Lineage", ["model: #3"])[1]
+    '- model: #3'
+    """
     markdown = "\n".join(f"- {item}" for item in items)
     page = "<ul>" + "".join(f"<li>{html.escape(str(item))}</li>" for item in items) + "</ul>"
     return title, markdown, page
-
-
-def _copy(source_path, target_path):
-    with open(source_path, "rb") as source, io.atomic_path(target_path) as tmp, open(tmp, "wb") as target:
-        target.write(source.read())
 
 
 def artifact_sections(artifact, directory):
     """The `(title, markdown, html)` sections of an analysis artifact, its files copied to `directory`."""
     result, content = [], read_sections(artifact)
     for name in content.get("files", []):
-        _copy(artifact.path(name), os.path.join(directory, name))
+        writer.copy_file(artifact.path(name), os.path.join(directory, name))
     for section in content["sections"]:
         name = section.get("table") or section["image"]
-        _copy(artifact.path(name), os.path.join(directory, name))
+        writer.copy_file(artifact.path(name), os.path.join(directory, name))
         if "table" in section:
             frame = pd.read_csv(artifact.path(name))
             result.append(table_section(section["title"], frame, section["note"]))
@@ -127,8 +144,7 @@ def write_report(report, title, sections):
         sections: `[(title, markdown, html)]`, in order.
     """
     markdown = "\n\n".join([f"# {title}", *(f"## {name}\n\n{md}" for name, md, _ in sections)]) + "\n"
-    with io.atomic_path(report.path("report.md")) as tmp, open(tmp, "w") as f:
-        f.write(markdown)
+    writer.write_text(markdown, report.path("report.md"))
     body = "".join(f"<h2>{html.escape(name)}</h2>{part}" for name, _, part in sections)
     page = (
         f"<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
@@ -137,5 +153,4 @@ def write_report(report, title, sections):
         "td,th{border:1px solid #bbb;padding:2px 8px;text-align:right} img{max-width:100%}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
-    with io.atomic_path(report.path("report.html")) as tmp, open(tmp, "w") as f:
-        f.write(page)
+    writer.write_text(page, report.path("report.html"))

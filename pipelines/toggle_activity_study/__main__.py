@@ -1,0 +1,7 @@
+"""`python -m kerasadv.pipelines.toggle_activity_study`: runs the study and prints its report."""
+
+from kerasadv.pipelines import study_cli
+from kerasadv.pipelines.toggle_activity_study import pipeline
+
+if __name__ == "__main__":
+    study_cli.main(pipeline)
