@@ -60,9 +60,9 @@ def _inject_mid_write(kind):
     """Patches the writer of one artifact kind to leave a partial file and die."""
     import keras
 
-    from kerasadv import io
     from kerasadv.components import pusher
     from kerasadv.data import tfrecords
+    from kerasadv.orchestration import writer
 
     if kind in ("examples", "adversarial_examples"):
         owner = "ImageExampleGen" if kind == "examples" else "AttackGen"
@@ -90,17 +90,17 @@ def _inject_mid_write(kind):
 
         keras.Model.save = save
     elif kind == "evaluation":
-        real_write_json = io.write_json
+        real_write_json = writer.write_json
 
         def write_json(obj, path):
             if path.endswith("evaluation.json"):
-                with io.atomic_path(path) as tmp, open(tmp, "w") as f:
+                with writer.atomic_path(path) as tmp, open(tmp, "w") as f:
                     f.write('{"examples_accuracy": ')
                     f.flush()
                     die()
             return real_write_json(obj, path)
 
-        io.write_json = write_json
+        writer.write_json = write_json
     elif kind == "pushed_model_export":
         real_export = pusher.serving.export_for_serving
 

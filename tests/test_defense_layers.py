@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from kerasadv import analysis, attacks, layers, models, training
+from kerasadv.reporting import plots
 
 
 def round_trip(model, tmp_path, x):
@@ -75,7 +76,7 @@ def test_contrastive_training_and_prototype_classifier(tmp_path):
     assert np.mean(np.argmax(nearest(x), 1) == y) > 0.8
     np.testing.assert_allclose(round_trip(nearest, tmp_path, x[:4]), nearest(x[:4]), atol=1e-5)
     x_adv = attacks.FGSM(0.03)(nearest, x[:10], y[:10])  # attacks apply to the 1-NN model
-    path = training.plot_latent_space(model.latent(x[:10]), model.latent(x_adv), y[:10], tmp_path / "latent.png")
+    path = plots.plot_latent_space(model.latent(x[:10]), model.latent(x_adv), y[:10], tmp_path / "latent.png")
     assert path.stat().st_size > 1000
 
 

@@ -216,3 +216,38 @@ def vulnerability_plots(similarities, probability, distribution, directory, heat
         cmaps = [None] + ["jet"] * len(heatmaps)
         paths.append(image_grid(rows, f"{directory}/heatmap_grid.png", ["image", *heatmaps], cmaps, (1.0, 1.0)))
     return paths
+
+
+def plot_latent_space(latent_clean, latent_attacked, labels, path, title="Latent space"):
+    """Scatter plot (PNG) of clean (dots) and attacked (crosses) latent codes, by class.
+
+    Codes of more than two dimensions are projected on their two principal axes.
+
+    Args:
+        latent_clean: (n, d) latent codes of clean images.
+        latent_attacked: (n, d) latent codes of their attacked versions.
+        labels: (n,) true labels (colours).
+        path: PNG file to write.
+        title: figure title.
+
+    Returns:
+        `path`.
+
+    Example:
+    >>> import tempfile
+    >>> codes = np.random.default_rng(0).normal(size=(20, 4))
+    >>> plot_latent_space(codes, codes + 0.1, np.arange(20) % 3, f"{tempfile.mkdtemp()}/latent.png").endswith(".png")
+    True
+    """
+    clean, attacked = np.asarray(latent_clean), np.asarray(latent_attacked)
+    if clean.shape[1] > 2:
+        centre = clean.mean(0)
+        axes = np.linalg.svd(clean - centre, full_matrices=False)[2][:2].T
+        clean, attacked = (clean - centre) @ axes, (attacked - centre) @ axes
+    figure, ax = _pyplot().subplots(figsize=(6, 5))
+    ax.scatter(clean[:, 0], clean[:, 1], c=labels, cmap="tab10", s=10, marker="o", label="clean")
+    ax.scatter(attacked[:, 0], attacked[:, 1], c=labels, cmap="tab10", s=18, marker="x", label="attacked")
+    ax.set_title(title)
+    ax.legend()
+    io.save_figure(figure, path, dpi=120)
+    return path

@@ -5,7 +5,7 @@ from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
 from kerasadv.training.awp import AWPModel, TRADESAWPModel, awp_at_attack
 from kerasadv.training.baseline import compile_classifier, fit_classifier, train
-from kerasadv.training.contrastive import ContrastiveModel, plot_latent_space
+from kerasadv.training.contrastive import ContrastiveModel
 from kerasadv.training.defaults import SCHEDULES, TRAINING_DEFAULTS, TrainingDefaults, training_defaults
 from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.free import FreeAdversarialModel
@@ -34,7 +34,6 @@ __all__ = [
     "mart_attack",
     "awp_at_attack",
     "ContrastiveModel",
-    "plot_latent_space",
     "fast_at_attack",
     "pgd_at_attack",
     "mix_datasets",

@@ -119,39 +119,3 @@ class ContrastiveModel(TrainingWrapper):
         outputs = nearest(self.head(self.encoder(self.graph.input)))
         nearest.set_prototypes(self.prototypes)
         return keras.Model(self.graph.input, outputs, name=f"{self.classifier.name}_prototypes")
-
-
-def plot_latent_space(latent_clean, latent_attacked, labels, path, title="Latent space"):
-    """Scatter plot (PNG) of clean (dots) and attacked (crosses) latent codes, by class.
-
-    Codes of more than two dimensions are projected on their two principal axes.
-
-    Args:
-        latent_clean: (n, d) latent codes of clean images.
-        latent_attacked: (n, d) latent codes of their attacked versions.
-        labels: (n,) true labels (colours).
-        path: PNG file to write.
-        title: figure title.
-
-    Returns:
-        `path`.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from kerasadv import io
-
-    clean, attacked = np.asarray(latent_clean), np.asarray(latent_attacked)
-    if clean.shape[1] > 2:
-        centre = clean.mean(0)
-        axes = np.linalg.svd(clean - centre, full_matrices=False)[2][:2].T
-        clean, attacked = (clean - centre) @ axes, (attacked - centre) @ axes
-    figure, ax = plt.subplots(figsize=(6, 5))
-    ax.scatter(clean[:, 0], clean[:, 1], c=labels, cmap="tab10", s=10, marker="o", label="clean")
-    ax.scatter(attacked[:, 0], attacked[:, 1], c=labels, cmap="tab10", s=18, marker="x", label="attacked")
-    ax.set_title(title)
-    ax.legend()
-    io.save_figure(figure, path, dpi=120)
-    return path

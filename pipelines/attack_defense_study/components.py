@@ -17,7 +17,6 @@ from kerasadv.orchestration.component import at_least, between
 from kerasadv.orchestration.executor import output
 from kerasadv.pipelines.attack_defense_study import paper
 from kerasadv.reporting import Sections, plots
-from kerasadv.training.contrastive import plot_latent_space
 
 LATENT_FILE = "latent.keras"
 NOISE_MODELS = [name for name in paper.NOISE if name != "baseline"]
@@ -123,7 +122,7 @@ class LatentSpaceExecutor(BaseExecutor):
         )
         sections.update({f"latent_{key}": row[key] for key in ONE_NN_KEYS})
         shown = slice(0, min(p["plot_examples"], count))
-        path = plot_latent_space(
+        path = plots.plot_latent_space(
             latent.predict(latent_model, x[shown]),
             latent.predict(latent_model, x_adv[shown]),
             y[shown],
@@ -146,7 +145,7 @@ class LatentSpaceExecutor(BaseExecutor):
         x_adv = perturbation.attacked(attacks.FGSM(eps), model, x, y, eps)
         title = f"Without the contrastive loss: clean vs FGSM eps {eps}"
         codes = [latent.predict(features, images) for images in (x, x_adv)]
-        return plot_latent_space(*codes, y, out.path("latent_reference.png"), title)
+        return plots.plot_latent_space(*codes, y, out.path("latent_reference.png"), title)
 
 
 class LatentSpace(BaseComponent):
