@@ -16,6 +16,9 @@ import os
 import sys
 import tempfile
 
+from absl import app
+from absl import logging as absl_logging
+
 VERBOSE_FLAG = "--verbose"
 START_UP_NOISE = (
     "All log messages before absl::InitializeLog() is called",
@@ -55,7 +58,18 @@ def quiet():
     if "tensorflow" not in sys.modules:
         with filtered_stderr(START_UP_NOISE):
             importlib.import_module("tensorflow")
-    for name in ("tensorflow", "absl", "keras"):
+    _errors_only()
+    app.call_after_init(_errors_only)  # absl.app.run sets the log levels again from --verbosity
+
+
+def _errors_only():
+    """absl's verbosity and the `tensorflow` and `keras` loggers to errors.
+
+    TensorFlow's SavedModel code logs through absl, and saves and restores absl's verbosity
+    (not the logger's level) around some steps: the verbosity itself is set.
+    """
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    for name in ("tensorflow", "keras"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
