@@ -13,15 +13,35 @@ from kerasadv.orchestration import SpecError
 def attack_config(component_id, identifier, seed=None):
     """`{"class_name", "config"}` of an attack identifier, or a SpecError naming the component.
 
-    `seed` (the component's) fills the attack's seed when the identifier leaves it unset, so
-    a seeded pipeline is deterministic.
+    `seed` (the component's) fills every seed the identifier leaves unset, the attack's own
+    and those of the attacks inside it (an `EOT`'s attack, an `AutoAttack`'s list), so a
+    seeded pipeline is deterministic.
+
+    Example:
+    >>> eot = attack_config("Evaluator", {"class_name": "EOT", "config": {"attack": "pgd"}}, seed=3)
+    >>> eot["config"]["attack"]["config"]["seed"]
+    3
     """
     try:
         config = attacks.serialize(attacks.get(identifier))
     except KerasAdvError as error:
         raise SpecError(f"{component_id}: bad attack {identifier!r}: {error}") from None
-    if seed is not None and "seed" in config["config"] and config["config"]["seed"] is None:
-        config["config"]["seed"] = seed
+    if seed is not None:
+        fill_seeds(config, seed)
+    return config
+
+
+def fill_seeds(config, seed):
+    """Sets `seed` wherever a nested `{"class_name", "config"}` in `config` has `seed: None`; returns `config`."""
+    if isinstance(config, dict):
+        inner = config.get("config")
+        if "class_name" in config and isinstance(inner, dict) and "seed" in inner and inner["seed"] is None:
+            inner["seed"] = seed
+        for value in config.values():
+            fill_seeds(value, seed)
+    elif isinstance(config, list):
+        for value in config:
+            fill_seeds(value, seed)
     return config
 
 

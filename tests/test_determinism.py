@@ -107,3 +107,30 @@ def test_batch_i_of_a_seeded_attack_is_the_same_in_any_order():
     first = auto.components[0][1]._rng.state.numpy().copy()
     auto.reseed(3)
     np.testing.assert_array_equal(auto.components[0][1]._rng.state.numpy(), first)
+
+
+@pytest.mark.parametrize(
+    "identifier, path",
+    [
+        (
+            {"class_name": "EOT", "config": {"attack": {"class_name": "PGD", "config": {"steps": 2}}, "samples": 2}},
+            ("attack",),
+        ),
+        ({"class_name": "AutoAttack", "config": {"version": "custom", "attacks": ["pgd"]}}, ("attacks", 0)),
+    ],
+)
+def test_a_components_seed_reaches_nested_attacks_and_makes_them_deterministic(identifier, path):
+    from kerasadv import attacks, models
+    from kerasadv.configs import attack_config
+
+    config = attack_config("Evaluator", identifier, seed=7)
+    nested = config["config"]
+    for key in path:
+        nested = nested[key]
+    assert nested["config"]["seed"] == 7  # was None: the nested attack drew a fresh random start each run
+    model = models.simple_cnn((32, 32, 3), 10)
+    x = np.random.default_rng(0).random((4, 32, 32, 3), np.float32)
+    y = np.arange(4)
+    first = attacks.get(config)(model, x, y)
+    again = attacks.get(attack_config("Evaluator", identifier, seed=7))(model, x, y)
+    np.testing.assert_array_equal(np.asarray(first), np.asarray(again))

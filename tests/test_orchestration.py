@@ -181,3 +181,15 @@ def test_code_modules_are_part_of_the_cache_key():
         CODE_MODULES = (types,)
 
     assert WithLibrary().code_fingerprint() != Plain().code_fingerprint()
+
+
+def test_a_deleted_metadata_store_does_not_make_new_runs_collide_with_old_folders(tmp_path):
+    first = chain(tmp_path).run(progress=False)
+    old = first.outputs["c"]["examples"].uri
+    os.remove(os.path.join(tmp_path, "metadata.sqlite"))  # what the corrupt-store error advises
+    second = chain(tmp_path).run(progress=False)  # was: OSError: Directory not empty: .staging-1 -> 1
+    assert set(states(second).values()) == {"complete"}
+    new = second.outputs["c"]["examples"].uri
+    assert new != old and os.path.isdir(old)  # the old folders are left as they were
+    with open(os.path.join(new, "value.txt")) as f:
+        assert f.read() == "a=1;b=1;c=1;"

@@ -79,13 +79,20 @@ class MetadataStore:
             "INSERT INTO contexts (pipeline, run_id, started) VALUES (?, ?, ?)", (pipeline, run_id, time.time())
         ).lastrowid
 
-    def start_execution(self, context_id, component, cache_key, inputs):
-        """Records a running execution and its input events; returns its id."""
+    def start_execution(self, context_id, component, cache_key, inputs, min_id=1):
+        """Records a running execution and its input events; returns its id.
+
+        The id is the next free one and at least `min_id`: a runner whose root holds artifact
+        folders this store does not know (the store was deleted) passes the id after them, so
+        a new execution never lands on an existing folder.
+        """
         with self._transaction():
+            next_id = self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM executions").fetchone()[0]
             execution_id = self.db.execute(
-                "INSERT INTO executions (context_id, component_id, component_type, cache_key, parameters,"
-                " state, started) VALUES (?, ?, ?, ?, ?, 'running', ?)",
+                "INSERT INTO executions (id, context_id, component_id, component_type, cache_key, parameters,"
+                " state, started) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)",
                 (
+                    max(next_id, min_id),
                     context_id,
                     component.id,
                     type(component).__name__,

@@ -34,6 +34,12 @@ class PipelineResult:
     store: MetadataStore
 
 
+def _highest_artifact_folder(root):
+    """The largest execution id among the artifact folders `root/<component>/<output>/<id>` (0: none)."""
+    names = (os.path.basename(path) for path in glob.glob(os.path.join(root, "*", "*", "[0-9]*")))
+    return max((int(name) for name in names if name.isdigit()), default=0)
+
+
 def _ordered(components):
     """Topological order that keeps the given order where dependencies allow."""
     known = {c.id: c for c in components}
@@ -128,6 +134,7 @@ class Pipeline:
         if abandoned and progress:
             print(f"{abandoned} execution(s) of a killed run marked abandoned", flush=True)
         context_id = store.new_context(self.name, uuid.uuid4().hex[:12])
+        self._first_free_id = _highest_artifact_folder(self.root) + 1  # above folders a lost store left
         outputs, rows = {}, []
         total = len(self.components)
         for index, component in enumerate(self.components, start=1):
@@ -173,10 +180,10 @@ class Pipeline:
             cached_from, cached = store.cached_outputs(key)
             if cached is not None:
                 self._check_inside_root(cached)
-                execution_id = store.start_execution(context_id, component, key, inputs)
+                execution_id = store.start_execution(context_id, component, key, inputs, self._first_free_id)
                 store.publish(execution_id, cached, cached_from=cached_from)
                 return "cached", cached
-        execution_id = store.start_execution(context_id, component, key, inputs)
+        execution_id = store.start_execution(context_id, component, key, inputs, self._first_free_id)
         artifacts, staging = {}, {}
         for name, type_name in component.SPEC.outputs.items():
             for stale in glob.glob(os.path.join(self.root, component.id, name, ".staging-*")):
