@@ -83,7 +83,10 @@ class PusherExecutor(BaseExecutor):
             for stale in glob.glob(os.path.join(model_dir, ".staging-*")):
                 writer.remove_tree(stale)  # left by a killed push (the lock says none is live)
             staging = os.path.join(model_dir, f".staging-{uuid.uuid4().hex[:8]}")
-            serving.export_for_serving(model, staging)
+            image_shape = (
+                tfrecords.read_schema(input_dict["examples"].uri)["image_shape"] if "examples" in input_dict else None
+            )
+            serving.export_for_serving(model, staging, image_shape)
             images = self._sample_images(input_dict, model)
             warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
             check = serving.check_servable(staging, model, images)
@@ -111,6 +114,11 @@ class PusherExecutor(BaseExecutor):
         print(f"  pushed {p['model_name']} version {version} to {target}")
 
     @staticmethod
+    def _image_shape(input_dict):
+        """The examples' (height, width, channels), or None without examples."""
+        return tfrecords.read_schema(input_dict["examples"].uri)["image_shape"] if "examples" in input_dict else None
+
+    @staticmethod
     def _sample_images(input_dict, model):
         if "examples" in input_dict:
             x, _ = next(iter(tfrecords.read_split(input_dict["examples"].uri, "eval", 4)))
@@ -126,7 +134,8 @@ class Pusher(BaseComponent):
         blessing: its ModelBlessing (an unblessed model is recorded as not pushed). An
             Evaluator's blessing must gate robust accuracy (a `baseline_evaluation`, or
             `min_robust_accuracy` > 0) unless that Evaluator says `allow_vacuous=True`.
-        examples: optional Examples whose eval images drive the servability check and warm-up.
+        examples: optional Examples whose eval images drive the servability check and warm-up,
+            and whose image shape fills a size-agnostic model's open input sizes.
         serving_dir: TF Serving base directory ("saved_models").
         model_name: the served model's name.
 

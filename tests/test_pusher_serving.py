@@ -7,6 +7,7 @@ import time
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerasadv import models, serving
 from kerasadv.components import pusher
@@ -241,3 +242,19 @@ def test_a_checks_child_process_dies_with_its_parent(tmp_path):
     while _alive(grandchild) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(grandchild)
+
+
+def test_a_size_agnostic_model_exports_at_the_examples_size(tmp_path):
+    from kerasadv.errors import ModelError
+
+    inputs = keras.Input((None, None, 3))
+    outputs = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs)))
+    model = keras.Model(inputs, outputs)
+    with pytest.raises(ModelError, match=r"leaves sizes open .* Give the Pusher its examples"):
+        serving.export_for_serving(model, str(tmp_path / "open"))  # was: "subclassed? Build it with keras.Input"
+    with pytest.raises(ModelError, match="contradicts"):
+        serving.export_for_serving(model, str(tmp_path / "bad"), (8, 8, 1))
+    directory = serving.export_for_serving(model, str(tmp_path / "sized"), (8, 8, 3))
+    images = np.random.default_rng(0).random((2, 8, 8, 3), np.float32)
+    served = tf.saved_model.load(directory).signatures["serving_default"](images=tf.constant(images))
+    np.testing.assert_allclose(served["probabilities"].numpy(), tf.nn.softmax(model(images)).numpy(), atol=1e-5)

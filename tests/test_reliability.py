@@ -205,3 +205,13 @@ def test_a_corrupt_jpeg_is_named_at_ingest(tmp_path):
     gen = ImageExampleGen(source=f"dir:{tmp_path / 'data'}")
     with pytest.raises(DataSourceError, match=r"corrupt image .*b/1\.jpg"):
         Pipeline("p", str(tmp_path / "root"), [gen]).run(progress=False)
+
+
+def test_a_single_logit_classifier_is_refused_not_reported_robust():
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    x = np.random.default_rng(0).random((4, 8, 8, 3), np.float32)
+    y = np.zeros(4, np.int64)
+    with pytest.raises(ModelError, match=r"has 1 output; expected one logit per class .* Dense\(2\)"):
+        attacks.evaluate_attack(attacks.PGD(0.03, steps=2), model, (x, y))  # was: robust accuracy 1.0
+    with pytest.raises(ModelError, match="has 1 output"):
+        attacks.FGSM(0.03)(model, x, y)

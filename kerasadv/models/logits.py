@@ -51,19 +51,36 @@ def ends_in_softmax(model):
 def num_classes(model, x=None):
     """Number of outputs of a classifier: its output shape, else (subclassed) one forward on `x[:1]`.
 
+    Raises:
+        ModelError: the shape is unknown and no `x` is given, or the model has a single output:
+            a softmax over one logit is constant, so no attack could move it and every robust
+            accuracy would read 1.0.
+
     Example:
     >>> num_classes(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
     3
+    >>> num_classes(keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]))
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.ModelError: Sequential 'sequential...' has 1 output; ...
     """
     try:
         shape = model.output_shape
     except (AttributeError, ValueError):
         shape = None
     if isinstance(shape, tuple) and shape and shape[-1] is not None:
-        return int(shape[-1])
-    if x is None:
+        count = int(shape[-1])
+    elif x is None:
         raise ModelError(f"{type(model).__name__} {model.name!r} has no known output shape; call it on a batch once.")
-    return int(model(x[:1], training=False).shape[-1])
+    else:
+        count = int(model(x[:1], training=False).shape[-1])
+    if count < 2:
+        raise ModelError(
+            f"{type(model).__name__} {model.name!r} has {count} output; expected one logit per class (at least 2): "
+            "a softmax over a single logit is constant, so attacks cannot move it. For a binary classifier "
+            "with one logit z, end the model in Dense(2) (or output the logits [0, z])."
+        )
+    return count
 
 
 def check_logits(model):

@@ -7,7 +7,7 @@ from kerasadv.errors import ModelError
 from kerasadv.models.logits import check_logits
 
 
-def export_for_serving(model, directory):
+def export_for_serving(model, directory, image_shape=None):
     """Writes `model` as a SavedModel with two signatures, via `keras.export.ExportArchive`.
 
     * `serving_default`: `images` float32 (n, h, w, c) in [0, 1] -> `probabilities`, `class_ids`.
@@ -18,22 +18,20 @@ def export_for_serving(model, directory):
     Args:
         model: a Keras logits classifier taking [0, 1] pixels.
         directory: where the SavedModel goes.
+        image_shape: `(height, width, channels)` the signatures take where the model's own input
+            shape leaves them open (a size-agnostic `keras.Input((None, None, 3))` model); the
+            Pusher passes its examples' shape.
 
     Returns:
         `directory`.
 
     Raises:
-        ModelError: the model ends in softmax (the signatures apply their own) or has no known
-            input shape (a subclassed model: build it with `keras.Input`).
+        ModelError: the model ends in softmax (the signatures apply their own), its input shape
+            is unknown (a subclassed model: build it with `keras.Input`) or open with no
+            `image_shape`, or `image_shape` contradicts it.
     """
     check_logits(model)
-    shape = getattr(model, "input_shape", None)
-    if not isinstance(shape, tuple) or None in shape[1:]:
-        raise ModelError(
-            f"Cannot export {model.name!r} ({type(model).__name__}, subclassed?): its input shape is "
-            "unknown; the serving signatures need (height, width, channels). Build it with keras.Input."
-        )
-    height, width, channels = shape[1:]
+    height, width, channels = serving_image_shape(model, image_shape)
 
     def outputs(images):
         logits = model(images, training=False)
@@ -92,3 +90,31 @@ def write_warmup_requests(directory, images, model_name):
 
     writer.write_with(os.path.join(directory, "assets.extra", "tf_serving_warmup_requests"), write)
     return True
+
+
+def serving_image_shape(model, image_shape=None):
+    """`(height, width, channels)` of the serving signatures: the model's, its open sizes from `image_shape`.
+
+    Example:
+    >>> pooled = [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)]
+    >>> model = keras.Sequential([keras.Input((None, None, 3)), *pooled])
+    >>> serving_image_shape(model, (8, 8, 3))
+    (8, 8, 3)
+    """
+    shape = getattr(model, "input_shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 4:
+        raise ModelError(
+            f"Cannot export {model.name!r} ({type(model).__name__}, subclassed?): its input shape is "
+            "unknown; the serving signatures need (height, width, channels). Build it with keras.Input."
+        )
+    given = tuple(image_shape) if image_shape is not None else (None, None, None)
+    if any(m is not None and g is not None and m != g for m, g in zip(shape[1:], given)):
+        raise ModelError(f"image_shape {given} contradicts the input shape {shape[1:]} of {model.name!r}.")
+    resolved = tuple(m if m is not None else g for m, g in zip(shape[1:], given))
+    if None in resolved:
+        raise ModelError(
+            f"Cannot export {model.name!r}: its input shape {shape[1:]} leaves sizes open and no image_shape "
+            "fills them; the serving signatures need (height, width, channels). Give the Pusher its "
+            "examples (it uses their image shape) or pass image_shape=(height, width, channels)."
+        )
+    return tuple(int(v) for v in resolved)
