@@ -104,8 +104,8 @@ def _inject_mid_write(kind):
     elif kind == "pushed_model_export":
         real_export = pusher.serving.export_for_serving
 
-        def export(model, directory):
-            real_export(model, directory)
+        def export(model, directory, *args, **kwargs):
+            real_export(model, directory, *args, **kwargs)
             with open(os.path.join(directory, "saved_model.pb"), "r+b") as f:
                 f.truncate(100)
             die()
