@@ -41,7 +41,12 @@ def build(name):
 
 @parametrize_with_checks([build(name) for name in attacks.ATTACK_NAMES], ids=attacks.ATTACK_NAMES)
 def test_every_registered_attack_keeps_the_published_contract(attack, check):
-    check(attack)  # kerasadv.testing: config round trip, budget and box, seed, tracing, empty batch
+    report = check(attack)  # kerasadv.testing: config round trip, budget and box, seed, tracing, empty batch
+    assert report["check"] == check.__name__
+    if "budget" in report and report["budget"] is not None:
+        assert report["largest"] <= report["budget"] + 1e-5
+    if "config" in report:
+        assert attacks.get({"class_name": type(attack).__name__, "config": report["config"]}) == attack
 
 
 def test_get_accepts_names_configs_json_and_instances():

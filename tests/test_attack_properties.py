@@ -57,7 +57,9 @@ def test_adversarial_images_stay_in_the_ball_and_in_range(x, kind, norm, eps, st
         attack = attacks.BIM(eps, steps=steps, norm=norm)
     else:
         attack = attacks.PGD(eps, steps=steps, norm=norm, random_start=True, seed=0)
-    check_adversarial_images(attack, model, x, labels)  # float32, the input's shape, [0, 1], the eps ball
+    report = check_adversarial_images(attack, model, x, labels)  # float32, the input's shape, [0, 1], the eps ball
+    assert 0.0 <= report["low"] and report["high"] <= 1.0
+    assert report["budget"] == pytest.approx(eps) and report["largest"] <= eps + 1e-5
 
 
 @PROPERTY_SETTINGS
@@ -90,4 +92,6 @@ def test_labels_out_of_range_are_refused_whatever_the_shape(x, offset, negative)
 @PROPERTY_SETTINGS
 @given(x=images, config=st.fixed_dictionaries({"eps": st.floats(0.0, 1.0), "steps": st.integers(1, 50)}))
 def test_attack_configs_round_trip(x, config):
-    check_config_round_trip(attacks.PGD(**config))
+    report = check_config_round_trip(attacks.PGD(**config))
+    assert attacks.PGD.from_config(report["config"]) == attacks.PGD(**config)
+    assert all(report["config"][key] == value for key, value in config.items())

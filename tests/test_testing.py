@@ -71,7 +71,10 @@ class DropsEmptyBatches(Nudge):
 
 
 def test_a_correct_user_attack_passes_every_check():
-    testing.check_attack(Nudge(0.03, seed=0))
+    reports = testing.check_attack(Nudge(0.03, seed=0))
+    assert [report["check"] for report in reports] == [check.__name__ for check in testing.CHECKS]
+    budget = next(report for report in reports if report["check"] == "check_adversarial_images")
+    assert 0 < budget["largest"] <= budget["budget"] == 0.03
 
 
 @pytest.mark.parametrize(
@@ -121,4 +124,4 @@ def test_every_check_applies_to_every_attack():
 
 @testing.parametrize_with_checks([Nudge(0.03, seed=0), attacks.FGSM(0.03)])
 def test_parametrize_with_checks_gives_one_case_per_attack_and_check(attack, check):
-    check(attack)
+    assert check(attack)["check"] == check.__name__

@@ -90,6 +90,7 @@ def check_config_round_trip(attack, model=None, x=None, y=None):
     _require(attacks.get(json.dumps(attacks.serialize(attack))) == attack, name, attack, "is not rebuilt from JSON")
     keras_copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(attack))
     _require(keras_copy == attack, name, attack, "does not round-trip through keras.saving")
+    return {"check": name, "config": config}
 
 
 def _within_budget(attack, x, x_adv):
@@ -119,10 +120,13 @@ def check_adversarial_images(attack, model=None, x=None, y=None):
     low, high = x_adv.min(initial=0.0), x_adv.max(initial=1.0)
     _require(low >= 0.0 and high <= 1.0, name, attack, f"leaves the [0, 1] box: values in [{low:g}, {high:g}]")
     budget = _within_budget(attack, x, x_adv)
+    facts = {"check": name, "low": float(low), "high": float(high), "largest": None, "budget": None}
     if budget is not None:
         inside, size, limit = budget
         detail = f"moves images by up to {size:.4g} in {attack.norm}, beyond its budget {limit:g}"
         _require(inside, name, attack, detail)
+        facts.update(largest=float(size), budget=float(limit))
+    return facts
 
 
 def check_deterministic_under_seed(attack, model=None, x=None, y=None):
@@ -140,6 +144,7 @@ def check_deterministic_under_seed(attack, model=None, x=None, y=None):
     first = np.asarray(seeded(model, x, y))
     seeded.reseed(1)
     _require(np.array_equal(first, np.asarray(seeded(model, x, y))), name, attack, "is not restarted by reseed(1)")
+    return {"check": name, "seed": config.get("seed")}
 
 
 def check_traceable(attack, model=None, x=None, y=None):
@@ -153,9 +158,10 @@ def check_traceable(attack, model=None, x=None, y=None):
         if attack.traceable:
             raise AttackContractError(f"{name}: {type(attack).__name__} fails inside tf.function: {error}") from error
         _require("runs eagerly" in str(error), name, attack, f"fails inside tf.function without saying why: {error}")
-        return
+        return {"check": name, "traced": False}
     _require(attack.traceable, name, attack, "says traceable=False but ran inside tf.function")
     _require(tuple(x_adv.shape) == x.shape, name, attack, f"returns shape {tuple(x_adv.shape)} inside tf.function")
+    return {"check": name, "traced": True}
 
 
 def check_empty_batch(attack, model=None, x=None, y=None):
@@ -163,6 +169,7 @@ def check_empty_batch(attack, model=None, x=None, y=None):
     model, x, y = _bench(model, x, y)
     x_adv = attack(model, x[:0], y[:0])
     _require(tuple(x_adv.shape) == x[:0].shape, "check_empty_batch", attack, f"returns {tuple(x_adv.shape)} for none")
+    return {"check": "check_empty_batch", "shape": tuple(x_adv.shape)}
 
 
 CHECKS = (
@@ -177,7 +184,7 @@ CHECKS = (
 def attack_checks(attack):
     """Yields the checks of the contract that apply to `attack` (all of `CHECKS` today).
 
-    Each check is called as `check(attack)` (or `check(attack, model, x, y)`).
+    Each check is called as `check(attack)` (or `check(attack, model, x, y)`) and returns a dict of what it measured.
 
     Example:
     >>> [check.__name__ for check in attack_checks(attacks.FGSM(0.03))][:2]
@@ -194,12 +201,17 @@ def check_attack(attack, model=None, x=None, y=None):
             six times).
         model, x, y: a logits model and a batch to run on; default `contract_bench()`.
 
+    Returns:
+        One dict per check passed: `{"check": name, ...}` with what it measured (the config,
+        the largest perturbation and its budget, whether it traced, ...).
+
     Raises:
         AttackContractError: the first failed check, named in the message (an
             `AssertionError` too, so pytest reports it as a failure).
 
     Example:
-    >>> check_attack(attacks.PGD(0.03, steps=2, seed=0))
+    >>> [report["check"] for report in check_attack(attacks.PGD(0.03, steps=2, seed=0))][-1]
+    'check_empty_batch'
     >>> @keras.saving.register_keras_serializable(package="docs")
     ... class Loud(attacks.FGSM):  # ignores its eps: moves every pixel by 0.5
     ...     def perturb(self, model, x, labels, eps):
@@ -209,13 +221,15 @@ def check_attack(attack, model=None, x=None, y=None):
     ...
     kerasadv.errors.AttackContractError: check_adversarial_images: Loud moves images by up to 0.5 in linf, ...
     """
+    reports = []
     for check in attack_checks(attack):
         try:
-            check(attack, model, x, y)
+            reports.append(check(attack, model, x, y))
         except AttackContractError:
             raise
         except Exception as error:
             raise AttackContractError(f"{check.__name__}: {type(attack).__name__} raised {error!r}.") from error
+    return reports
 
 
 def parametrize_with_checks(attacks_to_check, ids=None):
