@@ -106,4 +106,9 @@ def main(study):
     """Runs a study's pipeline module as an absl app: defines its flags, parses the command line, runs it."""
     define_common_flags(study.__name__.rsplit(".", 2)[-2], study.PROFILES, study.PROFILE_HELP)
     options = study.define_flags() if hasattr(study, "define_flags") else ()
-    app.run(lambda argv: run_study(study, options))
+
+    def study_main(argv):
+        del argv
+        run_study(study, options)  # nothing returned: absl.app.run exits with main's return value
+
+    app.run(study_main)

@@ -252,3 +252,17 @@ def test_an_analysis_records_exactly_the_findings_it_declares(tmp_path):
     with pytest.raises(KerasAdvError, match=r"findings \['gain'\] it does not declare and lacks \['max_gain'\]"):
         sections.save()
     assert not os.listdir(tmp_path)
+
+
+def test_a_study_run_as_a_program_exits_0(monkeypatch):
+    """absl.app.run exits with main's return value: a study's main must return None, not the run's result."""
+    from kerasadv.pipelines import study_cli
+    from kerasadv.pipelines.toggle_activity_study import pipeline
+
+    exits = []
+    monkeypatch.setattr(study_cli, "define_common_flags", lambda *args: None)
+    monkeypatch.setattr(study_cli, "run_study", lambda study, options: "a PipelineResult")
+    monkeypatch.setattr(study_cli.app, "run", lambda main: exits.append(main(["study"])))
+    monkeypatch.setattr(pipeline, "define_flags", lambda: (), raising=False)
+    study_cli.main(pipeline)
+    assert exits == [None]  # was: the PipelineResult, printed by sys.exit with status 1
