@@ -34,7 +34,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import cifar_archive, floor_fn, median_seconds, print_ratios, print_table, round_seconds  # noqa: E402
 
-from kerasadv import attacks, data, io, models, training  # noqa: E402
+from kerasadv import attacks, data, models, training  # noqa: E402
+from kerasadv.orchestration import writer
 
 EPS = 8 / 255
 
@@ -49,7 +50,7 @@ def trained_model(archive, num_train, epochs):
     model = training.compile_classifier(models.simple_cnn(), keras.optimizers.Adam(1e-3))
     model.fit(train_ds, epochs=epochs, verbose=0)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with io.atomic_path(path) as tmp:
+    with writer.atomic_path(path) as tmp:
         model.save(tmp)
     return model
 

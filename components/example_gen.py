@@ -4,11 +4,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasadv import data, io
+from kerasadv import data
 from kerasadv.data import tfrecords
 from kerasadv.data.image_folder import explain_decode_error
 from kerasadv.data.load import SOURCE_FORMS
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Parameter
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Parameter, writer
 from kerasadv.orchestration.component import at_least, matches
 
 SOURCE_PATTERN = r"(tfds|dir|tar|npz):.+|fashion_mnist"
@@ -57,7 +57,7 @@ class ImageExampleGenExecutor(BaseExecutor):
             counts,
             order={"shuffled": True, "seed": p["seed"]},
         )
-        io.write_json(stats, examples.path("statistics.json"))
+        writer.write_json(stats, examples.path("statistics.json"))
         examples.properties.update(
             source=p["source"],
             splits=counts,

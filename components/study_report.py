@@ -125,7 +125,7 @@ def example_grid(model, examples, adversarial, path, count=6):
     x, x_adv, y = x[shown], x_adv[shown], y[shown]
     predicted = []
     for images in (x, x_adv):
-        labels, confidence = attacks.metrics.predict_with_confidence(model, images)
+        labels, confidence = attacks.predictions.predict_with_confidence(model, images)
         predicted.append([f"{class_names[int(c)]} {float(p):.2f}" for c, p in zip(labels.numpy(), confidence.numpy())])
     titles = [[f"{class_names[int(label)]}\n{text}" for label, text in zip(y, predicted[0])], predicted[1]]
     titles.append(["perturbation"] * len(x))

@@ -1,24 +1,15 @@
 """Models and figures in and out of artifacts; the bytes go through the one artifact writer.
 
-`kerasadv.orchestration.writer` writes every artifact file atomically; this module adds what
-needs Keras or matplotlib (saving and loading `.keras` models, PNG figures). Its writer names
-(`atomic_path`, `write_json`, `sha256_file`) are the writer's own functions.
+`kerasadv.orchestration.writer` writes every artifact file atomically (JSON, CSV, text,
+copies); this module adds what needs Keras or matplotlib: saving and loading `.keras` models
+and PNG figures, through the writer's `write_with`.
 """
 
 import os
 
-from kerasadv.orchestration.writer import atomic_path, sha256_file, write_json, write_with
+from kerasadv.orchestration.writer import write_with
 
-__all__ = [
-    "atomic_path",
-    "load_model",
-    "load_model_artifact",
-    "model_artifact_file",
-    "save_figure",
-    "save_model",
-    "sha256_file",
-    "write_json",
-]
+__all__ = ["load_model", "load_model_artifact", "model_artifact_file", "save_figure", "save_model"]
 
 
 def save_model(model, path):

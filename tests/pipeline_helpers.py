@@ -3,8 +3,7 @@
 import os
 import time
 
-from kerasadv import io
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, writer
 
 
 class WriteExecutor(BaseExecutor):
@@ -19,7 +18,7 @@ class WriteExecutor(BaseExecutor):
         if "examples" in input_dict:
             with open(input_dict["examples"].path("value.txt")) as f:
                 upstream = f.read()
-        io.write_json({"n": exec_properties["n"]}, out.path("params.json"))
+        writer.write_json({"n": exec_properties["n"]}, out.path("params.json"))
         with open(out.path("value.txt"), "w") as f:
             f.write(upstream + f"{exec_properties['name']}={exec_properties['n']};")
         out.properties["n"] = exec_properties["n"]

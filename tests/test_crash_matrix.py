@@ -17,7 +17,7 @@ from crash_helpers import crash_pipeline
 from pipeline_helpers import chain
 
 from kerasadv.errors import StorageError
-from kerasadv.orchestration import MetadataStore
+from kerasadv.orchestration import MetadataStore, writer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # (crash point, component re-executed there): the matrix, in the order it runs on one root.
@@ -45,9 +45,8 @@ def shared_root(tmp_path_factory, cifar_npz):
 
 
 def _shard_hashes(uri):
-    from kerasadv import io
 
-    return [io.sha256_file(p) for p in sorted(glob.glob(os.path.join(uri, "*.tfrecord")))]
+    return [writer.sha256_file(p) for p in sorted(glob.glob(os.path.join(uri, "*.tfrecord")))]
 
 
 def _content(component_id, outputs):

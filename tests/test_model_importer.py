@@ -13,7 +13,7 @@ from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.model_importer import ModelImporter
 from kerasadv.components.pusher import Pusher
 from kerasadv.errors import ModelError
-from kerasadv.orchestration import Pipeline, SpecError
+from kerasadv.orchestration import Pipeline, SpecError, writer
 
 
 def users_model(head=None):
@@ -59,9 +59,9 @@ def test_a_users_model_is_imported_evaluated_and_pushed(tmp_path, cifar_npz):
     path = save(model, tmp_path / "mine.keras")
     result = pipeline(tmp_path / "root", cifar_npz, path, tmp_path / "serving").run(progress=False)
     imported = result.outputs["ModelImporter"]["model"]
-    assert imported.properties["source_sha256"] == io.sha256_file(path)
+    assert imported.properties["source_sha256"] == writer.sha256_file(path)
     assert imported.properties["image_shape"] == [32, 32, 3] and imported.properties["num_classes"] == 10
-    assert io.sha256_file(imported.path("model.keras")) == io.sha256_file(path)  # copied byte for byte
+    assert writer.sha256_file(imported.path("model.keras")) == writer.sha256_file(path)  # copied byte for byte
     pushed = result.outputs["Pusher"]["pushed_model"].properties
     assert pushed["pushed"]
     images = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)

@@ -12,7 +12,7 @@ import tensorflow as tf
 from kerasadv import models, serving
 from kerasadv.components import pusher
 from kerasadv.components.pusher import PusherExecutor
-from kerasadv.orchestration import Artifact
+from kerasadv.orchestration import Artifact, writer
 
 
 @pytest.fixture(scope="module")
@@ -69,11 +69,10 @@ def test_push_versions_and_signatures_in_a_fresh_process(tmp_path, small_model, 
 
 
 def test_atomic_writes_get_the_umask_mode_not_0600(tmp_path):
-    from kerasadv import io
 
     old = os.umask(0o022)
     try:
-        io.write_json({"a": 1}, str(tmp_path / "a.json"))
+        writer.write_json({"a": 1}, str(tmp_path / "a.json"))
     finally:
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from kerasadv import io
 from kerasadv.errors import ModelError
+from kerasadv.orchestration import writer
 from kerasadv.training import augment, train, training_defaults
 
 
@@ -61,9 +61,9 @@ def test_defaults_and_overrides():
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     path = tmp_path / "metrics.json"
-    io.write_json({"a": 1}, path)
+    writer.write_json({"a": 1}, path)
     with pytest.raises(RuntimeError):
-        with io.atomic_path(path) as tmp:
+        with writer.atomic_path(path) as tmp:
             open(tmp, "w").write("partial")
             raise RuntimeError("crash")
     assert json.loads(path.read_text()) == {"a": 1}

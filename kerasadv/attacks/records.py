@@ -7,7 +7,7 @@ local run and the Beam run write the same records.
 import numpy as np
 import tensorflow as tf
 
-from kerasadv.attacks.metrics import predict_labels
+from kerasadv.attacks.predictions import predict_labels
 from kerasadv.attacks.stream import stream
 
 

@@ -15,10 +15,11 @@ import numpy as np
 from apache_beam.ml.inference.base import RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from kerasadv import attacks, io
+from kerasadv import attacks
 from kerasadv.attacks.metrics import SUMS, summarise
 from kerasadv.beam.handler import KerasModelHandler, adversarial_chunk_part, attack_counts, predicted_counts
 from kerasadv.data import tfrecords
+from kerasadv.orchestration import writer
 
 BATCHES_PER_CHUNK = 4
 """Batches a worker reads and writes together (one output shard per chunk)."""
@@ -105,7 +106,7 @@ def _run(build, options):
     with tempfile.TemporaryDirectory(prefix="kerasadv-beam-") as scratch:
         target = os.path.join(scratch, "result.json")
         with beam.Pipeline(options=pipeline_options(options)) as pipeline:
-            build(pipeline) | "Save" >> beam.Map(io.write_json, target)
+            build(pipeline) | "Save" >> beam.Map(writer.write_json, target)
         with open(target) as f:
             return json.load(f)
 

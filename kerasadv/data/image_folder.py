@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from kerasadv.data.records import SplitRecords
 from kerasadv.errors import DataSourceError
-from kerasadv.io import sha256_file
+from kerasadv.orchestration.writer import sha256_file
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 

@@ -8,6 +8,7 @@ import time
 import keras
 
 from kerasadv import data, io, models
+from kerasadv.orchestration import writer
 from kerasadv.training.augment import augment
 from kerasadv.training.defaults import training_defaults
 from kerasadv.training.precision import with_dtype_policy
@@ -70,7 +71,7 @@ def fit_classifier(
     io.save_model(with_dtype_policy(classifier, "float32"), os.path.join(output_dir, "model.keras"))  # servable
     if hasattr(model, "latent_model"):  # a contrastive recipe's latent space, for the latent analyses
         io.save_model(with_dtype_policy(model.latent_model(), "float32"), os.path.join(output_dir, "latent.keras"))
-    io.write_json(metrics, os.path.join(output_dir, "metrics.json"))
+    writer.write_json(metrics, os.path.join(output_dir, "metrics.json"))
     shutil.rmtree(backup_dir, ignore_errors=True)
     return metrics
 
