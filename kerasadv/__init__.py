@@ -27,6 +27,7 @@ _SUBMODULES = (
     "attacks",
     "beam",
     "callbacks",
+    "certify",
     "configs",
     "constants",
     "data",

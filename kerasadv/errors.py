@@ -35,3 +35,7 @@ class AttackContractError(KerasAdvError, AssertionError):
 
 class StorageError(KerasAdvError):
     """Writing an artifact failed for lack of space (or quota); what was written before is intact."""
+
+
+class CertificationError(KerasAdvError):
+    """A randomized-smoothing parameter (sigma, sample counts, alpha) or its input is invalid."""

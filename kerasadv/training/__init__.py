@@ -9,6 +9,7 @@ from kerasadv.training.contrastive import ContrastiveModel
 from kerasadv.training.defaults import SCHEDULES, TRAINING_DEFAULTS, TrainingDefaults, training_defaults
 from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.free import FreeAdversarialModel
+from kerasadv.training.gaussian_augmentation import GaussianAugmentationModel
 from kerasadv.training.mart import MARTModel, mart_attack
 from kerasadv.training.mixing import mix_datasets
 from kerasadv.training.precision import POLICIES, dtype_policy_name, native_bfloat16, with_dtype_policy
@@ -34,6 +35,7 @@ __all__ = [
     "mart_attack",
     "awp_at_attack",
     "ContrastiveModel",
+    "GaussianAugmentationModel",
     "fast_at_attack",
     "pgd_at_attack",
     "mix_datasets",

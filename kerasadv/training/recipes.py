@@ -14,6 +14,7 @@ from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.awp import AWPModel, TRADESAWPModel
 from kerasadv.training.contrastive import ContrastiveModel
 from kerasadv.training.free import FreeAdversarialModel
+from kerasadv.training.gaussian_augmentation import GaussianAugmentationModel
 from kerasadv.training.mart import MARTModel
 from kerasadv.training.trades import TRADESModel
 from kerasadv.training.wrapper import TrainingWrapper
@@ -36,6 +37,7 @@ RECIPES.register("trades", TRADESModel, attack=_KL_PGD)
 RECIPES.register("mart", MARTModel, attack=_MART_PGD)
 RECIPES.register("awp", AWPModel, attack=_AWP_PGD)
 RECIPES.register("trades_awp", TRADESAWPModel, attack=_KL_PGD)
+RECIPES.register("gaussian_augmentation", GaussianAugmentationModel)
 RECIPE_NAMES = ("none", *RECIPES.names)  # "none": plain training
 
 
@@ -80,6 +82,8 @@ def get_recipe(identifier, seed=None):
         if seed is not None and "seed" in attack["config"] and attack["config"]["seed"] is None:
             attack["config"]["seed"] = seed
         config["attack"] = attack
+    if seed is not None and config.get("seed", 0) is None:  # a recipe's own noise seed
+        config["seed"] = seed
     cls.check_recipe(config)
     return {"class_name": cls.__name__, "config": config}
 
