@@ -172,7 +172,7 @@ class StudyReport(BaseComponent):
             "examples": Input("Examples"),
             "adversarial_examples": Input("AdversarialExamples", optional=True),
         }
-        inputs.update({name: Input(("Analysis", "ActivationThresholds")) for name in cls.ANALYSES})
+        inputs.update({name: Input(("Analysis", "ActivationThresholds", "Certification")) for name in cls.ANALYSES})
         if cls.PUSHES:
             inputs.update(blessing=Input("ModelBlessing"), pushed_model=Input("PushedModel"))
         parameters = {

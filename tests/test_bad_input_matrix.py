@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from kerasadv import attacks, data, io, models, training
+from kerasadv.certify import split as certify_split
 from kerasadv.components.activation_thresholds import ActivationThresholds
 from kerasadv.components.attack_gen import AttackGen
+from kerasadv.components.certifier import Certifier
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.filter import Filter
@@ -24,7 +26,14 @@ from kerasadv.components.report import Report
 from kerasadv.components.toggle_activity import ToggleActivity
 from kerasadv.components.trainer import Trainer
 from kerasadv.data import tfrecords
-from kerasadv.errors import AttackInputError, DataSourceError, KerasAdvError, ModelError, RecipeError
+from kerasadv.errors import (
+    AttackInputError,
+    CertificationError,
+    DataSourceError,
+    KerasAdvError,
+    ModelError,
+    RecipeError,
+)
 from kerasadv.orchestration import MetadataStore, SpecError
 from kerasadv.pipelines.attack_defense_study.components import AttackDefenseReport, AttackDefenseTables, LatentSpace
 from kerasadv.pipelines.efficientnet_transfer.components import TransferAnalysis, TransferStudyReport
@@ -234,6 +243,42 @@ API_CASES = {
         "Re-create",
     ),
     "corrupt_metadata_store": (lambda t: MetadataStore(corrupt_store(t)), KerasAdvError, "metadata.sqlite", "corrupt"),
+    "certify_split_runner": (
+        lambda t: certify_split.certify_split(logits_model(), t, "eval", 0.25, runner="spark"),
+        CertificationError,
+        "'spark'",
+        "one of",
+    ),
+    "certify_split_beam_without_a_file": (
+        lambda t: certify_split.certify_split(logits_model(), t, "eval", 0.25, runner="beam"),
+        CertificationError,
+        "Sequential",
+        r"\.keras file",
+    ),
+    "certify_split_sigma_zero": (
+        lambda t: certify_split.certify_split(logits_model(), t, "eval", 0.0),
+        CertificationError,
+        "got 0.0",
+        r"\(0, inf\)",
+    ),
+    "certify_split_alpha_above_one": (
+        lambda t: certify_split.certify_split(logits_model(), t, "eval", 0.25, alpha=1.5),
+        CertificationError,
+        "1.5",
+        r"\(0, 1\]",
+    ),
+    "certify_split_num_examples_negative": (
+        lambda t: certify_split.certify_split(logits_model(), t, "eval", 0.25, num_examples=-1),
+        CertificationError,
+        "-1",
+        ">= 0",
+    ),
+    "certify_split_skip_zero": (
+        lambda t: certify_split.certify_split(logits_model(), t, "eval", 0.25, skip=0),
+        CertificationError,
+        "got 0",
+        ">= 1",
+    ),
 }
 
 
@@ -333,6 +378,7 @@ def _valid_arguments(component, ch, tmp_path):
             "blessing": ch["blessing"],
             "pushed_model": ch["pushed"],
         },
+        Certifier: {"model": ch["model"], "examples": ch["examples"], "sigma": 0.25},
         VulnerabilityStudyReport: {
             "model": ch["model"],
             "examples": ch["examples"],
@@ -420,6 +466,18 @@ RANGE_CASES = [
     (LayerVulnerability, "reference_examples", -1),
     (TransferStudyReport, "paper", ["0.7545"]),
     (VulnerabilityStudyReport, "paper", [{"finding": "share", "paper": 0.48}]),
+    (Certifier, "sigma", 0.0),
+    (Certifier, "sigma", -0.25),
+    (Certifier, "sigma", float("nan")),
+    (Certifier, "n0", 0),
+    (Certifier, "n", 0),
+    (Certifier, "alpha", 0.0),
+    (Certifier, "alpha", 1.0),
+    (Certifier, "num_examples", -1),
+    (Certifier, "skip", 0),
+    (Certifier, "runner", "spark"),
+    (Certifier, "beam_options", ["direct_num_workers=2"]),
+    (Certifier, "finding_prefix", "sigma.25"),
 ]
 COMPONENTS = [
     ImageExampleGen,
@@ -443,6 +501,7 @@ COMPONENTS = [
     LayerVulnerability,
     TransferStudyReport,
     VulnerabilityStudyReport,
+    Certifier,
 ]
 # Parameters many components share, each with one bad value: every component that has one refuses it.
 SHARED_BAD = {"split": "test", "seed": -1, "batch_size": 0}

@@ -104,3 +104,36 @@ def test_beam_runner_equals_the_local_runner(tmp_path, cifar_npz):
     assert evaluations["beam"]["robust_examples"] == evaluations["local"]["robust_examples"] == 40
     ((_, table),) = evaluations["local"]["per_attack"].items()
     assert [row["attack"] for row in table] == ["clean", "apgd", "square"]
+
+
+BUILT = []
+
+
+def count_build(model, config):
+    """A worker object that records each time it is built."""
+    BUILT.append(config)
+    return {"offset": config}
+
+
+def first_labels(model, worker, element):
+    """Rows of one batch: its index, its first label and the worker's offset."""
+    _, index, _, y = element
+    return [{"batch": int(index), "label": int(y[0]) + worker["offset"]}]
+
+
+def test_batch_rows_builds_the_worker_object_once_and_returns_every_row(tmp_path):
+    import keras
+
+    from kerasadv.beam import batch_rows
+
+    model = keras.Sequential([keras.Input((2, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    model.save(tmp_path / "model.keras")
+    labels = np.arange(11) % 3
+    count, _ = tfrecords.write_split([{"image": np.zeros((11, 2, 2, 1)), "label": labels}], tmp_path, "eval")
+    tfrecords.write_schema(tmp_path, (2, 2, 1), "uint8", ["a", "b", "c"], {"eval": count})
+    BUILT.clear()
+    rows = batch_rows(
+        str(tmp_path / "model.keras"), first_labels, str(tmp_path), "eval", 2, 100, count_build, limit=9
+    )  # 5 batches (the last one short) in 2 chunks, DirectRunner in this process
+    assert sorted(rows, key=lambda row: row["batch"]) == [{"batch": b, "label": 100 + labels[2 * b]} for b in range(5)]
+    assert BUILT == [100]

@@ -12,6 +12,7 @@ import pytest
 
 from kerasadv import analysis, io
 from kerasadv.analysis.thresholds import load_thresholds
+from kerasadv.certify import max_radius
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.neural_ranking import NeuralRankingExecutor
 from kerasadv.components.study_report import StudyReport
@@ -22,8 +23,9 @@ from kerasadv.errors import KerasAdvError
 from kerasadv.orchestration import Artifact, SpecError
 from kerasadv.pipelines import attack_defense_study, efficientnet_transfer, vgg16_layer_vulnerability
 from kerasadv.pipelines import toggle_activity_study as toggle_study
+from kerasadv.pipelines.attack_defense_study.certified import CERTIFIED_MODELS
 from kerasadv.pipelines.attack_defense_study.components import LatentSpace
-from kerasadv.pipelines.attack_defense_study.paper import TABLE1_EPS, TABLE1_PAPER
+from kerasadv.pipelines.attack_defense_study.paper import COHEN_MODEL, TABLE1_EPS, TABLE1_PAPER
 from kerasadv.pipelines.vgg16_layer_vulnerability.components import LayerVulnerability, VulnerabilityStudyReport
 from kerasadv.reporting import Sections
 from kerasadv.reporting.paper import comparison_table
@@ -171,9 +173,20 @@ def test_attack_defense_report_has_the_papers_tables_beside_ours(attack_defense_
     confidence = report_table(result, "confidence.csv")
     assert len(confidence) == 12 + 4 + 4 and confidence.filter(like="confidence").stack().between(0, 1).all()
     assert np.isfinite(paper_comparison(result, attack_defense_study).ours).all()
+    certified = report_table(result, "certified_accuracy.csv")
+    radii = [f"r = {r:g}" for r in (0, 0.25, 0.5, 0.75, 1.0)]
+    assert certified.model.tolist() == [*CERTIFIED_MODELS.values(), COHEN_MODEL]
+    assert certified.sigma.tolist() == [0.12, 0.25, 0.05, 0.05, 0.25]
+    ours = certified.iloc[:4]
+    assert ours[radii].stack().between(0, 1).all() and (ours["images"] == 4).all() and (ours["n"] == 100).all()
+    # the ceiling sigma * Phi^-1(alpha^(1/n)) of n = 100: 0.075 at sigma 0.05, so nothing is certified at 0.25
+    assert (ours["max radius"] == [max_radius(100, 0.001, s) for s in (0.12, 0.25, 0.05, 0.05)]).all()
+    assert (ours.iloc[2:][radii[1:]] == 0).all().all()
+    assert certified.iloc[4][radii[1:4]].tolist() == [0.60, 0.43, 0.27]
     page = report_page(result)
     for image in ("examples.png", "noise_defense.png", "latent_contrastive.png", "latent_reference.png"):
         assert f"src='{image}'" in page
+    assert "src='certified_accuracy.png'" in page
 
 
 @pytest.mark.slow

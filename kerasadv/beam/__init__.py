@@ -1,12 +1,14 @@
-"""Scale-out on Apache Beam: attack generation and evaluation over example sets, per batch.
+"""Scale-out on Apache Beam: attack generation, evaluation and certification over example sets, per batch.
 
 Needs the `beam` extra (`pip install -e ".[beam]"`). The work is cut into chunks of
 consecutive batches; a worker reads only its chunk's records (`data.tfrecords.read_batches`),
 runs every batch through Beam's `RunInference` with `KerasModelHandler` (the `.keras` model
-and the attack loaded once per worker), and the per-batch counts are merged with one
-combiner. Batch i is reseeded as the local loop does (`attacks.stream`), so a Beam run gives
-the local runner's adversarial examples and metrics on any runner (DirectRunner, Dataflow,
-Flink, Spark) and any number of workers.
+and what the work needs, an attack or a smoothed classifier, built once per worker), and the
+per-batch counts are merged with one combiner (`batch_rows` gathers per-example rows instead).
+Batch i is reseeded as the local loop does (`attacks.stream`), and a certified example draws its
+noise by its index in the split, so a Beam run gives the local runner's adversarial examples,
+metrics and certificates on any runner (DirectRunner, Dataflow, Flink, Spark) and any number
+of workers.
 """
 
 try:
@@ -17,6 +19,6 @@ except ImportError as error:  # pragma: no cover - the message is the point
     ) from error
 
 from kerasadv.beam.handler import KerasModelHandler
-from kerasadv.beam.jobs import attack_split, class_counts, evaluate_attack, pipeline_options
+from kerasadv.beam.jobs import attack_split, batch_rows, class_counts, evaluate_attack, pipeline_options
 
-__all__ = ["KerasModelHandler", "attack_split", "class_counts", "evaluate_attack", "pipeline_options"]
+__all__ = ["KerasModelHandler", "attack_split", "batch_rows", "class_counts", "evaluate_attack", "pipeline_options"]

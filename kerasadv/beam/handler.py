@@ -1,10 +1,11 @@
-"""`KerasModelHandler`: a Keras 3 `.keras` model (and an attack) inside Beam's `RunInference`.
+"""`KerasModelHandler`: a Keras 3 `.keras` model (and a per-worker object) inside Beam's `RunInference`.
 
 Beam's own `TFModelHandlerTensor` loads TF SavedModels through tensorflow_hub / tf_keras and
 cannot read Keras 3 files; this handler loads the `.keras` file with `io.load_model` once per
-worker (RunInference shares it between the worker's threads) and applies a per-batch function.
-Every element is already one batch `(chunk, index, images, labels)`, so RunInference's own
-batching is set to one element.
+worker (RunInference shares it between the worker's threads), builds what the work needs from
+a config once beside it (an attack, a smoothed classifier with its compiled sampler) and applies
+a per-batch function. Every element is already one batch `(chunk, index, images, labels)`, so
+RunInference's own batching is set to one element.
 """
 
 import numpy as np
@@ -17,40 +18,44 @@ from kerasadv.attacks.stream import attack_batch
 
 
 class LoadedModel:
-    """What a worker holds once: model, attack, class count (an object: Beam's `Shared` weak-references it)."""
+    """What a worker holds once: the model and what `build` made (an object: Beam's `Shared` weak-references it)."""
 
-    def __init__(self, model, attack, num_classes):
-        self.model, self.attack, self.num_classes = model, attack, num_classes
+    def __init__(self, model, worker):
+        self.model, self.worker = model, worker
 
 
 class KerasModelHandler(ModelHandler):
-    """Loads a `.keras` classifier (and builds an attack) per worker; runs `work` on each batch.
+    """Loads a `.keras` classifier and builds the work's object once per worker; runs `work` on each batch.
 
     Args:
         model_path: the `.keras` file (a path every worker can read).
-        work: a top-level function `work(model, attack, num_classes, element) -> result`
-            (picklable by reference); `element` is `(chunk, index, images, labels)`.
-        attack: the attack's config (`attacks.serialize`), or None.
+        work: a top-level function `work(model, worker, element) -> result` (picklable by
+            reference); `element` is `(chunk, index, images, labels)`, `worker` the object
+            `build` made (or `config` itself).
+        config: a picklable value the worker object is made from (an attack's config, a class
+            count).
+        build: a top-level function `build(model, config) -> worker`, called once per worker
+            when the model is loaded, so what it compiles is reused for every batch (None: the
+            worker object is `config`).
         safe_mode: `io.load_model`'s safe mode (False only for a trusted file).
-        num_classes: passed to `work` (per-class counts).
 
     Example:
-    >>> handler = KerasModelHandler("model.keras", predicted_counts, num_classes=10)
+    >>> handler = KerasModelHandler("model.keras", predicted_counts, config=10)
     >>> handler.batch_elements_kwargs()
     {'min_batch_size': 1, 'max_batch_size': 1}
     """
 
-    def __init__(self, model_path, work, attack=None, safe_mode=True, num_classes=None):
+    def __init__(self, model_path, work, config=None, build=None, safe_mode=True):
         super().__init__()
-        self.model_path, self.work, self.attack = model_path, work, attack
-        self.safe_mode, self.num_classes = safe_mode, num_classes
+        self.model_path, self.work, self.config, self.build = model_path, work, config, build
+        self.safe_mode = safe_mode
 
     def load_model(self):
         model = io.load_model(self.model_path, safe_mode=self.safe_mode)
-        return LoadedModel(model, None if self.attack is None else attacks.get(self.attack), self.num_classes)
+        return LoadedModel(model, self.config if self.build is None else self.build(model, self.config))
 
     def run_inference(self, batch, model, inference_args=None):
-        return [self.work(model.model, model.attack, model.num_classes, element) for element in batch]
+        return [self.work(model.model, model.worker, element) for element in batch]
 
     def batch_elements_kwargs(self):
         return {"min_batch_size": 1, "max_batch_size": 1}
@@ -59,13 +64,18 @@ class KerasModelHandler(ModelHandler):
         return sum(element[2].nbytes for element in batch)
 
 
-def adversarial_chunk_part(model, attack, num_classes, element):
+def build_attack(model, config):
+    """The attack of a config (`attacks.serialize`), built once per worker."""
+    return attacks.get(config)
+
+
+def adversarial_chunk_part(model, attack, element):
     """AttackGen's work on batch `(chunk, index, x, y)`: `(chunk, (index, record))`."""
     chunk, index, x, y = element
     return chunk, (index, adversarial_record(attack, model, attack_batch(attack, model, x, y, index)))
 
 
-def attack_counts(model, attack, num_classes, element):
+def attack_counts(model, attack, element):
     """The Evaluator's work under an attack: `batch_sums` and, for an ensemble, who broke what."""
     _, index, x, y = element
     batch = attack_batch(attack, model, x, y, index)
@@ -75,7 +85,7 @@ def attack_counts(model, attack, num_classes, element):
     return counts
 
 
-def predicted_counts(model, attack, num_classes, element):
+def predicted_counts(model, num_classes, element):
     """Clean predictions: per-class `correct` and `total` counts of one batch."""
     _, _, x, y = element
     hit = np.asarray(attacks.predict_labels(model, x)) == y

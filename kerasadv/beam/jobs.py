@@ -1,9 +1,10 @@
-"""The Beam jobs behind `runner="beam"`: attack generation, attack evaluation, clean counts.
+"""The Beam jobs behind `runner="beam"`: attack generation, attack evaluation, clean counts, per-example rows.
 
 Each job cuts a split into chunks of `BATCHES_PER_CHUNK` consecutive batches, reshuffles
 the chunks over the workers, reads each chunk's batches (`ReadChunk`), runs them through
-`RunInference` and merges the per-batch counts with `SumCounts`. The merged counts are written
-to a JSON file that the launching process reads back when the pipeline has finished.
+`RunInference` and merges the per-batch counts with `SumCounts` (or, for `batch_rows`, gathers
+the per-example rows). The result is written to a JSON file that the launching process reads
+back when the pipeline has finished.
 """
 
 import json
@@ -17,7 +18,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from kerasadv import attacks
 from kerasadv.attacks.metrics import SUMS, summarise
-from kerasadv.beam.handler import KerasModelHandler, adversarial_chunk_part, attack_counts, predicted_counts
+from kerasadv.beam.handler import (
+    KerasModelHandler,
+    adversarial_chunk_part,
+    attack_counts,
+    build_attack,
+    predicted_counts,
+)
 from kerasadv.data import tfrecords
 from kerasadv.orchestration import writer
 
@@ -102,7 +109,7 @@ class WriteChunk(beam.DoFn):
 
 
 def _run(build, options):
-    """Runs `build(pipeline) -> PCollection of one dict` and returns that dict."""
+    """Runs `build(pipeline) -> PCollection of one JSON-safe value` and returns that value."""
     with tempfile.TemporaryDirectory(prefix="kerasadv-beam-") as scratch:
         target = os.path.join(scratch, "result.json")
         with beam.Pipeline(options=pipeline_options(options)) as pipeline:
@@ -137,7 +144,8 @@ def attack_split(model_path, attack, directory, split, out_directory, batch_size
     Returns:
         `(count, success_rate)` of the split.
     """
-    handler = KerasModelHandler(model_path, adversarial_chunk_part, attacks.serialize(attacks.get(attack)), safe_mode)
+    config = attacks.serialize(attacks.get(attack))
+    handler = KerasModelHandler(model_path, adversarial_chunk_part, config, build_attack, safe_mode)
 
     def build(pipeline):
         return (
@@ -156,7 +164,7 @@ def attack_split(model_path, attack, directory, split, out_directory, batch_size
 def evaluate_attack(model_path, attack, directory, split, batch_size, limit=None, options=None, safe_mode=True):
     """`attacks.evaluate_attack` on Beam over a split (its first `limit` examples): the same dict."""
     attack = attacks.get(attack)
-    handler = KerasModelHandler(model_path, attack_counts, attacks.serialize(attack), safe_mode)
+    handler = KerasModelHandler(model_path, attack_counts, attacks.serialize(attack), build_attack, safe_mode)
 
     def build(pipeline):
         return (
@@ -174,7 +182,7 @@ def evaluate_attack(model_path, attack, directory, split, batch_size, limit=None
 def class_counts(model_path, directory, split, batch_size, options=None, safe_mode=True):
     """Per-class `(correct, total)` count arrays of the model's clean predictions on a split."""
     num_classes = len(tfrecords.read_schema(directory)["class_names"])
-    handler = KerasModelHandler(model_path, predicted_counts, None, safe_mode, num_classes)
+    handler = KerasModelHandler(model_path, predicted_counts, num_classes, None, safe_mode)
 
     def build(pipeline):
         return (
@@ -185,3 +193,39 @@ def class_counts(model_path, directory, split, batch_size, options=None, safe_mo
 
     totals = _run(build, options)
     return np.asarray(totals["correct"]), np.asarray(totals["total"])
+
+
+def batch_rows(
+    model_path, work, directory, split, batch_size, config=None, build=None, limit=None, options=None, safe_mode=True
+):
+    """Runs `work` on every batch of a split on Beam workers and gathers the rows it returns.
+
+    The per-example counterpart of the counting jobs: `work(model, worker, element)` returns a
+    list of JSON-safe rows for batch `element = (chunk, index, images, labels)` (batch `index`
+    holds examples `index * batch_size` onwards), and the rows of every batch come back
+    together. The launching process orders them and checks that none is missing.
+
+    Args:
+        model_path: the `.keras` model each worker loads once.
+        work: the top-level per-batch function (`KerasModelHandler`'s `work`).
+        directory, split: the Examples set and its split.
+        batch_size: examples per batch.
+        config, build: the worker object, built once per worker (`KerasModelHandler`).
+        limit: only the first `limit` examples of the split (None: all).
+        options: Beam pipeline options (flags list or dict).
+        safe_mode: `io.load_model`'s safe mode.
+
+    Returns:
+        The list of rows, in no particular order.
+    """
+    handler = KerasModelHandler(model_path, work, config, build, safe_mode)
+
+    def build_pipeline(pipeline):
+        return (
+            _batches(pipeline, directory, split, batch_size, limit)
+            | "Work" >> RunInference(handler)
+            | "Rows" >> beam.FlatMap(lambda rows: rows)
+            | "Gather" >> beam.combiners.ToList()
+        )
+
+    return _run(build_pipeline, options)

@@ -16,9 +16,12 @@ from kerasadv.errors import CertificationError
 
 def check_alpha(alpha):
     """`alpha` as a float in (0, 1), else a `CertificationError`."""
-    return validation.check_number(
+    alpha = validation.check_number(
         alpha, "alpha", 0.0, 1.0, low_open=True, meaning="the failure probability", error=CertificationError
     )
+    if alpha == 1.0:
+        raise CertificationError("alpha (the failure probability) must be < 1, got 1.0; expected e.g. 0.001.")
+    return alpha
 
 
 def lower_confidence_bound(successes, trials, alpha):

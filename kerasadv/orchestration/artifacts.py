@@ -14,6 +14,7 @@ ARTIFACT_TYPES = (
     "Report",
     "ActivationThresholds",
     "Analysis",
+    "Certification",
 )
 
 

@@ -206,5 +206,5 @@ class LatentSpace(BaseComponent):
 class AttackDefenseReport(StudyReport):
     """The study's report: its tables and the latent defense beside the paper's figures."""
 
-    ANALYSES = ("tables", "latent")
+    ANALYSES = ("tables", "latent", "certified")
     TITLE, PAPER, PROTOCOL = paper.TITLE, paper.PAPER, paper.PROTOCOL

@@ -36,7 +36,36 @@ PAPER = paper_rows("""
     latent_accuracy_fgsm | contrastive 1-NN accuracy under FGSM eps 0.01 | similar to no defense (Table 2: 0.48)
     latent_mean_distance_to_1nn_clean | mean latent distance to the 1-NN, clean | greater than attacked
     latent_mean_distance_to_1nn_attacked | mean latent distance to the 1-NN, attacked | smaller than clean
+    certified_input_noise_025_r0.25 | input-noise model (sigma 0.25) smoothed: certified accuracy at L2 r = 0.25
+        | not in the paper (Cohen et al. 2019, ResNet-110: 0.60)
+    certified_input_noise_025_r0.5 | the same at r = 0.5 | not in the paper (Cohen et al.: 0.43)
+    certified_input_noise_025_r0.75 | the same at r = 0.75 | not in the paper (Cohen et al.: 0.27)
+    certified_input_noise_012_r0.25 | input-noise model (sigma 0.12) smoothed: certified accuracy at r = 0.25
+        | not in the paper (Cohen et al. 2019, sigma 0.12: 0.59)
+    certified_noise_first_conv_r0 | noise after conv1, smoothed at input sigma 0.05: certified accuracy at r = 0
+        | not in the paper (its radius cannot exceed 0.19 at n = 100,000)
+    certified_noise_dense_r0 | noise between dense, smoothed at input sigma 0.05: certified accuracy at r = 0
+        | not in the paper (its radius cannot exceed 0.19 at n = 100,000)
 """)
+
+# Randomized smoothing (Cohen, Rosenfeld & Kolter 2019), the reference figures for context: CIFAR-10,
+# ResNet-110 trained and certified at sigma 0.25 (0.12 for the 0.59), every 20th of the 10,000 test
+# images (500), n0 = 100, n = 100,000, alpha = 0.001; source: locuslab/smoothing,
+# analysis/markdown/vary_noise_cifar10 ("approximate certified accuracy").
+COHEN_MODEL = "Cohen et al. 2019: ResNet-110, input noise sigma 0.25"
+COHEN_SIGMA_025 = {0.25: 0.60, 0.5: 0.43, 0.75: 0.27, 1.0: 0.00}
+CERTIFIED_NOTE = (
+    "Certified accuracy: the share of the certified eval images whose smoothed prediction is correct with a "
+    "certified L2 radius >= r (pixel units of [0, 1] images; randomized smoothing, Cohen, Rosenfeld & Kolter "
+    "2019: n0 = 100 selection samples, n estimation samples, alpha = 0.001). A radius cannot exceed "
+    "sigma * Phi^-1(alpha^(1/n)) (the 'max radius' column: 3.81 sigma at n = 100,000, 2.46 sigma at n = 1,000), "
+    "so the feature-noise models, smoothed at sigma 0.05, are certified at most to about 0.19 (0.12 at n = 1,000) "
+    "and read 0 at r >= 0.25 by construction. An Linf ball of eps 8/255 holds L2 perturbations up to 1.74 on "
+    "32x32x3 images: these radii certify against far smaller perturbations than the empirical tables attack. "
+    "The last row: the reference's figures (500 CIFAR-10 test images, n = 100,000; source locuslab/smoothing, "
+    "analysis/markdown/vary_noise_cifar10), for context only: a ResNet-110 trained for 90 epochs on all 50,000 "
+    "images."
+)
 
 PROTOCOL = [
     "Data: JPEG-encoded CIFAR-10 (the profile's subset), not the original PNG-exact arrays; the paper trains on "
@@ -51,6 +80,11 @@ PROTOCOL = [
     "size). Adversarial training: eps 8/255 (not stated in the paper); FGSM-AT on half of each batch, PGD-AT "
     "with the profile's steps on the whole batch.",
     "Gaussian noise: sigma 0.05, active at inference too (the paper's setting, after Lecuyer et al.).",
+    "Certified robustness (not in the paper): base CNNs trained with Gaussian noise on their inputs at sigma 0.12 "
+    "and 0.25 (the gaussian_augmentation recipe, as Cohen et al. train), certified as smoothed classifiers at "
+    "their sigma; the paper's feature-noise models certified at input sigma 0.05 (their own feature noise stays "
+    "on: the certificate holds for the randomized base classifier too). The profile's images and n: ci a few at "
+    "n = 100, quick 100 at n = 1,000, full 500 at n = 100,000 (the reference's n).",
     "Contrastive head: latent dimension 2, alpha 2, trained jointly with cross-entropy; 1-NN against 5 random "
     "training images per class; FGSM attacks the 1-NN through its distances.",
 ]

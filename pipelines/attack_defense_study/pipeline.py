@@ -1,17 +1,20 @@
 """The attack / defense study's pipeline and its profiles.
 
 ingest -> base CNN, adversarial training vs FGSM and vs PGD, Gaussian-noise models (after the
-first conv, between the dense layers), a contrastive latent model -> evaluations -> the paper's
-tables -> 1-NN in the latent space -> FGSM examples of the base model -> report beside the paper.
+first conv, between the dense layers), a contrastive latent model, models trained with input noise
+(sigma 0.12, 0.25) -> evaluations -> the paper's tables -> 1-NN in the latent space -> FGSM examples
+of the base model -> certificates of the smoothed noise models -> report beside the paper.
 """
 
 import dataclasses
 
 from kerasadv.components.attack_gen import AttackGen
+from kerasadv.components.certifier import Certifier
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
 from kerasadv.components.trainer import Trainer
 from kerasadv.orchestration import Pipeline
+from kerasadv.pipelines.attack_defense_study.certified import CertifiedRobustness
 from kerasadv.pipelines.attack_defense_study.components import AttackDefenseReport, AttackDefenseTables, LatentSpace
 from kerasadv.pipelines.attack_defense_study.paper import TABLE1_EPS, TABLE2_EPS
 
@@ -28,20 +31,24 @@ class Profile:
     dropout: float  # rate of both dropout layers (the paper does not give it)
     batch_size: int = None  # None: base_cnn's training defaults (batch 128, SGD 0.05, cosine)
     learning_rate: float = None
+    certify_examples: int = 100  # eval images certified per smoothed model
+    certify_n: int = 1_000  # noise samples of each certificate's estimate (n0 = 100 select the class)
 
 
 HEADING = "attack / defense study"
 PROFILE_HELP = "Data sizes, epochs, attacked images."
 PROFILES = {
-    "ci": Profile(600, 100, 1, 1, 2, 50, 50, 0.2, 32, 0.01),
+    "ci": Profile(600, 100, 1, 1, 2, 50, 50, 0.2, 32, 0.01, certify_examples=4, certify_n=100),
     # About 25 minutes on 2 cores. Short runs learn far faster at batch 32, learning rate 0.01 and
     # dropout 0.2 (3 epochs on 8,000 images: 51 % on 1,000 test images) than with the long-run
     # defaults (batch 128, 0.05, dropout 0.5: 29 %; 0.05 at batch 32: 28 %).
     "quick": Profile(8000, 1000, 5, 3, 2, 500, 1000, 0.2, 32, 0.01),
-    "full": Profile(None, None, 60, 30, 7, 10000, 10000, 0.5),
+    "full": Profile(None, None, 60, 30, 7, 10000, 10000, 0.5, certify_examples=500, certify_n=100_000),
 }
 AT_EPS = 8 / 255
 NOISE_STDDEV = 0.05
+INPUT_NOISE = {"input_noise_012": 0.12, "input_noise_025": 0.25}
+"""The models trained with Gaussian noise on their inputs (randomized smoothing's training), by sigma."""
 
 
 def live_attacks(eps_values):
@@ -82,7 +89,29 @@ def _trainers(p, examples, seed):
         "noise_first_conv": trainer("NoiseConvTrainer", p.epochs, **noise),
         "noise_dense": trainer("NoiseDenseTrainer", p.epochs, noise_position="dense", **noise),
     }
+    for role, sigma in INPUT_NOISE.items():
+        recipe = {"class_name": "gaussian_augmentation", "config": {"sigma": sigma}}
+        trainers[role] = trainer(f"InputNoise{role[-3:]}Trainer", p.epochs, adversarial_training=recipe)
     return trainers, trainer("ContrastiveTrainer", p.epochs, adversarial_training="contrastive")
+
+
+def _certifiers(p, trainers, examples, seed):
+    """Certifiers of the smoothed models: input-noise ones at their sigma, feature-noise ones at 0.05."""
+    sigmas = {**INPUT_NOISE, "noise_first_conv": NOISE_STDDEV, "noise_dense": NOISE_STDDEV}
+    return {
+        role: Certifier(
+            component_id=f"Certify_{role}",
+            model=trainers[role].outputs["model"],
+            examples=examples,
+            sigma=sigma,
+            n0=100,
+            n=p.certify_n,
+            alpha=0.001,
+            num_examples=p.certify_examples,
+            seed=seed,
+        )
+        for role, sigma in sigmas.items()
+    }
 
 
 def create_pipeline(source, profile, pipeline_root, seed=0, rerun=(), enable_cache=True):
@@ -107,8 +136,11 @@ def create_pipeline(source, profile, pipeline_root, seed=0, rerun=(), enable_cac
             seed=seed,
         )
         for name, t in trainers.items()
+        if name not in INPUT_NOISE
     }
     tables = AttackDefenseTables(**{name: e.outputs["evaluation"] for name, e in evaluators.items()})
+    certifiers = _certifiers(p, trainers, examples, seed)
+    certified = CertifiedRobustness(**{role: c.outputs["certification"] for role, c in certifiers.items()})
     latent = LatentSpace(
         model=contrastive.outputs["model"],
         reference_model=base_model,
@@ -124,7 +156,9 @@ def create_pipeline(source, profile, pipeline_root, seed=0, rerun=(), enable_cac
         adversarial_examples=fgsm.outputs["adversarial_examples"],
         tables=tables.outputs["analysis"],
         latent=latent.outputs["analysis"],
+        certified=certified.outputs["analysis"],
         profile=profile,
     )
-    components = [gen, *trainers.values(), contrastive, *evaluators.values(), tables, latent, fgsm, report]
+    components = [gen, *trainers.values(), contrastive, *evaluators.values(), tables, latent, fgsm]
+    components += [*certifiers.values(), certified, report]
     return Pipeline("attack_defense_study", pipeline_root, components, enable_cache=enable_cache, rerun=rerun)
