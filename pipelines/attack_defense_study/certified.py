@@ -6,14 +6,12 @@ models trained with noise on their inputs (sigma 0.12 and 0.25, the training ran
 smoothing asks for) and the paper's feature-noise models smoothed at sigma 0.05 of the input.
 """
 
-import json
-
 import numpy as np
 import pandas as pd
 
 from kerasadv import certify
 from kerasadv.certify import accuracy
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, filesystem
 from kerasadv.orchestration.executor import output
 from kerasadv.pipelines.attack_defense_study import paper
 from kerasadv.reporting import Sections, plots
@@ -39,9 +37,9 @@ def finding_key(role, radius):
 
 def _read(artifact):
     """`(rows, summary)` of a Certification artifact: its per-example table and certification.json."""
-    with open(artifact.path("certification.json")) as f:
-        summary = json.load(f)
-    return pd.read_csv(artifact.path("certification.csv")), summary
+    summary = filesystem.read_json(artifact.path("certification.json"))
+    with filesystem.open_file(artifact.path("certification.csv")) as f:
+        return pd.read_csv(f), summary
 
 
 def _row(role, rows, summary):
@@ -78,10 +76,11 @@ class CertifiedRobustnessExecutor(BaseExecutor):
             curves[row["model"]] = (curve["radius"], curve["certified_accuracy"], "-")
         reference = {"model": paper.COHEN_MODEL, "sigma": 0.25}
         reference.update({f"r = {r:g}": paper.COHEN_SIGMA_025.get(r, np.nan) for r in certify.RADII})
+        table = pd.DataFrame([*rows, reference]).astype({"images": "Int64", "n": "Int64"})  # blank, not NaN
         sections.table(
             "certified_accuracy",
             "Certified robustness (randomized smoothing, L2)",
-            pd.DataFrame([*rows, reference]),
+            table,
             paper.CERTIFIED_NOTE,
         )
         title = "Certified accuracy of the smoothed classifiers"

@@ -1,7 +1,5 @@
 """The base-CNN study's components: its tables (AttackDefenseTables), the latent defense (LatentSpace), its report."""
 
-import json
-
 import keras
 import pandas as pd
 
@@ -12,7 +10,7 @@ from kerasadv.data import tfrecords
 from kerasadv.data.paired import given_images
 from kerasadv.data.tfrecords import first_examples
 from kerasadv.models.graph import functional_view, layer_output
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, filesystem
 from kerasadv.orchestration.component import at_least, between
 from kerasadv.orchestration.executor import output
 from kerasadv.pipelines.attack_defense_study import paper
@@ -28,9 +26,9 @@ class AttackDefenseTablesExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         out, evaluations, sweeps = output(output_dict), {}, {}
         for name, artifact in input_dict.items():
-            with open(artifact.path("evaluation.json")) as f:
-                evaluations[name] = json.load(f)
-            sweeps[name] = pd.read_csv(artifact.path("fgsm_eps_sweep.csv"))
+            evaluations[name] = filesystem.read_json(artifact.path("evaluation.json"))
+            with filesystem.open_file(artifact.path("fgsm_eps_sweep.csv")) as f:
+                sweeps[name] = pd.read_csv(f)
         first = evaluation_tables.accuracy_table(evaluations["baseline"], paper.TABLE1_PAPER, paper.TABLE1_EPS)
         second = evaluation_tables.defense_table(evaluations, paper.TABLE2_PAPER, paper.TABLE2_EPS, paper.DEFENSES)
         noise = evaluation_tables.sweep_table(sweeps, paper.NOISE)

@@ -63,8 +63,8 @@ CERTIFIED_NOTE = (
     "and read 0 at r >= 0.25 by construction. An Linf ball of eps 8/255 holds L2 perturbations up to 1.74 on "
     "32x32x3 images: these radii certify against far smaller perturbations than the empirical tables attack. "
     "The last row: the reference's figures (500 CIFAR-10 test images, n = 100,000; source locuslab/smoothing, "
-    "analysis/markdown/vary_noise_cifar10), for context only: a ResNet-110 trained for 90 epochs on all 50,000 "
-    "images."
+    "analysis/markdown/vary_noise_cifar10), for context only: a ResNet-110 trained on all 50,000 images (the "
+    "reference's train.py: 90 epochs)."
 )
 
 PROTOCOL = [
