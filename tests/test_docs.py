@@ -25,6 +25,7 @@ TUTORIAL_TIMEOUT_S = 300  # each runs in about a minute on 2 cores
 FAMILIES = [
     "attacks",
     "training",
+    "certify",
     "callbacks",
     "layers",
     "analysis",
