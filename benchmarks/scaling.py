@@ -1,6 +1,7 @@
 """Scale-out: AttackGen on Apache Beam vs the local loop; PGD-7 AT on two workers and in bfloat16.
 
     python benchmarks/scaling.py --quick      # under 3 minutes on 2 cores (needs the beam extra)
+    python benchmarks/scaling.py --only attackgen --attack_images 4096   # AttackGen: local, Beam, Dask
 
 Measured in one run, on real CIFAR-10 ($KERASADV_CIFAR10_TAR) and the simple CNN:
 
@@ -12,6 +13,16 @@ Measured in one run, on real CIFAR-10 ($KERASADV_CIFAR10_TAR) and the simple CNN
   waits for. On 2 cores two workers share the cores the local loop's TensorFlow already uses,
   so the best outcome here is parity minus that start-up. The attacked model is freshly
   initialised: PGD-10 without early exit costs the same whatever the weights.
+- `dask_2_workers_vs_local`: the same AttackGen on Beam's Dask runner against a scheduler and two
+  single-threaded worker processes started by this script (`kerasadv.beam.local_dask_cluster`:
+  `dask scheduler`, `dask worker`, as on machines); the workers persist between runs, so only the
+  first run pays their start-up (importing TensorFlow, loading the model, tracing the attack):
+  `dask_2_workers_startup_seconds` (first run minus the later runs' median; the runs timed for
+  the ratio include that first one), `dask_startup_share_of_run` (of the first run; the sizes
+  should keep it under 0.2: `--attack_images`), `dask_cluster_start_seconds` (processes started
+  and connected). One 2-core machine cannot show Dask scaling out: two workers share the cores
+  the local loop's TensorFlow already uses, so parity minus the scheduling overhead is the best
+  outcome; it shows that the engine runs the jobs, what starting it costs, and the overhead.
 - `mwms_2_workers_step_vs_1`: step time of PGD-7 adversarial training of the simple CNN on
   two local worker processes (`MultiWorkerMirroredStrategy`, `TF_CONFIG` on 127.0.0.1, one
   core each, half of each global batch each) over one process with both cores on the same
@@ -32,6 +43,7 @@ Ends with `ratio <name> <value>` lines; above 1 means the scaled-out / bf16 path
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -66,8 +78,18 @@ def examples_set(archive, directory, num_examples):
 
 
 def attack_gen_rows(model_path, examples, scratch, batch_size, rounds):
-    """AttackGen seconds of the local loop and of Beam with 1 and 2 workers, interleaved."""
+    """AttackGen seconds of the local loop, of Beam's DirectRunner with 1 and 2 workers and of 2 Dask workers."""
     from kerasadv import beam
+
+    try:
+        cluster = beam.local_dask_cluster(workers=2, threads=1)
+    except ImportError:
+        cluster = None
+    with cluster or contextlib.nullcontext() as dask:
+        return _attack_gen_rows(beam, dask, model_path, examples, scratch, batch_size, rounds)
+
+
+def _attack_gen_rows(beam, dask, model_path, examples, scratch, batch_size, rounds):
 
     attack = attacks.PGD(EPS, steps=10, seed=0)
     model = keras.models.load_model(model_path)
@@ -80,17 +102,35 @@ def attack_gen_rows(model_path, examples, scratch, batch_size, rounds):
         return lambda out: beam.attack_split(model_path, attack, examples, "eval", out, batch_size, WORKERS[workers])[0]
 
     methods = {"local": local, "beam_1_worker": on_beam(1), "beam_2_workers": on_beam(2)}
+    if dask is not None:
+        dask_flags = ["--runner=DaskRunner", f"--dask_client_address={dask.address}"]
+
+        def on_dask(out):
+            count = beam.attack_split(model_path, attack, examples, "eval", out, batch_size, dask_flags)[0]
+            assert beam.last_run().engine == "DaskRunner", beam.last_run()
+            return count
+
+        methods["dask_2_workers"] = on_dask
     times = {name: [] for name in methods}
-    for round_index in range(rounds):
+    for round_index in range(rounds + (dask is not None)):  # Dask's first run, on fresh workers: start-up
         for name, method in methods.items():
+            if round_index == rounds and name != "dask_2_workers":
+                continue
             out = os.path.join(scratch, f"{name}-{round_index}")
             start = time.perf_counter()
             count = method(out)
             times[name].append(time.perf_counter() - start)
             shutil.rmtree(out)
+    ratios = {}
+    if dask is not None:
+        cold, warm = times["dask_2_workers"][0], statistics.median(times["dask_2_workers"][1:])
+        ratios["dask_2_workers_startup_seconds"] = cold - warm  # TF import, model load, tracing in each worker
+        ratios["dask_cluster_start_seconds"] = dask.started_seconds  # scheduler + 2 workers connected
+        ratios["dask_startup_share_of_run"] = (cold - warm) / cold
+        times["dask_2_workers"] = [cold, *times["dask_2_workers"][1:]][:rounds]  # as many runs as the others
     seconds = {name: statistics.median(t) for name, t in times.items()}
     rows = [{"row": f"attackgen_{name}", "seconds": s, "images_per_s": count / s} for name, s in seconds.items()]
-    ratios = {f"{name}_vs_local": seconds["local"] / seconds[name] for name in ("beam_2_workers", "beam_1_worker")}
+    ratios.update({f"{name}_vs_local": seconds["local"] / seconds[name] for name in seconds if name != "local"})
     return rows, ratios
 
 
@@ -178,6 +218,8 @@ def bf16_rows(train_ds, test, epochs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (under 3 minutes)")
+    parser.add_argument("--only", choices=["attackgen"], help="run only this part (AttackGen: local, Beam, Dask)")
+    parser.add_argument("--attack_images", type=int, help="images AttackGen attacks (default: 512 quick, 4096)")
     parser.add_argument("--mwms_worker", nargs="+", help=argparse.SUPPRESS)  # INDEX [PORT PORT]
     parser.add_argument("--train_images", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--batch_size", type=int, help=argparse.SUPPRESS)
@@ -186,6 +228,7 @@ def main():
         return mwms_worker(int(args.mwms_worker[0]), args.mwms_worker[1:], args.train_images, args.batch_size)
     archive = cifar_archive()
     attack_images, rounds, train_images, epochs = (512, 1, 128, 2) if args.quick else (4096, 3, 10000, 10)
+    attack_images = args.attack_images or attack_images
     rows, ratios = [], {}
     with tempfile.TemporaryDirectory(prefix="kerasadv-scaling-") as scratch:
         keras.utils.set_random_seed(0)
@@ -198,6 +241,9 @@ def main():
             rows, ratios = rows + gen_rows, {**ratios, **gen_ratios}
         except ImportError:
             print("Apache Beam is not installed (pip install -e '.[beam]'): the Beam rows are skipped")
+    if args.only == "attackgen":
+        print_table(rows, ["row", "seconds", "images_per_s"])
+        return print_ratios(ratios)
     mwms, mwms_ratios = mwms_rows(128 if args.quick else 4096, 32 if args.quick else 64)
     rows, ratios = rows + mwms, {**ratios, **mwms_ratios}
     held_out = (x_test[:128], y_test[:128]) if args.quick else (x_test[:1024], y_test[:1024])

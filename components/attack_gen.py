@@ -49,6 +49,7 @@ class AttackGenExecutor(BaseExecutor):
             counts[split], success_rates[split] = beam.attack_split(
                 path, attack, examples.uri, split, out.uri, p["batch_size"], p["beam_options"], safe_mode
             )
+            out.properties.setdefault("engine", {})[split] = beam.last_run().engine  # what really ran it
             return
         ds = tfrecords.read_split(examples.uri, split, p["batch_size"])
         successes, out_of_budget = [], []

@@ -1,6 +1,5 @@
 """Evaluator: Model + example sets -> ModelEvaluation (metrics, tables) and ModelBlessing."""
 
-import json
 import warnings
 
 import pandas as pd
@@ -12,7 +11,16 @@ from kerasadv.data import tfrecords
 from kerasadv.data.tfrecords import first_examples
 from kerasadv.evaluation import blessing, engine
 from kerasadv.evaluation.engine import LIVE_ATTACK_COLUMNS, EvaluationEngine
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, writer
+from kerasadv.orchestration import (
+    BaseComponent,
+    BaseExecutor,
+    ComponentSpec,
+    Input,
+    Parameter,
+    SpecError,
+    filesystem,
+    writer,
+)
 from kerasadv.orchestration.component import at_least, between, flag_list, number_list, one_of
 
 SETS = ("examples", "adversarial_examples", "filtered_examples")
@@ -69,8 +77,7 @@ def _baseline(input_dict, protocol):
     """The baseline's evaluation.json content, refused (SpecError) when made under another protocol."""
     if "baseline_evaluation" not in input_dict:
         return None
-    with open(input_dict["baseline_evaluation"].path("evaluation.json")) as f:
-        baseline = json.load(f)
+    baseline = filesystem.read_json(input_dict["baseline_evaluation"].path("evaluation.json"))
     blessing.require_same_protocol(protocol, baseline, "Evaluator")
     return baseline
 
@@ -118,6 +125,8 @@ class EvaluatorExecutor(BaseExecutor):
         writer.write_json(content, evaluation.path("evaluation.json"))
         writer.touch(blessing_artifact.path("BLESSED" if blessed else "NOT_BLESSED"))
         evaluation.properties.update(metrics=metrics, model_uri=input_dict["model"].uri)
+        if engine.engines:  # what really ran the Beam passes
+            evaluation.properties["engine"] = sorted(engine.engines)
         blessing_artifact.properties.update(blessed=blessed, checks=content["checks"])
 
 

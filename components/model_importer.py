@@ -10,15 +10,22 @@ Examples it will meet (input shape, number of classes) and must output logits, o
 with `convert_softmax=True`.
 """
 
-import os
-
 import numpy as np
 
 from kerasadv import io, models
 from kerasadv.data import tfrecords
 from kerasadv.errors import ModelError
 from kerasadv.models.logits import num_classes
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, writer
+from kerasadv.orchestration import (
+    BaseComponent,
+    BaseExecutor,
+    ComponentSpec,
+    Input,
+    Parameter,
+    SpecError,
+    filesystem,
+    writer,
+)
 
 
 def _image_shape(model):
@@ -71,7 +78,7 @@ class ModelImporterExecutor(BaseExecutor):
             writer.copy_file(p["path"], target)
         out.properties.update(
             model="imported",
-            source_path=os.path.abspath(p["path"]),
+            source_path=p["path"],
             source_sha256=p["sha256"],
             converted_from_softmax=converted,
             safe_mode=p["safe_mode"],  # the user's opt-out reaches every component that loads it
@@ -116,8 +123,8 @@ class ModelImporter(BaseComponent):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         path = self.parameters["path"]
-        if not path.endswith(".keras") or not os.path.isfile(path):
-            problem = "is not a file" if not os.path.isfile(path) else "does not end in .keras"
+        if not path.endswith(".keras") or not filesystem.isfile(path):
+            problem = "is not a file" if not filesystem.isfile(path) else "does not end in .keras"
             raise SpecError(f"{self.id}: path {path!r} {problem}; expected an existing .keras model.")
-        self.parameters["path"] = os.path.abspath(path)
+        self.parameters["path"] = path = filesystem.normalize(path)
         self.parameters["sha256"] = writer.sha256_file(path)  # in the cache key: a changed file re-imports

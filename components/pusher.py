@@ -3,11 +3,16 @@
 TFX's contract: only a blessed model is pushed; versions are integers; an existing version is
 never overwritten; a version directory appears by one atomic rename of a complete export, so
 TF Serving never sees a half-written version, even when the Pusher is killed.
+
+The serving directory may be on object storage (`gs://bucket/models`): the export is written
+and checked in a local temporary directory, then published through the artifact writer, which
+copies `saved_model.pb` last and then writes `_SUCCESS` where the filesystem has no atomic
+rename. The serving directory's lock is then local (`filesystem.local_state_dir`).
 """
 
-import glob
 import os
 import re
+import tempfile
 import uuid
 
 import numpy as np
@@ -15,7 +20,16 @@ import numpy as np
 from kerasadv import io, serving
 from kerasadv.data import tfrecords
 from kerasadv.errors import KerasAdvError
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, SpecError, writer
+from kerasadv.orchestration import (
+    BaseComponent,
+    BaseExecutor,
+    ComponentSpec,
+    Input,
+    Parameter,
+    SpecError,
+    filesystem,
+    writer,
+)
 from kerasadv.orchestration.component import matches
 from kerasadv.orchestration.lock import directory_lock
 
@@ -37,31 +51,31 @@ def models_config(path, name, base_path):
     True
     """
     entries = {}
-    if os.path.isfile(path):
-        with open(path) as f:
-            entries = dict(re.findall(r"name:\s*'([^']*)'\s*base_path:\s*'([^']*)'", f.read()))
+    if filesystem.isfile(path):
+        entries = dict(re.findall(r"name:\s*'([^']*)'\s*base_path:\s*'([^']*)'", filesystem.read_text(path)))
     entries[name] = base_path
     body = "".join(MODEL_ENTRY.format(name=n, base_path=b) for n, b in sorted(entries.items()))
     return "model_config_list {\n" + body + "}\n"
 
 
 def next_version(model_dir):
-    versions = [int(d) for d in os.listdir(model_dir) if d.isdigit()] if os.path.isdir(model_dir) else []
+    versions = [int(d) for d in filesystem.listdir(model_dir) if d.isdigit()]
     return max(versions, default=0) + 1
 
 
 def publish_version(staging, model_dir):
     """Publishes an exported SavedModel as a new integer version: one atomic directory rename.
 
-    `staging` lies inside `model_dir` (a hidden name, which TF Serving ignores), so the version
-    directory appears whole or not at all, whenever the process dies. Call it holding the
-    serving directory's lock.
+    On a local serving directory `staging` lies inside `model_dir` (a hidden name, which TF
+    Serving ignores), so the version directory appears whole or not at all, whenever the
+    process dies. On a remote one (`staging` local) the files are copied, `saved_model.pb`
+    last, then `_SUCCESS`. Call it holding the serving directory's lock.
     """
     version = next_version(model_dir)
     target = os.path.join(model_dir, str(version))
-    if os.path.exists(target):  # never overwrite a version (rename would replace an empty one)
+    if filesystem.exists(target):  # never overwrite a version (rename would replace an empty one)
         raise KerasAdvError(f"Version directory {target} exists; refusing to overwrite it.")
-    writer.publish_directory(staging, target)
+    writer.publish_directory(staging, target, last=("saved_model.pb",))
     return version, target
 
 
@@ -69,31 +83,36 @@ class PusherExecutor(BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties):
         p, pushed = exec_properties, output_dict["pushed_model"]
         blessing = input_dict["blessing"]
-        if not os.path.exists(blessing.path("BLESSED")):
+        if not filesystem.exists(blessing.path("BLESSED")):
             writer.write_json({"pushed": False, "reason": "model not blessed"}, pushed.path("push.json"))
             pushed.properties.update(pushed=False, reason="model not blessed")
             print("  model not blessed: not pushed")
             return
         model = io.load_model_artifact(input_dict["model"])
-        model_dir = os.path.abspath(os.path.join(p["serving_dir"], p["model_name"]))
-        serving_dir = os.path.abspath(p["serving_dir"])
+        serving_dir = filesystem.normalize(p["serving_dir"])
+        model_dir = os.path.join(serving_dir, p["model_name"])
         # One push at a time per serving directory: staging clean-up, version number, models.config.
-        with directory_lock(serving_dir, "serving directory", timeout=600):
+        with directory_lock(filesystem.local_state_dir(serving_dir), "serving directory", timeout=600):
             writer.make_dirs(model_dir)
-            for stale in glob.glob(os.path.join(model_dir, ".staging-*")):
+            for stale in filesystem.glob_names(model_dir, ".staging-*"):
                 writer.remove_tree(stale)  # left by a killed push (the lock says none is live)
-            staging = os.path.join(model_dir, f".staging-{uuid.uuid4().hex[:8]}")
-            image_shape = (
-                tfrecords.read_schema(input_dict["examples"].uri)["image_shape"] if "examples" in input_dict else None
-            )
-            serving.export_for_serving(model, staging, image_shape)
-            images = self._sample_images(input_dict, model)
-            warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
-            check = serving.check_servable(staging, model, images)
-            if not check["passed"]:
-                writer.remove_tree(staging)
-                raise KerasAdvError(f"Exported model failed the servability check: {check}")
-            version, target = publish_version(staging, model_dir)
+            for name in filesystem.listdir(model_dir):  # a version a killed push left without _SUCCESS
+                if name.isdigit() and not writer.is_published(os.path.join(model_dir, name)):
+                    writer.remove_tree(os.path.join(model_dir, name))
+            local = model_dir if not filesystem.is_remote(model_dir) else tempfile.mkdtemp(prefix="kerasadv-push-")
+            staging = os.path.join(local, f".staging-{uuid.uuid4().hex[:8]}")
+            try:
+                serving.export_for_serving(model, staging, self._image_shape(input_dict))
+                images = self._sample_images(input_dict, model)
+                warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
+                check = serving.check_servable(staging, model, images)
+                if not check["passed"]:
+                    writer.remove_tree(staging)
+                    raise KerasAdvError(f"Exported model failed the servability check: {check}")
+                version, target = publish_version(staging, model_dir)
+            finally:
+                if local != model_dir:
+                    writer.remove_tree(local)  # the local export of a remote push
             config_path = os.path.join(serving_dir, "models.config")
             text = models_config(config_path, p["model_name"], model_dir)
             writer.write_text(text, config_path)
@@ -136,7 +155,8 @@ class Pusher(BaseComponent):
             `min_robust_accuracy` > 0) unless that Evaluator says `allow_vacuous=True`.
         examples: optional Examples whose eval images drive the servability check and warm-up,
             and whose image shape fills a size-agnostic model's open input sizes.
-        serving_dir: TF Serving base directory ("saved_models").
+        serving_dir: TF Serving base directory ("saved_models"), local or on any filesystem
+            TensorFlow knows ("gs://bucket/models"; its lock is then local to this machine).
         model_name: the served model's name.
 
     Raises:

@@ -8,7 +8,7 @@ import pandas as pd
 
 from kerasadv.evaluation import blessing
 from kerasadv.evaluation.engine import LIVE_ATTACK_COLUMNS
-from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, writer
+from kerasadv.orchestration import BaseComponent, BaseExecutor, ComponentSpec, Input, Parameter, filesystem, writer
 from kerasadv.reporting import plots
 from kerasadv.reporting.sections import table_section, write_report
 
@@ -168,10 +168,10 @@ class ReportExecutor(BaseExecutor):
         for name in NAMES:
             if name in input_dict:
                 label = name.replace("_evaluation", "")
-                with open(input_dict[name].path("evaluation.json")) as f:
-                    evaluations[label] = json.load(f)
+                evaluations[label] = filesystem.read_json(input_dict[name].path("evaluation.json"))
                 attack_configs.update(_attack_rows(evaluations[label]))
-                sweeps[label] = pd.read_csv(input_dict[name].path("fgsm_eps_sweep.csv"))
+                with filesystem.open_file(input_dict[name].path("fgsm_eps_sweep.csv")) as f:
+                    sweeps[label] = pd.read_csv(f)
         metrics = {label: evaluation["metrics"] for label, evaluation in evaluations.items()}
         table = pd.DataFrame(metrics)
         writer.write_csv(table, report.path("metrics.csv"))
@@ -188,8 +188,7 @@ class ReportExecutor(BaseExecutor):
             files.append("live_attacks.csv")
         pushed = None
         if "pushed_model" in input_dict:
-            with open(input_dict["pushed_model"].path("push.json")) as f:
-                pushed = json.load(f)
+            pushed = filesystem.read_json(input_dict["pushed_model"].path("push.json"))
         sections = _sections(table, sweep_table, per_attack, live, evaluations, attack_configs, pushed)
         write_report(report, exec_properties["title"], sections)
         report.properties.update(files=files, metrics=metrics)

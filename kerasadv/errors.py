@@ -39,3 +39,7 @@ class StorageError(KerasAdvError):
 
 class CertificationError(KerasAdvError):
     """A randomized-smoothing parameter (sigma, sample counts, alpha) or its input is invalid."""
+
+
+class ExampleCountError(KerasAdvError):
+    """A distributed job wrote or counted another number of examples than it read: an engine lost or duplicated work."""

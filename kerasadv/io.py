@@ -2,11 +2,13 @@
 
 `kerasadv.orchestration.writer` writes every artifact file atomically (JSON, CSV, text,
 copies); this module adds what needs Keras or matplotlib: saving and loading `.keras` models
-and PNG figures, through the writer's `write_with`.
+and PNG figures, through the writer's `write_with` and the filesystem seam, so a model can
+live on any filesystem TensorFlow knows (`gs://`, `ram://`...). Importing it registers
+`tf.io.gfile` for those schemes (`kerasadv.filesystems`).
 """
 
-import os
-
+from kerasadv import filesystems  # noqa: F401  (registers tf.io.gfile for scheme-qualified paths)
+from kerasadv.orchestration import filesystem
 from kerasadv.orchestration.writer import write_with
 
 __all__ = ["load_model", "load_model_artifact", "model_artifact_file", "save_figure", "save_model"]
@@ -25,7 +27,7 @@ def load_model(path, safe_mode=True):
     `safe_mode=False` only for a file you trust.
 
     Args:
-        path: the `.keras` file.
+        path: the `.keras` file, local or on any filesystem the seam knows (copied locally first).
         safe_mode: Keras's safe mode.
 
     Returns:
@@ -36,7 +38,7 @@ def load_model(path, safe_mode=True):
             by safe mode.
 
     Example:
-    >>> import tempfile
+    >>> import os, tempfile
     >>> bad = os.path.join(tempfile.mkdtemp(), "model.keras"); _ = open(bad, "w").write("not a zip")
     >>> load_model(bad)
     Traceback (most recent call last):
@@ -47,10 +49,11 @@ def load_model(path, safe_mode=True):
 
     from kerasadv.errors import ModelError
 
-    if not os.path.isfile(path):
+    if not filesystem.isfile(path):
         raise ModelError(f"Cannot load {path}: no such file (expected a .keras model).")
     try:
-        return keras.saving.load_model(path, safe_mode=safe_mode)
+        with filesystem.local_copy(path) as local:
+            return keras.saving.load_model(local, safe_mode=safe_mode)
     except Exception as error:  # Keras raises ValueError, zipfile errors, OSError, TypeError...
         hint = (
             " The model holds Python code (e.g. a Lambda layer), which safe mode refuses; load it with "

@@ -33,7 +33,7 @@ from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
 from kerasadv.components.trainer import Trainer
 from kerasadv.configs import attack_config, default_eps, recipe_at_radius
-from kerasadv.orchestration import Pipeline
+from kerasadv.orchestration import Pipeline, filesystem
 
 PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
     "ci": (2000, 500, 2, 1, 0.2),  # learns on CIFAR-10 and Fashion-MNIST: well above chance
@@ -102,7 +102,11 @@ def define_flags():
         f"or a JSON config, or {FIXED_SET!r}: retraining on AttackGen's fixed set of the baseline's examples.",
     )
     flags.DEFINE_enum("profile", "quick", list(PROFILES), "Data sizes and epochs.")
-    flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Artifacts and metadata.sqlite go here.")
+    flags.DEFINE_string(
+        "pipeline_root",
+        "pipeline_root/quickstart",
+        "Artifacts go here (a local path or gs://...); metadata.sqlite too, or beside the launcher for a remote root.",
+    )
     flags.DEFINE_string("serving_dir", "saved_models", "TF Serving base directory for the pushed model.")
     flags.DEFINE_string("model_name", "quickstart", "Name of the served model.")
     flags.DEFINE_bool("no_cache", False, "Re-run every component.")
@@ -270,8 +274,7 @@ def main(argv):
     report = result.outputs["Report"]["report"]
     pushed = result.outputs["Pusher"]["pushed_model"].properties
     print(f"\nquickstart on {source} (profile {FLAGS.profile}) finished in {time.perf_counter() - start:.1f} s")
-    with open(report.path("report.md")) as f:
-        print(f.read())
+    print(filesystem.read_text(report.path("report.md")))
     print(f"report: {report.path('report.md')} (and report.html)")
     print(f"pushed: {pushed.get('pushed')} {pushed.get('path', pushed.get('reason', ''))}")
     print(f"lineage: python -m kerasadv.orchestration.lineage --pipeline_root {FLAGS.pipeline_root}")

@@ -27,6 +27,7 @@ import time
 from absl import app, flags
 
 from kerasadv.components.study_report import StudyReport
+from kerasadv.orchestration import filesystem
 from kerasadv.pipelines.quickstart import default_source
 
 FLAGS = flags.FLAGS
@@ -72,8 +73,7 @@ def study_source():
 def print_report(report, heading):
     """Prints a study's `heading`, its report.md and where report.html is (the pipelines' last words)."""
     print(f"\n{heading}")
-    with open(report.path("report.md")) as f:
-        print(f.read())
+    print(filesystem.read_text(report.path("report.md")))
     print(f"report: {report.path('report.html')}")
 
 

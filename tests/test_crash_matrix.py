@@ -166,3 +166,50 @@ def test_two_pushers_at_once_never_take_the_same_version(tmp_path):
     versions = sorted(json.loads((tmp_path / t / "pushed" / "push.json").read_text())["version"] for t in "ab")
     assert versions == [1, 2]
     assert _serving_versions_are_whole(str(tmp_path / "serving")) == [1, 2]
+
+
+# A ram:// root lives in one process, so the SIGKILL rows above (a child process per crash) cannot
+# run on it; these rows stop the run in-process instead, where ram:// publishes by copying the
+# files and then writing `_SUCCESS` (tests/test_filesystems.py covers the same protocol on a
+# fake object store).
+RAM_INTERRUPTIONS = [("model", "Trainer"), ("pushed_model", "Pusher")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind,component", RAM_INTERRUPTIONS, ids=[k for k, _ in RAM_INTERRUPTIONS])
+def test_ram_root_interrupted_mid_publication_consumes_nothing_and_resumes(
+    cifar_npz, tmp_path, monkeypatch, kind, component
+):
+    import uuid
+
+    import tensorflow as tf
+
+    from kerasadv.orchestration import filesystem
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the remote root's local store and lock
+    root = f"ram://crash-{uuid.uuid4().hex[:8]}"
+    serving = root + "-serving"
+    real_publish = writer.publish_directory
+
+    def interrupted(staging, target, last=()):
+        if f"/{component}/{kind}/" in target or (kind == "pushed_model" and target.startswith(serving)):
+            filesystem.get(target).makedirs(target)
+            first = next(p for p in filesystem.glob(f"{staging}/*") if filesystem.isfile(p))
+            writer.copy_file(first, f"{target}/partial")
+            raise KeyboardInterrupt  # some files copied, no _SUCCESS
+        return real_publish(staging, target, last)
+
+    monkeypatch.setattr(writer, "publish_directory", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        crash_pipeline(root, cifar_npz, serving).run(progress=False)
+    monkeypatch.setattr(writer, "publish_directory", real_publish)
+    rerun = crash_pipeline(root, cifar_npz, serving).run(progress=False)
+    states = dict(zip(rerun.summary.component, rerun.summary.state))
+    assert states[component] == "complete" and set(states.values()) <= {"complete", "cached"}
+    assert states["ImageExampleGen"] == "cached"
+    published = rerun.outputs["Pusher"]["pushed_model"].properties["path"]
+    assert writer.is_published(published) and tf.io.gfile.exists(f"{published}/saved_model.pb")
+    assert published == f"{serving}/m/1"  # the interrupted version was removed under the lock, not kept
+    assert [p for p in filesystem.glob(f"{serving}/m/*") if not writer.is_published(p)] == []
+    again = crash_pipeline(root, cifar_npz, serving).run(progress=False)
+    assert set(again.summary.state) == {"cached"}, again.summary

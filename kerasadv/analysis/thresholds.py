@@ -9,14 +9,13 @@ Fallback: a neuron with fewer than two peaks (unimodal, or constant such as a de
 gets the mean of its outputs as threshold.
 """
 
-import json
 import os
 
 import numpy as np
 
 from kerasadv.analysis.probes import image_batches, probe_outputs
 from kerasadv.constants import TINY
-from kerasadv.orchestration import writer
+from kerasadv.orchestration import filesystem, writer
 
 
 def _flat(activation):
@@ -157,9 +156,8 @@ def load_thresholds(directory):
     >>> list(binary), ternary["relu"][1].tolist()
     (['relu'], [1.0, 1.0, 1.0])
     """
-    with open(os.path.join(directory, LAYERS_FILE)) as f:
-        layers = json.load(f)
-    with np.load(os.path.join(directory, THRESHOLDS_FILE)) as stored:
+    layers = filesystem.read_json(os.path.join(directory, LAYERS_FILE))
+    with filesystem.local_copy(os.path.join(directory, THRESHOLDS_FILE)) as local, np.load(local) as stored:
         binary = {n: stored[f"binary/{n}"] for n in layers}
         ternary = {n: (stored[f"low/{n}"], stored[f"high/{n}"]) for n in layers}
     return binary, ternary

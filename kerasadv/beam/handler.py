@@ -1,13 +1,20 @@
-"""`KerasModelHandler`: a Keras 3 `.keras` model (and a per-worker object) inside Beam's `RunInference`.
+"""`KerasModelHandler` and `ApplyModel`: a Keras 3 `.keras` model (and a per-worker object) on Beam workers.
 
 Beam's own `TFModelHandlerTensor` loads TF SavedModels through tensorflow_hub / tf_keras and
-cannot read Keras 3 files; this handler loads the `.keras` file with `io.load_model` once per
-worker (RunInference shares it between the worker's threads), builds what the work needs from
-a config once beside it (an attack, a smoothed classifier with its compiled sampler) and applies
-a per-batch function. Every element is already one batch `(chunk, index, images, labels)`, so
-RunInference's own batching is set to one element.
+cannot read Keras 3 files; `KerasModelHandler` loads the `.keras` file with `io.load_model`,
+builds what the work needs from a config beside it (an attack, a smoothed classifier with its
+compiled sampler) and applies a per-batch function. The jobs run it with `ApplyModel`, a plain
+`DoFn` that gets the loaded model in `setup` and works each ready-made batch in `process`, not
+with `RunInference`: RunInference batches with `BatchElements`, which emits its last batch in
+`finish_bundle`, and Beam's Dask runner drops what a DoFn emits there. The handler stays a
+`ModelHandler`, so `RunInference(handler)` works in a user's own pipeline on other engines.
 """
 
+import json
+import os
+import threading
+
+import apache_beam as beam
 import numpy as np
 from apache_beam.ml.inference.base import ModelHandler
 
@@ -54,6 +61,30 @@ class KerasModelHandler(ModelHandler):
         model = io.load_model(self.model_path, safe_mode=self.safe_mode)
         return LoadedModel(model, self.config if self.build is None else self.build(model, self.config))
 
+    def loaded(self):
+        """`load_model()` once per worker process: kept while jobs on the same file and config follow.
+
+        A Dask worker calls a DoFn's `setup` once per partition (a chunk); a persistent worker
+        process keeps one loaded model (and its traced attack) for all of them, and for the next
+        job on the same unchanged file.
+        """
+        key = self._cache_key()
+        with _LOCK:
+            if _LOADED.get("key") != key:
+                _LOADED.clear()  # one model per process: the previous one is released first
+                _LOADED.update(key=key, loaded=self.load_model())
+            return _LOADED["loaded"]
+
+    def _cache_key(self):
+        try:
+            stat = os.stat(self.model_path)
+            version = (stat.st_mtime_ns, stat.st_size)
+        except OSError:  # not a local file (gs://...): the path names the version
+            version = None
+        config = json.dumps(self.config, sort_keys=True, default=repr)
+        build = None if self.build is None else f"{self.build.__module__}.{self.build.__qualname__}"
+        return self.model_path, version, config, build, self.safe_mode
+
     def run_inference(self, batch, model, inference_args=None):
         return [self.work(model.model, model.worker, element) for element in batch]
 
@@ -62,6 +93,34 @@ class KerasModelHandler(ModelHandler):
 
     def get_num_bytes(self, batch):
         return sum(element[2].nbytes for element in batch)
+
+
+_LOCK = threading.Lock()
+_LOADED = {}
+
+
+class ApplyModel(beam.DoFn):
+    """Runs a `KerasModelHandler`'s work on each batch: the model loaded in `setup`, one output per batch in `process`.
+
+    Nothing is emitted in `finish_bundle`, so every engine keeps every output (Beam's Dask
+    runner collects a bundle's outputs before `finish_bundle` runs).
+
+    Args:
+        handler: the `KerasModelHandler` (model file, work, worker object).
+
+    Example:
+    >>> import apache_beam as beam
+    >>> step = beam.ParDo(ApplyModel(KerasModelHandler("model.keras", predicted_counts, config=10)))
+    """
+
+    def __init__(self, handler):
+        self.handler = handler
+
+    def setup(self):
+        self.loaded = self.handler.loaded()
+
+    def process(self, element):
+        yield from self.handler.run_inference([element], self.loaded)
 
 
 def build_attack(model, config):

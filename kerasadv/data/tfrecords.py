@@ -2,19 +2,20 @@
 
 Clean images are stored as uint8 (lossless for 8-bit sources); adversarial images as float32
 so that small perturbations survive. Per-example extras (attack success, steps, norms) ride
-along as float features.
+along as float features. The directory may be on any filesystem TensorFlow knows (`gs://`,
+`ram://`...): files go through the artifact writer and the filesystem seam.
 """
 
 import contextlib
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
+from kerasadv import filesystems  # noqa: F401  (registers tf.io.gfile for scheme-qualified paths)
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.errors import DataSourceError
-from kerasadv.orchestration import writer
+from kerasadv.orchestration import filesystem, writer
 
 SCHEMA = "schema.json"
 MAX_SHUFFLE_RECORDS = 100_000  # shuffle buffer cap (serialized records): ~300 MB of uint8 CIFAR
@@ -89,10 +90,9 @@ def write_schema(directory, image_shape, image_dtype, class_names, split_counts,
 
 def read_schema(directory):
     path = os.path.join(directory, SCHEMA)
-    if not os.path.isfile(path):
+    if not filesystem.isfile(path):
         raise DataSourceError(f"{directory} is not an example set: {SCHEMA} is missing.")
-    with open(path) as f:
-        return json.load(f)
+    return filesystem.read_json(path)
 
 
 def count_records(path):
@@ -102,8 +102,8 @@ def count_records(path):
         DataSourceError: the file ends inside a record (truncated, e.g. by a full disk or a
             killed writer), naming the file and the byte where it stops.
     """
-    size, position, count = os.path.getsize(path), 0, 0
-    with open(path, "rb") as f:
+    size, position, count = filesystem.size(path), 0, 0
+    with filesystem.open_file(path, "rb") as f:
         while position < size:
             header = f.read(8)
             length = int.from_bytes(header, "little") if len(header) == 8 else None

@@ -53,6 +53,7 @@ class EvaluationEngine:
         self.model = io.load_model_artifact(artifact)
         self.path, self.safe_mode = io.model_artifact_file(artifact)
         self.runner, self.beam_options, self.batch_size = runner, list(beam_options), batch_size
+        self.engines = set()  # the engines that really ran the Beam passes (`kerasadv.beam.last_run`)
 
     def accuracy(self, directory, split):
         """`(accuracy, {class: accuracy})` on a split (classes without examples left out)."""
@@ -62,6 +63,7 @@ class EvaluationEngine:
             correct, total = beam.class_counts(
                 self.path, directory, split, self.batch_size, self.beam_options, self.safe_mode
             )
+            self.engines.add(beam.last_run().engine)
         else:
             correct, total = local_class_counts(self.model, directory, split, self.batch_size)
         per_class = {c: float(correct[c] / total[c]) for c in np.flatnonzero(total)}
@@ -72,7 +74,7 @@ class EvaluationEngine:
         if self.runner == "beam":
             from kerasadv import beam
 
-            return beam.evaluate_attack(
+            result = beam.evaluate_attack(
                 self.path,
                 config,
                 directory,
@@ -82,6 +84,8 @@ class EvaluationEngine:
                 self.beam_options,
                 self.safe_mode,
             )
+            self.engines.add(beam.last_run().engine)
+            return result
         if limit:
             data = tfrecords.first_examples(directory, split, limit)
         else:

@@ -8,6 +8,7 @@ import os
 
 from absl import app, flags
 
+from kerasadv.orchestration import filesystem
 from kerasadv.orchestration.metadata import MetadataStore
 
 FLAGS = flags.FLAGS
@@ -15,7 +16,11 @@ FLAGS = flags.FLAGS
 
 def define_flags():
     """Defined on demand, so importing this module never clashes with another app's flags."""
-    flags.DEFINE_string("pipeline_root", "pipeline_root/quickstart", "Pipeline root holding metadata.sqlite.")
+    flags.DEFINE_string(
+        "pipeline_root",
+        "pipeline_root/quickstart",
+        "Pipeline root (its metadata.sqlite; for a gs:// or other remote root, the local copy beside the launcher).",
+    )
     flags.DEFINE_integer("artifact_id", None, "Artifact id (default: the latest PushedModel).")
 
 
@@ -32,7 +37,7 @@ def format_lineage(store, artifact_id):
 
 def main(argv):
     del argv
-    path = os.path.join(FLAGS.pipeline_root, "metadata.sqlite")
+    path = os.path.join(filesystem.local_state_dir(FLAGS.pipeline_root), "metadata.sqlite")
     if not os.path.isfile(path):
         raise SystemExit(f"No metadata store at {path}: run the pipeline first.")
     store = MetadataStore(path)

@@ -3,6 +3,10 @@
 Two runs on one pipeline root would delete each other's staging directories and interleave
 their writes to the metadata store; two Pushers into one serving directory could take the
 same version number. Both hold this lock while they work; a SIGKILL releases it.
+
+`fcntl` locks need a local disk: a root or serving directory on object storage (`gs://...`)
+is locked in its local state directory (`filesystem.local_state_dir`), which guards the runs
+launched from this machine, not from others.
 """
 
 import contextlib
@@ -10,7 +14,8 @@ import fcntl
 import os
 import time
 
-from kerasadv.errors import KerasAdvError
+from kerasadv.errors import KerasAdvError, StorageError
+from kerasadv.orchestration import filesystem
 
 
 class LockedError(KerasAdvError):
@@ -22,18 +27,24 @@ def directory_lock(directory, what, timeout=0.0):
     """Holds `<directory>/.lock` exclusively for the `with` block.
 
     Args:
-        directory: the directory to lock (created when missing).
+        directory: the local directory to lock (created when missing).
         what: what is locked, for the error message ("pipeline root").
         timeout: seconds to wait for another holder before giving up (0: refuse at once).
 
     Raises:
         LockedError: the lock is still held by another process after `timeout`.
+        StorageError: `directory` is a URL (lock its `filesystem.local_state_dir` instead).
 
     Example:
     >>> import tempfile
     >>> with directory_lock(tempfile.mkdtemp(), "demo"):
     ...     pass
     """
+    if filesystem.is_remote(directory):
+        raise StorageError(
+            f"Cannot lock {directory!r}: fcntl locks need a local directory; lock "
+            "filesystem.local_state_dir(directory) instead."
+        )
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, ".lock")
     handle = open(path, "a+")

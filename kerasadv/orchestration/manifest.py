@@ -8,7 +8,8 @@ unusable, and the component re-runs instead of being served from cache.
 
 import os
 
-from kerasadv.orchestration.writer import sha256_file
+from kerasadv.orchestration import filesystem
+from kerasadv.orchestration.writer import MARKER, is_published, sha256_file
 
 
 def build_manifest(directory, external_files=()):
@@ -21,23 +22,27 @@ def build_manifest(directory, external_files=()):
     1
     """
     manifest = {}
-    for folder, _, files in os.walk(directory):
+    for folder, _, files in filesystem.walk(directory):
         for name in files:
             path = os.path.join(folder, name)
-            manifest[os.path.relpath(path, directory)] = [os.path.getsize(path), sha256_file(path)]
+            if path != os.path.join(directory, MARKER):
+                manifest[os.path.relpath(path, directory)] = [filesystem.size(path), sha256_file(path)]
     for path in external_files:
-        manifest[os.path.abspath(path)] = [os.path.getsize(path), sha256_file(path)]
+        path = path if filesystem.is_remote(path) else os.path.abspath(path)
+        manifest[path] = [filesystem.size(path), sha256_file(path)]
     return manifest
 
 
 def manifest_problem(directory, manifest):
-    """None when `directory` still holds exactly what `manifest` recorded, else what differs."""
-    if not os.path.isdir(directory):
+    """None when `directory` is published and still holds exactly what `manifest` recorded, else what differs."""
+    if not filesystem.isdir(directory):
         return f"{directory} is missing"
+    if not is_published(directory):
+        return f"{directory} is incomplete (no {MARKER} marker: its publication was interrupted)"
     for relative, (size, digest) in manifest.items():
-        path = relative if os.path.isabs(relative) else os.path.join(directory, relative)
-        if not os.path.isfile(path):
+        path = relative if filesystem.is_absolute(relative) else os.path.join(directory, relative)
+        if not filesystem.isfile(path):
             return f"{path} is missing"
-        if os.path.getsize(path) != size or sha256_file(path) != digest:
+        if filesystem.size(path) != size or sha256_file(path) != digest:
             return f"{path} changed since it was written (size or content)"
     return None

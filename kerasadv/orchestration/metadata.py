@@ -10,7 +10,8 @@ import os
 import sqlite3
 import time
 
-from kerasadv.errors import KerasAdvError
+from kerasadv.errors import KerasAdvError, StorageError
+from kerasadv.orchestration import filesystem
 from kerasadv.orchestration.artifacts import Artifact
 from kerasadv.orchestration.manifest import build_manifest, manifest_problem
 
@@ -31,8 +32,16 @@ CREATE INDEX IF NOT EXISTS executions_by_key ON executions (cache_key, state);
 class MetadataStore:
     """A metadata store in one SQLite file (stdlib `sqlite3`).
 
+    SQLite needs a local disk: the store stays beside the launcher even when the artifacts
+    live on object storage (`Pipeline` puts a remote root's store in
+    `filesystem.local_state_dir(root)`).
+
     Args:
-        path: the database file (created with its tables when missing).
+        path: the database file, a local path (created with its tables when missing).
+
+    Raises:
+        StorageError: `path` is a URL (`gs://...`).
+        KerasAdvError: the file is corrupt.
 
     Example:
     >>> store = MetadataStore(":memory:")
@@ -41,6 +50,11 @@ class MetadataStore:
     """
 
     def __init__(self, path):
+        if filesystem.is_remote(path):
+            raise StorageError(
+                f"The metadata store must be a local file, got {path!r}: SQLite cannot run on object storage. "
+                "Expected a local path (Pipeline's default for a remote root is filesystem.local_state_dir(root))."
+            )
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         try:
@@ -153,7 +167,7 @@ class MetadataStore:
                 manifest_problem(artifact.uri, json.loads(stored))
                 if stored
                 else None
-                if os.path.isdir(artifact.uri)
+                if filesystem.isdir(artifact.uri)
                 else f"{artifact.uri} is missing"
             )
             if problem:

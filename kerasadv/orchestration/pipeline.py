@@ -4,11 +4,14 @@ Each output is written by its executor into a staging directory that is renamed 
 artifact's URI (`<root>/<component>/<output>/<execution_id>`) only once the execution has
 succeeded; the metadata store records it only then. A crash or Ctrl-C leaves nothing a later
 run could consume, and the next run re-executes that component and reuses the finished ones.
+
+The root may be any filesystem the seam knows (`kerasadv.orchestration.filesystem`): a local
+path, or `gs://`, `s3://`, `hdfs://`, `ram://`... through `tf.io.gfile`. The SQLite metadata
+store and the run lock stay on the launcher's local disk.
 """
 
 import dataclasses
 import errno
-import glob
 import hashlib
 import os
 import time
@@ -17,7 +20,7 @@ import uuid
 import pandas as pd
 
 from kerasadv.errors import StorageError
-from kerasadv.orchestration import writer
+from kerasadv.orchestration import filesystem, writer
 from kerasadv.orchestration.artifacts import Artifact
 from kerasadv.orchestration.component import SpecError
 from kerasadv.orchestration.lock import directory_lock
@@ -36,7 +39,7 @@ class PipelineResult:
 
 def _highest_artifact_folder(root):
     """The largest execution id among the artifact folders `root/<component>/<output>/<id>` (0: none)."""
-    names = (os.path.basename(path) for path in glob.glob(os.path.join(root, "*", "*", "[0-9]*")))
+    names = (os.path.basename(path.rstrip("/")) for path in filesystem.glob(os.path.join(root, "*", "*", "[0-9]*")))
     return max((int(name) for name in names if name.isdigit()), default=0)
 
 
@@ -94,9 +97,15 @@ class Pipeline:
 
     Args:
         name: pipeline name.
-        root: pipeline root; artifacts go to `root/<component>/<output>/<execution_id>`.
+        root: pipeline root; artifacts go to `root/<component>/<output>/<execution_id>`. A
+            local path, or a URL of any filesystem TensorFlow knows (`gs://bucket/run`,
+            `s3://`, `hdfs://`, `ram://`; see `kerasadv.filesystems`), shared by workers on
+            other machines. A malformed URL (`gs:/bucket`) or an unknown scheme is refused.
         components: the components (any order; dependencies decide).
-        metadata_path: SQLite file (default `root/metadata.sqlite`).
+        metadata_path: SQLite file, always local (default `root/metadata.sqlite`; for a remote
+            root `<local state dir>/metadata.sqlite`, `filesystem.local_state_dir(root)`,
+            under `~/.cache/kerasadv/roots/`). The run lock lives in the same local directory
+            (a remote root's lock guards runs from this machine only).
         enable_cache: False re-runs every component.
         lock_timeout: seconds a run waits for another run on the same root to finish before
             refusing with `LockedError` (0: refuse at once).
@@ -106,6 +115,8 @@ class Pipeline:
     Raises:
         SpecError: duplicate component ids, a cycle, an input from a component outside the
             pipeline, or a `rerun` id that is not a component's (names the known ids).
+        StorageError: a root that looks like a URL but is not one, or whose scheme has no
+            registered filesystem (names the expected form and the fix).
 
     Example:
     >>> Pipeline("demo", "/tmp/demo_root", []).run(progress=False).summary.empty
@@ -117,15 +128,20 @@ class Pipeline:
     """
 
     def __init__(self, name, root, components, metadata_path=None, enable_cache=True, lock_timeout=0.0, rerun=()):
-        self.name, self.root = name, os.path.abspath(root)
+        self.name, self.root = name, filesystem.normalize(root)
         self.components = _ordered(list(components))
-        self.metadata_path = metadata_path or os.path.join(self.root, "metadata.sqlite")
+        self.state_dir = filesystem.local_state_dir(self.root)
+        self.metadata_path = str(metadata_path or os.path.join(self.state_dir, "metadata.sqlite"))
         self.enable_cache, self.lock_timeout = enable_cache, lock_timeout
         self.rerun = _with_descendants(self.components, rerun)
 
     def run(self, progress=True):
         """Runs the pipeline holding the root's lock (one run per root at a time)."""
-        with directory_lock(self.root, "pipeline root", self.lock_timeout):
+        writer.make_dirs(self.root)  # an unknown scheme fails here, before anything is recorded
+        what = (
+            f"pipeline root {self.root} (its local lock directory)" if self.state_dir != self.root else "pipeline root"
+        )
+        with directory_lock(self.state_dir, what, self.lock_timeout):
             return self._run(progress)
 
     def _run(self, progress):
@@ -166,9 +182,14 @@ class Pipeline:
 
     def _check_inside_root(self, artifacts):
         """Refuses artifacts whose URI points outside the pipeline root (a tampered store)."""
-        root = os.path.realpath(self.root)
+        remote = filesystem.is_remote(self.root)
+        root = self.root if remote else os.path.realpath(self.root)
         for artifact in artifacts.values():
-            if os.path.commonpath([root, os.path.realpath(artifact.uri)]) != root:
+            if remote:
+                inside = artifact.uri.startswith(root + "/") and "/../" not in artifact.uri + "/"
+            else:
+                inside = os.path.commonpath([root, os.path.realpath(artifact.uri)]) == root
+            if not inside:
                 raise SpecError(
                     f"Artifact {artifact.type_name}#{artifact.id} points outside the pipeline root "
                     f"{self.root}: {artifact.uri!r}; refusing to use it."
@@ -186,7 +207,7 @@ class Pipeline:
         execution_id = store.start_execution(context_id, component, key, inputs, self._first_free_id)
         artifacts, staging = {}, {}
         for name, type_name in component.SPEC.outputs.items():
-            for stale in glob.glob(os.path.join(self.root, component.id, name, ".staging-*")):
+            for stale in filesystem.glob_names(os.path.join(self.root, component.id, name), ".staging-*"):
                 writer.remove_tree(stale)  # left by a crashed run
             staging[name] = os.path.join(self.root, component.id, name, f".staging-{execution_id}")
             writer.make_dirs(staging[name])

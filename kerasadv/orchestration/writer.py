@@ -1,12 +1,23 @@
 """The one writer of artifacts: every file and directory a component or the runner publishes goes through here.
 
-A file appears complete under its final name or not at all (`atomic_path`: a temporary name
-beside it, then one rename); a directory appears whole (`publish_directory`: a staging
-directory renamed into place). Examples shards, models, JSON, CSV, figures, reports,
-manifests and the Pusher's versions are all written with these functions, so moving
-artifacts to another filesystem changes this module only. It imports no ML module: a
-writer that needs a library (Keras's `model.save`, matplotlib's `savefig`, a
-`TFRecordWriter`) is passed in as a function of the temporary path (`write_with`).
+A file appears complete under its final name or not at all (`atomic_path`), and a directory
+appears whole (`publish_directory`). Examples shards, models, JSON, CSV, figures, reports,
+manifests and the Pusher's versions are all written with these functions, on any filesystem
+the seam knows (`kerasadv.orchestration.filesystem`: local paths, and `gs://`, `ram://`,
+`hdfs://`... once `kerasadv.filesystems` registered `tf.io.gfile`). It imports no ML module:
+a writer that needs a library (Keras's `model.save`, matplotlib's `savefig`, a
+`TFRecordWriter`) is passed in as a function of a temporary local path (`write_with`).
+
+The commit protocol follows the filesystem (`atomic_rename`), as TFX and Beam's
+`FileBasedSink` do:
+
+- **rename is atomic** (local disk, HDFS): a file is written under a temporary name beside
+  its final one and renamed; a staging directory is renamed to the artifact's name.
+- **rename is not** (object stores, where it is copy + delete; TensorFlow's `ram://`): a file
+  is uploaded under its final name (an object appears whole when its upload closes); a
+  directory's files are moved to the final name and then an empty `_SUCCESS` marker is
+  written last. `is_published` is False without the marker: readers (the cache, the Pusher's
+  versions) treat such a directory as absent.
 """
 
 import contextlib
@@ -15,6 +26,13 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
+
+from kerasadv.errors import StorageError
+from kerasadv.orchestration import filesystem
+
+MARKER = "_SUCCESS"
+"""Written last into a directory published on a filesystem without atomic rename."""
 
 
 @contextlib.contextmanager
@@ -38,6 +56,10 @@ def atomic_path(path):
     >>> open("/tmp/kerasadv-doc.txt").read()
     'done'
     """
+    if filesystem.is_remote(path):
+        with _remote_path(path) as tmp:
+            yield tmp
+        return
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     stem, ext = os.path.splitext(name)
@@ -50,6 +72,27 @@ def atomic_path(path):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+@contextlib.contextmanager
+def _remote_path(path):
+    """A local temporary file, uploaded to `path` on success (temporary name + rename where atomic)."""
+    fs = filesystem.get(path)
+    folder, name = os.path.split(path)
+    local_folder = tempfile.mkdtemp(prefix="kerasadv-write-")
+    try:
+        tmp = os.path.join(local_folder, name)
+        yield tmp
+        fs.makedirs(folder)
+        if fs.atomic_rename(path):
+            stem, ext = os.path.splitext(name)
+            remote_tmp = os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:8]}.tmp{ext}")
+            fs.copy(tmp, remote_tmp)
+            fs.rename(remote_tmp, path)
+        else:
+            fs.copy(tmp, path)
+    finally:
+        shutil.rmtree(local_folder, ignore_errors=True)
 
 
 def _umask():
@@ -103,8 +146,8 @@ def write_csv(frame, path, **to_csv_options):
 
 
 def copy_file(source, path):
-    """Copies `source` byte for byte to `path`, atomically. Returns `path`."""
-    return write_with(path, lambda tmp: shutil.copyfile(source, tmp))
+    """Copies `source` (any filesystem) byte for byte to `path`, atomically. Returns `path`."""
+    return write_with(path, lambda tmp: filesystem.get(source).copy(source, tmp))
 
 
 def touch(path):
@@ -114,33 +157,84 @@ def touch(path):
 
 def make_dirs(path):
     """Creates the directory `path` and its parents (no error if it exists). Returns `path`."""
-    os.makedirs(path, exist_ok=True)
+    filesystem.get(path).makedirs(path)
     return path
 
 
-def publish_directory(staging, target):
-    """Renames a finished staging directory to `target` in one step: the directory appears whole.
+def publish_directory(staging, target, last=()):
+    """Makes a finished staging directory the directory `target`, whole or (to readers) not at all.
+
+    Where `staging` and `target` share a filesystem with atomic rename, one rename. Otherwise
+    (another filesystem, or no atomic rename) every file is moved or copied to `target`, the
+    files named in `last` after the others, then the `_SUCCESS` marker; `staging` is removed.
 
     Args:
-        staging: the directory holding everything written.
-        target: its final name; must not exist (a rename never merges two directories).
+        staging: the directory holding everything written (any filesystem).
+        target: its final name; must not exist or be empty (a publish never merges two directories).
+        last: file names (relative to `staging`) written after all others (`saved_model.pb`).
 
     Raises:
-        OSError: `target` exists and is not empty, or the rename crosses filesystems.
+        StorageError: `target` exists and is not empty.
+        OSError: the rename fails.
+
+    Example:
+    >>> import tempfile
+    >>> staging = tempfile.mkdtemp(); _ = write_text("x", os.path.join(staging, "a.txt"))
+    >>> target = os.path.join(tempfile.mkdtemp(), "1")
+    >>> publish_directory(staging, target); is_published(target)
+    True
     """
-    make_dirs(os.path.dirname(os.path.abspath(target)))
-    os.rename(staging, target)
+    source_fs, target_fs = filesystem.get(staging), filesystem.get(target)
+    if filesystem.listdir(target):
+        raise StorageError(f"{target} exists and is not empty; refusing to publish {staging} over it.")
+    make_dirs(os.path.dirname(target.rstrip("/") if filesystem.is_remote(target) else os.path.abspath(target)))
+    if source_fs is target_fs and target_fs.atomic_rename(target) and not filesystem.is_remote(target):
+        os.rename(staging, target)
+        return
+    if source_fs is target_fs and target_fs.atomic_rename(target):
+        target_fs.rmtree(target)
+        target_fs.rename(staging, target)
+        return
+    files = [
+        os.path.relpath(os.path.join(folder, name), staging)
+        for folder, _, names in filesystem.walk(staging)
+        for name in names
+    ]
+    for relative in sorted(files, key=lambda name: (name in last, name)):
+        destination = os.path.join(target, relative)
+        target_fs.makedirs(os.path.dirname(destination))
+        if source_fs is target_fs:
+            target_fs.rename(os.path.join(staging, relative), destination)
+        else:
+            target_fs.copy(os.path.join(staging, relative), destination)
+    target_fs.makedirs(target)
+    with target_fs.open(os.path.join(target, MARKER), "wb") as marker:
+        marker.write(b"")  # gfile creates a file on its first write
+    remove_tree(staging)
+
+
+def is_published(directory):
+    """True when `directory` was published whole: it exists and, where rename is not atomic, holds `_SUCCESS`.
+
+    Example:
+    >>> is_published("/nonexistent/kerasadv/1")
+    False
+    """
+    fs = filesystem.get(directory)
+    if not fs.isdir(directory):
+        return False
+    return fs.atomic_rename(directory) or fs.exists(os.path.join(directory, MARKER))
 
 
 def remove_tree(path):
     """Removes a directory and everything under it (a stale staging directory); no error if missing."""
-    shutil.rmtree(path, ignore_errors=True)
+    filesystem.get(path).rmtree(path)
 
 
 def sha256_file(path):
     """Hex SHA-256 of a file's bytes, read in 1 MiB blocks (what manifests and caches compare)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with filesystem.open_file(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -7,14 +7,13 @@ report pages (the quick-start `Report` uses it too).
 """
 
 import html
-import json
 import math
 import os
 
 import pandas as pd
 
 from kerasadv.errors import KerasAdvError
-from kerasadv.orchestration import writer
+from kerasadv.orchestration import filesystem, writer
 
 SECTIONS_FILE = "sections.json"
 
@@ -86,8 +85,7 @@ class Sections:
 
 def read_sections(artifact):
     """`{"sections": [...], "findings": {...}, "files": [...]}` of an analysis artifact."""
-    with open(artifact.path(SECTIONS_FILE)) as f:
-        return json.load(f)
+    return filesystem.read_json(artifact.path(SECTIONS_FILE))
 
 
 def table_section(title, frame, note="", digits=4):
@@ -128,7 +126,8 @@ def artifact_sections(artifact, directory):
         name = section.get("table") or section["image"]
         writer.copy_file(artifact.path(name), os.path.join(directory, name))
         if "table" in section:
-            frame = pd.read_csv(artifact.path(name))
+            with filesystem.open_file(artifact.path(name)) as f:
+                frame = pd.read_csv(f)
             result.append(table_section(section["title"], frame, section["note"]))
         else:
             result.append(image_section(section["title"], name, section["note"]))
