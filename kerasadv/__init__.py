@@ -33,6 +33,7 @@ _SUBMODULES = (
     "data",
     "errors",
     "evaluation",
+    "filesystems",
     "io",
     "layers",
     "models",

@@ -69,4 +69,6 @@ class GaussianAugmentationModel(TrainingWrapper):
         return x + self.sigma * tf.random.stateless_normal(tf.shape(x), seed, dtype=x.dtype)
 
     def recipe_config(self):
-        return {**super().recipe_config(), "sigma": self.sigma, "seed": self.seed}
+        config = {**super().recipe_config(), "sigma": self.sigma, "seed": self.seed}
+        config.pop("attack")  # noise, not an attack: the recipe has none
+        return config
