@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from kerasadv.errors import StorageError
 from kerasadv.orchestration import MetadataStore, Pipeline, SpecError
 from kerasadv.orchestration.lineage import format_lineage
 from kerasadv.orchestration.lock import LockedError
@@ -193,3 +194,27 @@ def test_a_deleted_metadata_store_does_not_make_new_runs_collide_with_old_folder
     assert new != old and os.path.isdir(old)  # the old folders are left as they were
     with open(os.path.join(new, "value.txt")) as f:
         assert f.read() == "a=1;b=1;c=1;"
+
+
+def test_lineage_of_a_missing_artifact_is_an_error_not_an_empty_lineage(tmp_path):
+    result = chain(tmp_path, n_b=7).run(progress=False)
+    with pytest.raises(StorageError, match="No artifact #999 is recorded"):
+        format_lineage(result.store, 999)
+
+
+def test_a_pipeline_root_that_cannot_be_created_is_named_before_anything_runs(tmp_path):
+    (tmp_path / "a_file").write_text("not a directory")
+    with pytest.raises(StorageError, match=r"pipeline root .*a_file/root.* cannot be written"):
+        chain(tmp_path / "a_file" / "root").run(progress=False)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_a_read_only_pipeline_root_is_named_before_anything_runs(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    root.chmod(0o555)
+    try:
+        with pytest.raises(StorageError, match="pipeline root .* cannot be written"):
+            chain(root).run(progress=False)
+    finally:
+        root.chmod(0o755)

@@ -8,6 +8,7 @@ import os
 
 from absl import app, flags
 
+from kerasadv.errors import StorageError
 from kerasadv.orchestration import filesystem
 from kerasadv.orchestration.metadata import MetadataStore
 
@@ -25,7 +26,17 @@ def define_flags():
 
 
 def format_lineage(store, artifact_id):
-    """Text of an artifact's lineage, one upstream step per paragraph."""
+    """Text of an artifact's lineage, one upstream step per paragraph.
+
+    Raises:
+        StorageError: no artifact `artifact_id` is recorded in `store`.
+    """
+    if store.producer_of(artifact_id) is None:
+        latest = store.latest_artifact("PushedModel")
+        hint = f" (the latest PushedModel is #{latest})" if latest is not None else ""
+        raise StorageError(
+            f"No artifact #{artifact_id} is recorded in this metadata store{hint}: pass the id of one of its artifacts."
+        )
     lines = [f"lineage of artifact #{artifact_id}:"]
     for step in store.lineage(artifact_id):
         lines.append(f"- {step['component']} ({step['type']}, execution {step['execution']})")
@@ -44,7 +55,10 @@ def main(argv):
     artifact_id = FLAGS.artifact_id or store.latest_artifact("PushedModel")
     if artifact_id is None:
         raise SystemExit("No PushedModel recorded yet; pass --artifact_id.")
-    print(format_lineage(store, artifact_id))
+    try:
+        print(format_lineage(store, artifact_id))
+    except StorageError as error:
+        raise SystemExit(str(error)) from None
 
 
 def run():

@@ -137,7 +137,7 @@ class Pipeline:
 
     def run(self, progress=True):
         """Runs the pipeline holding the root's lock (one run per root at a time)."""
-        writer.make_dirs(self.root)  # an unknown scheme fails here, before anything is recorded
+        writer.make_dirs(self.root, "pipeline root")  # an unknown scheme or a read-only root fails here
         what = (
             f"pipeline root {self.root} (its local lock directory)" if self.state_dir != self.root else "pipeline root"
         )

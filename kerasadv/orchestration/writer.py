@@ -155,10 +155,31 @@ def touch(path):
     return write_bytes(b"", path)
 
 
-def make_dirs(path):
-    """Creates the directory `path` and its parents (no error if it exists). Returns `path`."""
-    filesystem.get(path).makedirs(path)
+def make_dirs(path, what="directory"):
+    """Creates the directory `path` and its parents (no error if it exists). Returns `path`.
+
+    A local directory is also checked writable (a file created and removed in it), so a read-only
+    pipeline root fails here, naming itself, rather than deep in a component.
+
+    Raises:
+        StorageError: `path` cannot be created or written (read-only, a file on its way, no permission).
+    """
+    try:
+        filesystem.get(path).makedirs(path)
+        if not filesystem.is_remote(path):
+            _probe(path)
+    except OSError as error:
+        raise StorageError(
+            f"The {what} {path!r} cannot be written ({error.strerror or error}): expected a writable directory; "
+            "choose another one, or make it writable."
+        ) from None
     return path
+
+
+def _probe(directory):
+    handle, probe = tempfile.mkstemp(dir=directory, prefix=".write-check-")
+    os.close(handle)
+    os.remove(probe)
 
 
 def publish_directory(staging, target, last=()):
