@@ -30,8 +30,9 @@ from kerasadv.orchestration import (
     filesystem,
     writer,
 )
-from kerasadv.orchestration.component import matches
+from kerasadv.orchestration.component import at_least, matches
 from kerasadv.orchestration.lock import directory_lock
+from kerasadv.serving.export import DEFAULT_MAX_IMAGE_PIXELS
 
 MODEL_NAME_RULE = "a name of letters, digits, '_', '-' and '.' (a directory of the serving dir)"
 MODEL_ENTRY = """  config {{
@@ -102,7 +103,8 @@ class PusherExecutor(BaseExecutor):
             local = model_dir if not filesystem.is_remote(model_dir) else tempfile.mkdtemp(prefix="kerasadv-push-")
             staging = os.path.join(local, f".staging-{uuid.uuid4().hex[:8]}")
             try:
-                serving.export_for_serving(model, staging, self._image_shape(input_dict))
+                limit = p.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS)  # absent in older runs' records
+                serving.export_for_serving(model, staging, self._image_shape(input_dict), max_image_pixels=limit)
                 images = self._sample_images(input_dict, model)
                 warmup = serving.write_warmup_requests(staging, images[:2], p["model_name"])
                 check = serving.check_servable(staging, model, images)
@@ -158,6 +160,8 @@ class Pusher(BaseComponent):
         serving_dir: TF Serving base directory ("saved_models"), local or on any filesystem
             TensorFlow knows ("gs://bucket/models"; its lock is then local to this machine).
         model_name: the served model's name.
+        max_image_pixels: the largest width x height the `serving_bytes` signature decodes; a
+            larger image is refused from its header, before decoding (default 4096 * 4096).
 
     Raises:
         SpecError: for a bad parameter, or a blessing whose gate would pass any model.
@@ -173,6 +177,7 @@ class Pusher(BaseComponent):
         parameters={
             "serving_dir": Parameter(str, "saved_models", matches(r"\S.*", "a non-empty path")),
             "model_name": Parameter(str, "kerasadv", matches(r"[A-Za-z0-9][A-Za-z0-9_.-]*", MODEL_NAME_RULE)),
+            "max_image_pixels": Parameter(int, DEFAULT_MAX_IMAGE_PIXELS, at_least(1)),
         },
     )
     EXECUTOR = PusherExecutor
