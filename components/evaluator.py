@@ -10,7 +10,7 @@ from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
 from kerasadv.data.tfrecords import first_examples
 from kerasadv.evaluation import blessing, engine
-from kerasadv.evaluation.engine import LIVE_ATTACK_COLUMNS, EvaluationEngine
+from kerasadv.evaluation.engine import LIVE_ATTACK_COLUMNS, EvaluationEngine, live_row
 from kerasadv.orchestration import (
     BaseComponent,
     BaseExecutor,
@@ -96,7 +96,7 @@ class EvaluatorExecutor(BaseExecutor):
         results = _robust_results(engine, input_dict["examples"].uri, p)
         metrics.update({f"robust_accuracy_{n}": r["adversarial_accuracy"] for n, r in results.items()})
         per_attack = {label: r["per_attack"] for label, r in results.items() if "per_attack" in r}
-        live = [{"attack": label, **{k: r[k] for k in LIVE_ATTACK_COLUMNS}} for label, r in results.items()]
+        live = [live_row(label, r) for label, r in results.items()]  # with the 95% Wilson interval
         live_table = pd.DataFrame(live, columns=["attack", *LIVE_ATTACK_COLUMNS])
         writer.write_csv(live_table, evaluation.path("live_attacks.csv"), index=False)
         sweep = attacks.eps_sweep(
@@ -157,7 +157,8 @@ class Evaluator(BaseComponent):
             `AutoAttack` adds its per-attack table; its robust accuracy is the worst case.
         robust_examples: the live attacks run on the first this many examples of the split
             (0: all of it); AutoAttack's full budgets make a subset the usual choice. Robust
-            accuracies carry their standard error sqrt(p (1 - p) / n) in the checks.
+            accuracies carry n, their standard error sqrt(p (1 - p) / n) and their 95% Wilson
+            interval in the checks, and the interval in `live_attacks.csv`.
         self_check_examples: `attacks.self_checks` of every live attack run on the first this
             many examples, stored and gated as above (0: skipped).
         eps_sweep: comma-separated eps values of the FGSM sweep table.

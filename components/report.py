@@ -25,6 +25,8 @@ LIVE_ATTACK_HEADERS = {
     "mean_l2": "mean L2",
     "mean_clean_confidence": "conf clean",
     "mean_adversarial_confidence": "conf adv",
+    "adversarial_accuracy_ci_low": "adv 95% CI low",
+    "adversarial_accuracy_ci_high": "adv 95% CI high",
 }
 
 
@@ -129,7 +131,8 @@ def _sections(table, sweep_table, per_attack, live, evaluations, attack_configs,
         note = (
             "n: examples attacked; on correct: adversarial accuracy on the examples the model classifies "
             "correctly (clean-correct and still correct / clean-correct); success: share of those the attack "
-            "fooled; conf: mean softmax probability of the predicted class on clean / adversarial images."
+            "fooled; conf: mean softmax probability of the predicted class on clean / adversarial images; "
+            "adv 95% CI: Wilson score interval of the adversarial accuracy over n."
         )
         shown = live.rename(columns=LIVE_ATTACK_HEADERS).round(4)
         sections.append(

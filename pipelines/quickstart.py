@@ -12,12 +12,11 @@ study's protocol, not robust training: blessed by the same rule, it rarely passe
     python pipelines/quickstart.py --data tar:../shared/data/cifar10-jpeg.tar.gz --profile full
     python pipelines/quickstart.py --import_model my_cifar10_classifier.keras   # your own model
 
-Data defaults to the CIFAR-10 archive named by $KERASADV_CIFAR10_TAR when that file exists,
-otherwise Fashion-MNIST from Debian's `dataset-fashion-mnist` package. A second identical run
+Data defaults to the CIFAR-10 archive named by $KERASADV_CIFAR10_TAR when set (a path that names
+no file is an error), otherwise Fashion-MNIST from Debian's `dataset-fashion-mnist` package. A second identical run
 is served from the cache; `--no_cache` or `--rerun=BaselineTrainer,...` (a step and what follows it) force re-execution.
 """
 
-import os
 import time
 
 from absl import app, flags
@@ -33,6 +32,7 @@ from kerasadv.components.pusher import Pusher
 from kerasadv.components.report import Report
 from kerasadv.components.trainer import Trainer
 from kerasadv.configs import attack_config, default_eps, recipe_at_radius
+from kerasadv.data.load import default_source  # a set but missing $KERASADV_CIFAR10_TAR is an error
 from kerasadv.orchestration import Pipeline, filesystem
 
 PROFILES = {  # num_train, num_eval, epochs, retrain_epochs, min_accuracy
@@ -118,11 +118,6 @@ def define_flags():
         "Baseline training recipe: none, fgsm, pgd, fast, free, advprop, contrastive, or a JSON config "
         '(\'{"class_name": "AdversarialModel", "config": {"attack": "pgd", "adv_ratio": 1.0}}\').',
     )
-
-
-def default_source():
-    archive = os.environ.get("KERASADV_CIFAR10_TAR", "")
-    return f"tar:{archive}" if os.path.isfile(archive) else "fashion_mnist"
 
 
 def named_attack(identifier, eps):

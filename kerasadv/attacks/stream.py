@@ -1,47 +1,17 @@
 """The one streaming helper: run an attack over a whole data set, batch by batch.
 
 Memory stays bounded by one batch: results are yielded (or handed to a consumer that
-writes them) and never collected here.
+writes them) and never collected here. The data forms accepted (arrays, tensors, variables,
+lists, `tf.data` batched or not, TFDS dicts) are `kerasadv.data.forms`'.
 """
 
 import keras
-import tensorflow as tf
 
 from kerasadv.attacks.registry import get
 from kerasadv.constants import DEFAULT_BATCH_SIZE
-from kerasadv.errors import AttackInputError
+from kerasadv.data.forms import as_batches, num_batches
 
-
-class _ArrayBatches:
-    """Batches of an `(x, y)` pair of arrays, sliced in Python (no tf.data threads)."""
-
-    def __init__(self, x, y, batch_size):
-        if len(x) != len(y):
-            raise AttackInputError(f"x and y must have the same length, got {len(x)} and {len(y)}.")
-        self.x, self.y, self.batch_size = x, y, batch_size
-
-    def __len__(self):
-        return -(-len(self.x) // self.batch_size)
-
-    def __iter__(self):
-        for start in range(0, len(self.x), self.batch_size):
-            yield self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
-
-
-def as_batches(data, batch_size=DEFAULT_BATCH_SIZE):
-    """Iterable of `(images, labels)` batches from a batched data set or an `(x, y)` pair."""
-    if isinstance(data, tf.data.Dataset):
-        return data
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return _ArrayBatches(data[0], data[1], batch_size)
-    raise AttackInputError(
-        f"data must be a tf.data.Dataset of (images, labels) batches or an (x, y) pair, got {type(data).__name__}."
-    )
-
-
-def _num_batches(batches):
-    count = len(batches) if isinstance(batches, _ArrayBatches) else int(batches.cardinality())
-    return count if count >= 0 else None
+__all__ = ["as_batches", "attack_batch", "stream"]  # as_batches: the data forms every entry point accepts
 
 
 def attack_batch(attack, model, x, y, index, eps=None):
@@ -63,13 +33,17 @@ def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progres
     Args:
         attack: a kerasadv attack, or an identifier for `kerasadv.attacks.get`.
         model: the attacked logits model.
-        data: a batched `(images, labels)` data set, or an `(x, y)` pair of arrays.
+        data: an `(x, y)` pair or a `tf.data.Dataset` of `(images, labels)` (any form
+            `kerasadv.data.forms.as_batches` accepts).
         eps: override of the attack's eps for this pass.
-        batch_size: batch size used when `data` is an array pair.
+        batch_size: batch size of array pairs and of unbatched data sets.
         progress: show a Keras progress bar (one step per batch).
 
     Yields:
         dicts of eager tensors, one per batch.
+
+    Raises:
+        AttackInputError: `data` is of a form no entry point accepts (names it and the fix).
 
     Example:
     >>> import numpy as np, kerasadv
@@ -82,7 +56,7 @@ def stream(attack, model, data, eps=None, batch_size=DEFAULT_BATCH_SIZE, progres
     """
     attack = get(attack)  # a name or config works too
     dataset = as_batches(data, batch_size)
-    bar = keras.utils.Progbar(_num_batches(dataset), unit_name="batch") if progress else None
+    bar = keras.utils.Progbar(num_batches(dataset), unit_name="batch") if progress else None
     for index, (x, y) in enumerate(dataset):
         yield attack_batch(attack, model, x, y, index, eps)
         if bar is not None:

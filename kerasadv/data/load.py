@@ -1,6 +1,7 @@
 """`kerasadv.data.load`: one function from a source string to batches of [0, 1] pixels."""
 
 import dataclasses
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -10,6 +11,8 @@ from kerasadv.data.pixels import to_unit_float
 from kerasadv.errors import DataSourceError
 
 SOURCE_FORMS = ("tfds:NAME", "dir:PATH", "tar:PATH", "npz:PATH", "fashion_mnist")
+CIFAR10_ARCHIVE_VARIABLE = "KERASADV_CIFAR10_TAR"
+"""The environment variable naming the CIFAR-10 image-folder archive (`default_source`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +67,40 @@ def _records(source, split, image_size, data_dir):
     if source == "fashion_mnist":
         return _resized(array_sources.fashion_mnist_records(split, data_dir), image_size)
     raise DataSourceError(f"Unknown data source {source!r}: expected one of {', '.join(SOURCE_FORMS)}.")
+
+
+def default_source(environ=None):
+    """The default data source: the CIFAR-10 archive named by $KERASADV_CIFAR10_TAR, else "fashion_mnist".
+
+    Unset (or empty), the documented fallback is Fashion-MNIST; set, it must name a file: a
+    typo in the path is an error, never a silent switch to another data set.
+
+    Args:
+        environ: the environment to read (default `os.environ`).
+
+    Returns:
+        "tar:<path>" or "fashion_mnist".
+
+    Raises:
+        DataSourceError: the variable is set but names no file (names the path and the fix).
+
+    Example:
+    >>> default_source({})
+    'fashion_mnist'
+    >>> default_source({"KERASADV_CIFAR10_TAR": "/no/such/cifar10.tar.gz"})
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.DataSourceError: KERASADV_CIFAR10_TAR='/no/such/cifar10.tar.gz' names no file; ...
+    """
+    archive = (os.environ if environ is None else environ).get(CIFAR10_ARCHIVE_VARIABLE, "")
+    if not archive:
+        return "fashion_mnist"
+    if not os.path.isfile(archive):
+        raise DataSourceError(
+            f"{CIFAR10_ARCHIVE_VARIABLE}={archive!r} names no file; expected the CIFAR-10 image-folder archive "
+            f"(e.g. .../cifar10-jpeg.tar.gz): fix the path, or unset {CIFAR10_ARCHIVE_VARIABLE} to use Fashion-MNIST."
+        )
+    return f"tar:{archive}"
 
 
 def select_indices(labels, num_examples=None, seed=0):
@@ -125,7 +162,12 @@ def load(
     (32, 32, 1)
     """
     if not isinstance(source, str):
-        raise DataSourceError(f"source must be a string like {SOURCE_FORMS}, got {source!r}.")
+        shape = getattr(source, "shape", None)
+        raise DataSourceError(
+            f"source must be a string like {SOURCE_FORMS}, got {type(source).__name__}"
+            + ("" if shape is None else f" of shape {tuple(shape)}")
+            + "; data already in memory (arrays, a tf.data.Dataset) goes to model.fit or AdversarialModel.fit."
+        )
     records = _records(source, split, image_size, data_dir)
     indices = select_indices(records.labels, num_examples, seed)
     dataset = tf.data.Dataset.from_tensor_slices(indices)

@@ -42,7 +42,23 @@ def check_unit_range(images, name="images"):
 
     Returns:
         The images as a float32 tensor.
+
+    Raises:
+        KerasAdvError: uint8, non-float, non-finite or out-of-range pixels, or a whole
+            `tf.data.Dataset` where one batch is expected (names the fix).
+
+    Example:
+    >>> check_unit_range(tf.data.Dataset.range(3))
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.KerasAdvError: images are a tf.data.Dataset (...), but one batch of images was expected: ...
     """
+    if isinstance(images, tf.data.Dataset):
+        raise KerasAdvError(
+            f"{name} are a tf.data.Dataset ({type(images).__name__}), but one batch of images was expected: an array, "
+            "tensor, variable or nested list of shape (n, height, width, channels). For a whole data set use "
+            "kerasadv.attacks.stream(attack, model, dataset) or evaluate_attack, or loop: for x, y in dataset: ..."
+        )
     array = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
     if array.dtype == np.uint8:
         raise KerasAdvError(
@@ -50,7 +66,10 @@ def check_unit_range(images, name="images"):
             "Convert with kerasadv.data.to_unit_float(images)."
         )
     if not np.issubdtype(array.dtype, np.floating):
-        raise KerasAdvError(f"{name} must be float pixels in [0, 1], got dtype {array.dtype}.")
+        raise KerasAdvError(
+            f"{name} must be float pixels in [0, 1], got {type(images).__name__} of dtype {array.dtype}; "
+            "expected an array, tensor, variable or nested list of numbers."
+        )
     if array.size and not np.isfinite(array).all():
         nan, inf = int(np.isnan(array).sum()), int(np.isinf(array).sum())
         raise KerasAdvError(

@@ -4,8 +4,11 @@ Each rule is one check dict, stored in `evaluation.json` and the ModelBlessing's
 
     {"check": "robust accuracy (worst live attack, AutoAttack-0.0314) >= baseline's 0.1200 + 0.05",
      "value": 0.19, "baseline": 0.12, "margin": 0.05, "passed": True, "blocking": True,
-     "attack": "AutoAttack-0.0314", "n": 500, "stderr": 0.0175,
-     "baseline_attack": "AutoAttack-0.0314", "baseline_n": 500, "baseline_stderr": 0.0145}
+     "attack": "AutoAttack-0.0314", "n": 500, "stderr": 0.0175, "interval": [0.158, 0.226],
+     "baseline_attack": "AutoAttack-0.0314", "baseline_n": 500, "baseline_stderr": 0.0145,
+     "baseline_interval": [0.095, 0.152]}
+
+`interval` is the 95% Wilson score interval of the robust accuracy over its `n` examples.
 
 `baseline` and `margin` are None where a rule compares with nothing; a self-check's rule has
 `value` None and its message in `detail`. A model is blessed when every blocking check passes.
@@ -19,6 +22,7 @@ import math
 
 import pandas as pd
 
+from kerasadv.attacks.metrics import accuracy_figure, wilson_interval
 from kerasadv.orchestration import SpecError
 
 PROTOCOL = ("seed", "split", "robust_examples", "examples", "attacks")  # seed first: it fills attack seeds
@@ -106,7 +110,12 @@ def require_same_protocol(candidate, baseline, where, baseline_name="the baselin
 
 def _robust_facts(prefix, worst):
     label, value, n = worst
-    return {f"{prefix}attack": label, f"{prefix}n": n, f"{prefix}stderr": standard_error(value, n)}
+    return {
+        f"{prefix}attack": label,
+        f"{prefix}n": n,
+        f"{prefix}stderr": standard_error(value, n),
+        f"{prefix}interval": list(wilson_interval(round(value * n), n)),
+    }
 
 
 def clean_rule(evaluation, min_accuracy):
@@ -232,15 +241,37 @@ def _verdict(check):
     return "passed" if check["passed"] else ("FAILED" if check.get("blocking", True) else "failed, not blocking")
 
 
+def _figure(check, prefix=""):
+    """A check's value (`prefix` "baseline_": its baseline's) with its n and 95% interval where measured."""
+    value = check["baseline" if prefix else "value"]
+    n, interval = check.get(f"{prefix}n"), check.get(f"{prefix}interval")
+    return accuracy_figure(value, n, interval, digits=4) if n and interval else f"{value:.4f}"
+
+
+def _interval(check, prefix=""):
+    interval = check.get(f"{prefix}interval")
+    return f"{interval[0]:.4f}-{interval[1]:.4f}" if interval else ""
+
+
 def check_line(check):
-    """One line of text for a check: rule, values, verdict."""
-    baseline = f" (baseline {check['baseline']:.4f})" if check.get("baseline") is not None else ""
-    value = f": {check['value']:.4f}{baseline}" if check.get("value") is not None else ""
+    """One line of text for a check: rule, values (with n and 95% interval where measured), verdict.
+
+    Example:
+    >>> check_line(robust_floor_rule(("PGD-0.03", 0.5, 100), 0.3))
+    'robust accuracy (worst live attack, PGD-0.03) >= 0.3: 0.5000 (n=100, 95% CI 0.4038-0.5962) -> passed'
+    """
+    baseline = f" (baseline {_figure(check, 'baseline_')})" if check.get("baseline") is not None else ""
+    value = f": {_figure(check)}{baseline}" if check.get("value") is not None else ""
     return f"{check['check']}{value} -> {_verdict(check)}"
 
 
 def blessing_table(checks):
-    """A table of the checks: rule, this model's and the baseline's value, margin, n, standard errors, verdict."""
+    """A table of the checks: rule, values (this model's, the baseline's), margin, n, SEs, 95% intervals, verdict.
+
+    Example:
+    >>> blessing_table([robust_floor_rule(("PGD-0.03", 0.5, 100), 0.3)])["95% CI"].tolist()
+    ['0.4038-0.5962']
+    """
     rows = [
         {
             "rule": c["check"],
@@ -250,6 +281,8 @@ def blessing_table(checks):
             "n": c.get("n", ""),
             "SE": _number(c.get("stderr")),
             "baseline's SE": _number(c.get("baseline_stderr")),
+            "95% CI": _interval(c),
+            "baseline's 95% CI": _interval(c, "baseline_"),
             "blocking": "yes" if c.get("blocking", True) else "no",
             "verdict": _verdict(c),
         }

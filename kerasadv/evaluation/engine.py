@@ -17,6 +17,8 @@ LIVE_ATTACK_COLUMNS = (
     "num_examples",
     "clean_accuracy",
     "adversarial_accuracy",
+    "adversarial_accuracy_ci_low",
+    "adversarial_accuracy_ci_high",
     "accuracy_on_correct",
     "success_rate",
     "mean_linf",
@@ -24,7 +26,30 @@ LIVE_ATTACK_COLUMNS = (
     "mean_clean_confidence",
     "mean_adversarial_confidence",
 )
-"""The columns of a live attack's row in evaluation tables (`evaluate_attack`'s figures)."""
+"""The columns of a live attack's row in evaluation tables (`evaluate_attack`'s figures; the 95% Wilson interval
+of the adversarial accuracy over `num_examples` as two columns)."""
+
+
+def live_row(label, result):
+    """A live attack's row of evaluation tables: `{"attack": label, <LIVE_ATTACK_COLUMNS>}`.
+
+    Args:
+        label: the attack's table label.
+        result: `attacks.evaluate_attack`'s result.
+
+    Returns:
+        The row, a dict.
+
+    Example:
+    >>> result = {k: 0.5 for k in LIVE_ATTACK_COLUMNS}
+    >>> result.update(num_examples=100, adversarial_accuracy_interval=(0.4, 0.6))
+    >>> row = live_row("PGD-0.03", result)
+    >>> row["attack"], row["num_examples"], row["adversarial_accuracy_ci_low"]
+    ('PGD-0.03', 100, 0.4)
+    """
+    low, high = result["adversarial_accuracy_interval"]
+    flat = {**result, "adversarial_accuracy_ci_low": float(low), "adversarial_accuracy_ci_high": float(high)}
+    return {"attack": label, **{key: flat[key] for key in LIVE_ATTACK_COLUMNS}}
 
 
 def local_class_counts(model, directory, split, batch_size=DEFAULT_BATCH_SIZE):

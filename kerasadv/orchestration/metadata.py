@@ -2,6 +2,11 @@
 
 Lineage ("which data, attack and parameters produced this pushed model?") is a walk from an
 artifact to the execution that output it, to that execution's inputs, and so on.
+
+A store records its format (`STORE_FORMAT`) and the kerasadv version that created or last
+migrated it (table `store_info`), and every artifact its own format and writer: an older
+store is migrated when opened, a newer one refused with the version it needs, never misread.
+A store without a record (written before versions were recorded) is format 1.
 """
 
 import contextlib
@@ -12,7 +17,7 @@ import time
 
 from kerasadv.errors import KerasAdvError, StorageError
 from kerasadv.orchestration import filesystem
-from kerasadv.orchestration.artifacts import Artifact
+from kerasadv.orchestration.artifacts import ARTIFACT_FORMAT, Artifact, check_artifact_format, library_version
 from kerasadv.orchestration.manifest import build_manifest, manifest_problem
 
 _SCHEMA = """
@@ -26,7 +31,15 @@ CREATE TABLE IF NOT EXISTS artifacts (
 CREATE TABLE IF NOT EXISTS events (
     execution_id INTEGER, artifact_id INTEGER, kind TEXT, name TEXT);
 CREATE INDEX IF NOT EXISTS executions_by_key ON executions (cache_key, state);
+CREATE TABLE IF NOT EXISTS store_info (key TEXT PRIMARY KEY, value TEXT);
 """
+
+STORE_FORMAT = 2
+"""The store's layout: 1, tables without versions (and, before manifests, no manifest column);
+2, `store_info` (format, kerasadv version) and each artifact's format and writer."""
+
+# Columns added to the artifacts table since format 1, in order (the migration adds what is missing).
+_ARTIFACT_COLUMNS = (("manifest", "TEXT"), ("format", "INTEGER"), ("written_by", "TEXT"))
 
 
 class MetadataStore:
@@ -68,9 +81,34 @@ class MetadataStore:
                 "the next run re-executes every component) or restore a copy."
             ) from None
         self.cache_misses = []
-        columns = [row[1] for row in self.db.execute("PRAGMA table_info(artifacts)")]
-        if "manifest" not in columns:  # stores written before manifests existed
-            self.db.execute("ALTER TABLE artifacts ADD COLUMN manifest TEXT")
+        self.format, self.written_by = self._check_format(path)
+
+    def _check_format(self, path):
+        """`(format, kerasadv version)` recorded in the store; migrates an older store, refuses a newer one."""
+        info = dict(self.db.execute("SELECT key, value FROM store_info"))
+        found, written_by = int(info.get("format", 1)), info.get("kerasadv_version")
+        if found > STORE_FORMAT:
+            raise KerasAdvError(
+                f"The metadata store {path} was written by kerasadv {written_by} in store format {found}; this "
+                f"kerasadv {library_version()} reads store formats up to {STORE_FORMAT}. Expected kerasadv >= "
+                f"{written_by}: upgrade (pip install -U kerasadv), or give this version another pipeline root."
+            )
+        if found < STORE_FORMAT:
+            self._migrate()
+            written_by = library_version()
+        return STORE_FORMAT, written_by
+
+    def _migrate(self):
+        """Brings a format-1 store (or a new one) to `STORE_FORMAT`; what it holds stays, read as format 1."""
+        with self._transaction():
+            columns = [row[1] for row in self.db.execute("PRAGMA table_info(artifacts)")]
+            for name, kind in _ARTIFACT_COLUMNS:
+                if name not in columns:
+                    self.db.execute(f"ALTER TABLE artifacts ADD COLUMN {name} {kind}")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO store_info (key, value) VALUES (?, ?)",
+                [("format", str(STORE_FORMAT)), ("kerasadv_version", library_version())],
+            )
 
     def abandon_running(self):
         """Marks executions left `running` by a killed run as `abandoned` (call with the root locked)."""
@@ -126,14 +164,16 @@ class MetadataStore:
                 if artifact.id is None:
                     manifest = build_manifest(artifact.uri, artifact.properties.get("external_files", ()))
                     artifact.id = self.db.execute(
-                        "INSERT INTO artifacts (type, uri, properties, fingerprint, state, manifest)"
-                        " VALUES (?, ?, ?, ?, 'live', ?)",
+                        "INSERT INTO artifacts (type, uri, properties, fingerprint, state, manifest, format,"
+                        " written_by) VALUES (?, ?, ?, ?, 'live', ?, ?, ?)",
                         (
                             artifact.type_name,
                             artifact.uri,
                             json.dumps(artifact.properties, default=str),
                             artifact.fingerprint,
                             json.dumps(manifest),
+                            ARTIFACT_FORMAT,
+                            library_version(),
                         ),
                     ).lastrowid
                 self.db.execute("INSERT INTO events VALUES (?, ?, 'output', ?)", (execution_id, artifact.id, name))
@@ -176,12 +216,21 @@ class MetadataStore:
         return row[0], outputs
 
     def outputs_of(self, execution_id, kind="output"):
+        """`{name: Artifact}` an execution output (or, `kind="input"`, read).
+
+        Raises:
+            KerasAdvError: an artifact was written in a newer format than this kerasadv reads.
+        """
         rows = self.db.execute(
-            "SELECT e.name, a.id, a.type, a.uri, a.properties, a.fingerprint FROM events e"
+            "SELECT e.name, a.id, a.type, a.uri, a.properties, a.fingerprint, a.format, a.written_by FROM events e"
             " JOIN artifacts a ON a.id = e.artifact_id WHERE e.execution_id = ? AND e.kind = ?",
             (execution_id, kind),
         ).fetchall()
-        return {name: Artifact(t, uri, json.loads(props), id_, fp) for name, id_, t, uri, props, fp in rows}
+        artifacts = {}
+        for name, id_, type_name, uri, properties, fingerprint, found, written_by in rows:
+            check_artifact_format(found, written_by, f"{type_name}#{id_} at {uri}")
+            artifacts[name] = Artifact(type_name, uri, json.loads(properties), id_, fingerprint)
+        return artifacts
 
     def producer_of(self, artifact_id):
         """The first execution that output `artifact_id` (the one that really made it)."""
