@@ -102,15 +102,7 @@ DATA_ENTRY_POINTS = {
 # Analyses of images need no labels: images alone work there.
 LABEL_FREE = {"neural_ranking", "neuron_coverage"}
 
-# Cells other modules still get wrong (kerasadv.analysis): the fix each needs.
-GAPS = {
-    ("layer_vulnerability", "empty_numpy"): "analysis/vulnerability.py: returns empty tables; check_not_empty",
-    ("layer_vulnerability", "empty_dataset"): "analysis/vulnerability.py: returns empty tables; check_not_empty",
-    ("neural_ranking", "empty_numpy"): "analysis/ranking.py: AttributeError on None sums; check_not_empty",
-    ("neural_ranking", "empty_dataset"): "analysis/ranking.py: AttributeError on None sums; check_not_empty",
-    ("neuron_coverage", "empty_numpy"): "analysis/coverage.py: AttributeError before any batch; check_not_empty",
-    ("neuron_coverage", "empty_dataset"): "analysis/coverage.py: AttributeError before any batch; check_not_empty",
-}
+GAPS = {}  # cells other modules still get wrong (entry, form) -> the fix each needs: none left
 
 
 def _expected(entry, form):
@@ -196,7 +188,7 @@ def _fit(data, **kwargs):
     model = training.AdversarialModel(_model(1), attacks.FGSM(0.03))
     model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     if isinstance(data, tf.data.Dataset):
-        history = model.fit(data, epochs=1, verbose=0, shuffle=False, **kwargs)
+        history = model.fit(data, batch_size=4, epochs=1, verbose=0, shuffle=False, **kwargs)  # unbatched: by 4
     elif len(data) == 3:
         history = model.fit(data[0], data[1], sample_weight=data[2], batch_size=4, epochs=1, verbose=0, shuffle=False)
     else:
@@ -219,13 +211,7 @@ FIT_REFUSED = {  # what fit should say (kerasadv's error naming the form and the
     "dataset_as_x_with_y": (KerasAdvError, ["tf.data.Dataset", "labels"]),
     "empty_numpy": (KerasAdvError, ["0 examples"]),
 }
-FIT_GAPS = {
-    ("fit", "dataset_as_x_with_y"): "training/wrapper.py: Keras's ValueError, not kerasadv's; refuse naming the fix",
-    ("fit", "empty_numpy"): "training/wrapper.py: raw KeyError 'loss' after an epoch of nothing; refuse empty data",
-    ("fit", "lists"): "training/wrapper.py: Keras's raw 'Unrecognized data type'; convert lists or refuse naming them",
-    ("fit", "dataset_tfds_dict"): "training/wrapper.py: raw TypeError; map {'image','label'} to pairs (data.forms)",
-    ("fit", "dataset_unbatched"): "training/wrapper.py: raw graph error (slicing a scalar); batch or refuse",
-}
+FIT_GAPS = {}
 
 
 @pytest.mark.parametrize(("entry", "form"), _cells(["fit"], FIT_FORMS, FIT_GAPS))

@@ -29,6 +29,7 @@ from kerasadv.analysis.probes import probe_model, probe_outputs
 from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
 from kerasadv.constants import TINY
+from kerasadv.models.graph import leaf_layers
 from kerasadv.models.logits import check_logits
 
 STRATEGIES = ("rare", "frequent", "weights", "near_threshold")
@@ -37,9 +38,10 @@ _RMS_EPSILON = 1e-5  # the reference's normalize()
 
 
 def _channel_weights(model, layer_name, channels):
-    """Mean |kernel| per output channel of the layer, or of the nearest earlier layer with one."""
-    layers = model.layers[: [l.name for l in model.layers].index(layer_name) + 1]
-    for layer in reversed(layers):
+    """Mean |kernel| per output channel of the layer (a path inside nested models), or of the nearest earlier one."""
+    layers = leaf_layers(model)
+    paths = [path for path, _ in layers]
+    for _, layer in reversed(layers[: paths.index(layer_name) + 1] if layer_name in paths else []):
         kernel = getattr(layer, "kernel", None)
         if kernel is not None and kernel.shape[-1] == channels:
             return np.abs(kernel.numpy()).reshape(-1, channels).mean(0)
@@ -57,7 +59,8 @@ class DLFuzz(Attack):
     """DLFuzz over batches of seeds, as an attack (see the module docstring).
 
     Coverage state (covered neurons, running statistics, seeds seen) is kept per model across
-    calls, as a fuzzing campaign does; `fuzzer(model)` exposes it.
+    calls, as a fuzzing campaign does; `fuzzer(model)` exposes it. The state holds no reference
+    to the model, so a model that is no longer used elsewhere is freed with its state.
 
     Args:
         layer_names: layers whose neurons are selected and covered (default: conv / dense activations).
@@ -156,10 +159,15 @@ class DLFuzz(Attack):
 
 
 class Fuzzer:
-    """DLFuzz's state for one model: probe, coverage, running neuron statistics, seeds seen."""
+    """DLFuzz's state for one model: probe, coverage, running neuron statistics, seeds seen.
+
+    It keeps the probe (which shares the model's layers), never the model itself: `DLFuzz`
+    holds it as the value of a weak-keyed dictionary, which a reference to the key would keep
+    alive forever.
+    """
 
     def __init__(self, model, config):
-        self.model, self.config = model, config
+        self.config = config
         self.probe = probe_model(model, config.layer_names)
         self.coverage = NeuronCoverage(self.probe, config.threshold)
         self.layers = self.coverage.layers

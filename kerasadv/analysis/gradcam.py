@@ -10,15 +10,60 @@ import numpy as np
 import scipy.ndimage
 import tensorflow as tf
 
-from kerasadv.models.graph import functional_view, layer_output
+from kerasadv.errors import ModelError
+from kerasadv.models.graph import functional_view, layer_output, leaf_layers
 from kerasadv.models.logits import check_logits
+from kerasadv.models.structure import symbolic_output
 
 _EPSILON = 1e-7  # keras.backend.epsilon(), as tf-keras-vis normalises
 
 
 def conv_layer_names(model):
-    """Names of the model's 2-D convolution layers, input to output."""
-    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    """Names of the model's 2-D convolution layers, input to output; paths inside nested models.
+
+    Example:
+    >>> backbone = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3, name="conv")], name="net")
+    >>> conv_layer_names(keras.Sequential([keras.Input((8, 8, 3)), backbone, keras.layers.Conv2D(2, 3, name="top")]))
+    ['net/conv', 'top']
+    """
+    return [path for path, layer in leaf_layers(model) if isinstance(layer, keras.layers.Conv2D)]
+
+
+def spatial_outputs(view, layer_names):
+    """`[symbolic output]` of each layer (name or path) of a `functional_view`, each (n, height, width, channels).
+
+    Raises:
+        ModelError: no layers, or a layer whose output has no spatial axes (Grad-CAM weighs feature maps).
+    """
+    if not layer_names:
+        raise ModelError(
+            f"Model {view.name!r} has no Conv2D layer to take Grad-CAM heatmaps of; pass layer_names=[...] "
+            "with layers whose outputs are feature maps (n, height, width, channels)."
+        )
+    outputs = [layer_output(view, name) for name in layer_names]
+    for name, output in zip(layer_names, outputs):
+        if len(output.shape) != 4:
+            raise ModelError(
+                f"Grad-CAM weighs feature maps (n, height, width, channels), but layer {name!r} of {view.name!r} "
+                f"outputs shape {tuple(output.shape)}; pick conv layers, e.g. {conv_layer_names(view)[-3:]}."
+            )
+    return outputs
+
+
+class _Penultimate(keras.layers.Layer):
+    """What tf-keras-vis reads as its penultimate layer: a layer's output in the view's own graph.
+
+    tf-keras-vis takes `layer.output`, which for a layer of a nested model (or of a Sequential
+    model, whose layers belong to several graphs) is a tensor of another graph.
+    """
+
+    def __init__(self, tensor, **kwargs):
+        super().__init__(**kwargs)
+        self._tensor = tensor
+
+    @property
+    def output(self):
+        return self._tensor
 
 
 def _expand_and_normalize(cams, image_shape):
@@ -30,20 +75,30 @@ def _expand_and_normalize(cams, image_shape):
 
 
 def gradcam_tfkerasvis(model, images, classes, layer_name):
-    """Heatmaps of one layer with `tf_keras_vis.gradcam.Gradcam` (logits model expected)."""
+    """Heatmaps of one layer with `tf_keras_vis.gradcam.Gradcam` (logits model expected).
+
+    Args:
+        model: a functional or Sequential logits model (nested models included).
+        images: float32 [0, 1] images.
+        classes: the class of each image whose score is explained.
+        layer_name: the layer (a path inside a nested model: `"backbone/conv1"`).
+
+    Returns:
+        Heatmaps (n, height, width) in [0, 1].
+
+    Raises:
+        ModelError: a softmax / single-logit / subclassed model, or a layer without feature maps.
+    """
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.utils.scores import CategoricalScore
 
     check_logits(model)
-    if isinstance(model, keras.Sequential):  # tf-keras-vis reads `layer.output`: give it one-graph layers
-        copy = keras.models.clone_model(functional_view(model))
-        copy.set_weights(model.get_weights())
-        model = copy
-    model = functional_view(model)
-    cams = Gradcam(model, clone=False)(
+    view = functional_view(model)
+    (tensor,) = spatial_outputs(view, [layer_name])
+    cams = Gradcam(view, clone=False)(
         CategoricalScore(list(np.asarray(classes))),
         np.asarray(images),
-        penultimate_layer=layer_name,
+        penultimate_layer=_Penultimate(tensor),
         seek_penultimate_conv_layer=False,
     )
     return np.asarray(cams, np.float32)
@@ -53,8 +108,12 @@ class AllLayerGradcam:
     """Grad-CAM for many conv layers from one forward / backward pass.
 
     Args:
-        model: a functional or Sequential logits model.
-        layer_names: conv layers (default: all, see `conv_layer_names`).
+        model: a functional or Sequential logits model (nested models included).
+        layer_names: conv layers, by name or path (default: all, see `conv_layer_names`).
+
+    Raises:
+        ModelError: a softmax / single-logit / subclassed model, no conv layer, or a layer
+            without feature maps.
 
     Example:
     >>> import kerasadv
@@ -66,12 +125,11 @@ class AllLayerGradcam:
 
     def __init__(self, model, layer_names=None):
         check_logits(model)
-        model = functional_view(model)  # Sequential (also from .keras) included; subclassed: ModelError
+        model = functional_view(model)  # Sequential (also from .keras), nested models; subclassed: ModelError
         self.model = model
         self.layer_names = list(layer_names or conv_layer_names(model))
         self.image_shape = model.input_shape[1:3]
-        outputs = [model.output] + [layer_output(model, n) for n in self.layer_names]
-        self._model = keras.Model(model.input, outputs)
+        self._model = keras.Model(model.input, [symbolic_output(model), *spatial_outputs(model, self.layer_names)])
         self._step = tf.function(self._gradients, reduce_retracing=True)
 
     def _gradients(self, images, classes):
@@ -113,6 +171,7 @@ class TfKerasVisGradcam:
         check_logits(model)
         self.model = functional_view(model)
         self.layer_names = list(layer_names or conv_layer_names(self.model))
+        spatial_outputs(self.model, self.layer_names)  # refuses a bad layer now, not at the first call
 
     def __call__(self, images, classes):
         """Returns `{layer: heatmaps (n, height, width) in [0, 1]}`."""

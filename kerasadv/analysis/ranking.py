@@ -14,13 +14,35 @@ from kerasadv.analysis.probes import image_batches
 from kerasadv.errors import ModelError
 
 
-def neuron_scores(probe, data, num_classes, batch_size=128):
-    """Streams `data`; returns `{layer: (neurons, classes) mean scores}` and per-class counts."""
+def _check_logits(probe, num_classes):
+    """Refuses a probe of a softmax or single-logit model, or `num_classes` other than its logits'."""
     if getattr(probe, "outputs_softmax", False):
         raise ModelError(
             "neural ranking scores neurons by the gradient of the predicted logit, but the probed "
             "model ends in softmax; probe kerasadv.models.logits_model(model) instead."
         )
+    logits = probe.output["logits"].shape[-1]
+    if logits is not None and logits < 2:
+        raise ModelError(
+            f"neural ranking scores neurons per predicted class, but the probed model {probe.name!r} has "
+            f"{logits} logit: its prediction is always class 0. End the model in one logit per class "
+            "(a binary classifier with one logit z: Dense(2), or the logits [0, z])."
+        )
+    if logits is not None and logits != num_classes:
+        raise ModelError(
+            f"num_classes={num_classes!r}, but the probed model {probe.name!r} has {logits} logits; "
+            f"pass num_classes={logits}."
+        )
+
+
+def neuron_scores(probe, data, num_classes, batch_size=128):
+    """Streams `data`; returns `{layer: (neurons, classes) mean scores}` and per-class counts.
+
+    Raises:
+        ModelError: the probed model ends in softmax or has one logit, or `num_classes` is not
+            its number of logits.
+    """
+    _check_logits(probe, num_classes)
     layers = [n for n in probe.output if n != "logits"]
 
     @tf.function(reduce_retracing=True)

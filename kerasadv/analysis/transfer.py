@@ -11,6 +11,7 @@ import pandas as pd
 from kerasadv.attacks.metrics import clean_accuracy
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.data import tfrecords
+from kerasadv.models.logits import check_logits
 
 NETWORKS = ("original", "retrained")
 SETS = ("original", "adversarial")
@@ -24,6 +25,10 @@ def accuracy_and_loss(model, x, y, batch_size=DEFAULT_BATCH_SIZE):
     Returns:
         `(accuracy, loss, probabilities)`.
 
+    Raises:
+        ModelError: the model ends in softmax (its outputs would be read as logits), has one
+            logit, or several inputs or outputs.
+
     Example:
     >>> import kerasadv
     >>> x = np.zeros((4, 32, 32, 3), np.float32)
@@ -31,6 +36,7 @@ def accuracy_and_loss(model, x, y, batch_size=DEFAULT_BATCH_SIZE):
     >>> probabilities.shape, 0.0 <= accuracy <= 1.0, loss > 0
     ((4, 10), True, True)
     """
+    check_logits(model)
     logits = model.predict(x, batch_size=batch_size, verbose=0).astype(np.float64)
     shifted = logits - logits.max(1, keepdims=True)
     log_probabilities = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))

@@ -22,6 +22,7 @@ from kerasadv.attacks.masks import per_image, select
 from kerasadv.attacks.pgd import ascent_direction, project
 from kerasadv.constants import DEFAULT_LINF_EPS, TINY
 from kerasadv.errors import AttackInputError
+from kerasadv.models.logits import num_classes
 
 LOSSES = ("ce", "dlr")
 MOMENTUM = 0.75  # weight of the new projected step (Croce & Hein's alpha)
@@ -44,6 +45,24 @@ def targeted_dlr_loss(logits, pairs):
     target = tf.gather(logits, pairs[:, 1], batch_dims=1)
     ranked = tf.sort(logits, axis=-1, direction="DESCENDING")
     return -(true - target) / (ranked[:, 0] - 0.5 * (ranked[:, 2] + ranked[:, 3]) + 1e-12)
+
+
+def check_dlr_classes(count, needed, attack):
+    """Refuses a DLR loss on a model with fewer than `needed` classes (it reads the 3rd / 4th largest logit).
+
+    Example:
+    >>> check_dlr_classes(2, 3, "APGD(loss='dlr')")
+    Traceback (most recent call last):
+    ...
+    kerasadv.errors.AttackInputError: APGD(loss='dlr') needs >= 3 classes ...
+    """
+    if count is not None and count < needed:
+        raise AttackInputError(
+            f"{attack} needs >= {needed} classes (the DLR loss divides by a gap to the "
+            f"{'third' if needed == 3 else 'fourth'} largest logit), the model has {count}. "
+            "Attack a model with fewer classes with APGD(loss='ce'), or run "
+            "AutoAttack(version='custom', attacks=['apgd', 'square']) instead of the standard version."
+        )
 
 
 def checkpoint_windows(steps):
@@ -124,6 +143,8 @@ class APGD(GradientAttack):
         return tf.clip_by_value(x + project(x_adv - x, eps, self.norm), 0.0, 1.0)
 
     def perturb(self, model, x, labels, eps):
+        if self.loss == "dlr":
+            check_dlr_classes(num_classes(model, x), 3, "APGD(loss='dlr')")
         x_best_adv, success = x, tf.zeros(tf.shape(labels), tf.bool)
         for _ in range(self.restarts):  # the last restart's best-loss point stands for unfooled examples
             x_best_adv, success, x_best = self._restart(model, x, labels, eps, x_best_adv, success)
@@ -241,8 +262,7 @@ class APGDT(APGD):
 
     def perturb(self, model, x, labels, eps):
         logits = model(x, training=self.training)
-        if logits.shape[-1] < 4:
-            raise AttackInputError(f"APGDT's targeted DLR loss needs >= 4 classes, the model has {logits.shape[-1]}.")
+        check_dlr_classes(logits.shape[-1], 4, "APGDT (targeted DLR)")
         ranked = tf.argsort(logits, axis=-1, direction="DESCENDING")
         x_best_adv, success, x_best = x, tf.zeros(tf.shape(labels), tf.bool), x
         for k in range(1, min(self.targets, logits.shape[-1] - 1) + 1):

@@ -29,6 +29,7 @@ from kerasadv.attacks.square import Square
 from kerasadv.constants import DEFAULT_LINF_EPS
 from kerasadv.errors import AttackInputError
 from kerasadv.models.logits import check_logits, num_classes
+from kerasadv.models.structure import check_structure
 
 VERSIONS = ("standard", "plus", "rand", "custom")
 CLEAN = "clean"  # the first "attack" of the table: points the model gets wrong unattacked
@@ -109,6 +110,7 @@ class AutoAttack(Attack):
     def run(self, model, x, y=None, eps=None):
         """`x_adv`, `success` (the point was broken) and `broken_by` (index into `names`, -1: robust)."""
         self._require_eager()
+        check_structure(model)
         x = validation.check_images(x)
         check_logits(model)
         validation.check_model_input(model, x)

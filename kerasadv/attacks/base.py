@@ -23,6 +23,7 @@ from kerasadv.attacks.compiled import PerModelFunction
 from kerasadv.attacks.targets import TARGET_MODES, select_targets
 from kerasadv.errors import AttackInputError
 from kerasadv.models.logits import check_logits, num_classes
+from kerasadv.models.structure import check_structure
 
 NORMS = ("linf", "l2")
 
@@ -154,6 +155,7 @@ class GradientAttack(Attack):
         eps = self.eps if eps is None else eps
         if not tf.executing_eagerly():
             return self._run_graph(model, x, y, eps)
+        check_structure(model)
         x = validation.check_images(x)
         eps = validation.check_eps(eps, self.norm, x.shape[1] * x.shape[2] * x.shape[3])
         check_logits(model)

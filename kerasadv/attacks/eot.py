@@ -15,18 +15,31 @@ from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
 from kerasadv.attacks.registry import get, serialize
 from kerasadv.errors import AttackInputError
+from kerasadv.models.logits import check_logits
+from kerasadv.models.structure import check_structure
 
 
 class ExpectationModel(keras.Model):
     """`model` averaged over `samples` random passes: logits are the mean logits.
 
     The attacks' one loss function (`attacks.gradients.expected_loss`) reads `eot_samples`
-    and `eot_model` to average losses (so gradients), not only logits.
+    and `eot_model` to average losses (so gradients), not only logits. It holds `model`
+    weakly: `EOT` keeps one per model in a cache keyed by the model, and a cached value that
+    held its key would keep every attacked model alive. Keep a reference to `model` while
+    you use it.
     """
 
     def __init__(self, model, samples, **kwargs):
         super().__init__(name=f"{model.name}_eot{samples}", **kwargs)
-        self.eot_model, self.eot_samples = model, samples
+        self._model_ref, self.eot_samples = weakref.ref(model), samples
+
+    @property
+    def eot_model(self):
+        """The randomized model whose expectation this is."""
+        model = self._model_ref()
+        if model is None:
+            raise AttackInputError(f"{self.name}: the model it averages was deleted; keep a reference to it.")
+        return model
 
     def call(self, x, training=False):
         logits = self.eot_model(tf.tile(x, [self.eot_samples, 1, 1, 1]), training=training)
@@ -70,6 +83,9 @@ class EOT(Attack):
         self._expectations = weakref.WeakKeyDictionary()  # one wrapper (one compiled attack) per model
 
     def run(self, model, x, y=None, eps=None):
+        if tf.executing_eagerly():  # the expectation hides the model's structure from the attack's checks
+            check_structure(model)
+            check_logits(model)
         if model not in self._expectations:
             self._expectations[model] = ExpectationModel(model, self.samples)
         return self.attack.run(self._expectations[model], x, y, eps)

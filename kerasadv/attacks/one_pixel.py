@@ -15,6 +15,7 @@ from kerasadv.attacks import validation
 from kerasadv.attacks.base import Attack, register
 from kerasadv.attacks.predictions import predict_labels
 from kerasadv.models.logits import check_logits, num_classes
+from kerasadv.models.structure import check_structure
 
 
 @register
@@ -97,6 +98,7 @@ class OnePixel(Attack):
         """Attacks each image of `x`; returns dict of `x_adv`, `success`, `seconds` per image."""
         self._require_eager()
         self._no_eps(eps)
+        check_structure(model)
         check_logits(model)
         x = validation.check_images(x).numpy()
         labels = (

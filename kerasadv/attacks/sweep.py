@@ -16,6 +16,7 @@ from kerasadv.attacks.metrics import evaluate_attack
 from kerasadv.attacks.stream import as_batches
 from kerasadv.constants import DEFAULT_BATCH_SIZE
 from kerasadv.models.logits import check_logits, num_classes
+from kerasadv.models.structure import check_structure
 
 
 def _fgsm_counts(model, x, y, eps_values):
@@ -84,6 +85,7 @@ def eps_sweep(attack, model, data, eps_values, batch_size=DEFAULT_BATCH_SIZE, pr
     >>> list(table["eps"].round(2))
     [0.0, 0.01, 0.1]
     """
+    check_structure(model)
     check_logits(model)  # the fast path does not go through the attack's own check
     eps_values = [validation.check_eps(e, attack.norm) for e in eps_values]
     if type(attack) is FGSM and not attack.targeted and not attack.training:

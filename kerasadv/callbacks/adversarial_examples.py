@@ -7,8 +7,12 @@ import numpy as np
 import tensorflow as tf
 
 from kerasadv import attacks
+from kerasadv.attacks import validation
 from kerasadv.callbacks.robust_accuracy import classifier_of
 from kerasadv.constants import TINY
+from kerasadv.errors import AttackInputError
+from kerasadv.models.logits import check_logits, num_classes
+from kerasadv.models.structure import check_structure
 
 
 def example_grid(x, x_adv):
@@ -30,6 +34,10 @@ class AdversarialExamples(keras.callbacks.Callback):
         log_dir: TensorBoard log directory (the grid goes to `log_dir/adversarial`).
         every: log every this many epochs.
 
+    Raises:
+        AttackInputError: bad images, labels or `every` (at construction), or images the
+            model cannot take (when training begins), not at the end of the first epoch.
+
     Example:
     >>> import tempfile
     >>> from kerasadv import models, training
@@ -41,9 +49,24 @@ class AdversarialExamples(keras.callbacks.Callback):
 
     def __init__(self, attack, images, labels, log_dir, every=1):
         super().__init__()
-        self.attack, self.images, self.labels = attacks.get(attack), np.asarray(images), np.asarray(labels)
-        self.every = max(int(every), 1)
+        self.attack = attacks.get(attack)
+        self.images = validation.check_images(images).numpy()
+        self.labels = np.asarray(labels)
+        if self.labels.shape[:1] != self.images.shape[:1]:
+            raise AttackInputError(
+                f"AdversarialExamples: {len(self.images)} images but labels of shape {self.labels.shape}; "
+                "give one label per image."
+            )
+        self.every = validation.check_integer(every, "every")
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "adversarial"))
+
+    def on_train_begin(self, logs=None):
+        """Checks the images and labels against the model now, not after the first epoch."""
+        model = classifier_of(self.model)
+        check_structure(model)
+        check_logits(model)
+        validation.check_model_input(model, self.images)
+        validation.check_labels(self.labels, len(self.images), num_classes(model, self.images))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:

@@ -189,3 +189,44 @@ def num_batches(batches):
     """The number of batches `as_batches` will yield, or None where unknown (an infinite or filtered data set)."""
     count = len(batches) if isinstance(batches, ArrayBatches) else int(batches.cardinality())
     return count if count >= 0 else None
+
+
+def fit_data(x, y=None, batch_size=None):
+    """`model.fit`'s `x` and `y` from the forms above, for kerasadv's training wrappers.
+
+    Keras takes arrays and batched data sets of `(x, y)` or `(x, y, sample_weight)`; the wrappers also
+    take lists (as arrays), TFDS dicts and unbatched data sets (batched with `batch_size`, Keras's
+    default 32 when None). Sample weights stay: `fit` weighs the loss with them.
+
+    Args:
+        x: images, or a `tf.data.Dataset` carrying the labels.
+        y: labels (None with a data set).
+        batch_size: batch size of an unbatched data set.
+
+    Returns:
+        `(x, y)` for `keras.Model.fit`.
+
+    Raises:
+        AttackInputError: a data set with labels beside it, an empty array, or a refused element form.
+
+    Example:
+    >>> unbatched = tf.data.Dataset.from_tensor_slices({"image": np.zeros((3, 8, 8, 3)), "label": [0, 1, 0]})
+    >>> [tuple(t.shape) for t in next(iter(fit_data(unbatched, batch_size=2)[0]))]
+    [(2, 8, 8, 3), (2,)]
+    """
+    if isinstance(x, tf.data.Dataset):
+        if y is not None:
+            refuse("a tf.data.Dataset as x and labels y beside it", "Its elements carry the labels: pass it alone.")
+        spec = x.element_spec
+        weighted = isinstance(spec, tuple) and len(spec) == 3
+        dataset = x if weighted else _pairs(x)
+        if dataset.element_spec[0].shape.rank == 3:  # one (height, width, channels) image per element
+            dataset = dataset.batch(batch_size or 32)
+        return dataset, None
+    if isinstance(x, (list, tuple)):
+        x = _sliceable(x, "x")
+    if isinstance(y, (list, tuple)):
+        y = _sliceable(y, "y")
+    if x is not None and hasattr(x, "shape") and len(x.shape) and x.shape[0] == 0:
+        refuse("0 examples (an empty x)", "Give at least one (image, label) pair.")
+    return x, y

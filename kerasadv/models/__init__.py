@@ -3,9 +3,10 @@
 from kerasadv.errors import ModelError
 from kerasadv.models.applications import efficientnet_b0, vgg16
 from kerasadv.models.base_cnn import base_cnn
-from kerasadv.models.logits import check_logits, ends_in_softmax, logits_model
+from kerasadv.models.logits import check_logits, ends_in_softmax, logits_model, num_classes
 from kerasadv.models.resnet18 import resnet18
 from kerasadv.models.simple_cnn import simple_cnn
+from kerasadv.models.structure import check_structure
 
 BUILDERS = {
     "simple_cnn": simple_cnn,
@@ -39,4 +40,6 @@ __all__ = [
     "logits_model",
     "check_logits",
     "ends_in_softmax",
+    "num_classes",
+    "check_structure",
 ]

@@ -7,6 +7,7 @@ import numpy as np
 
 from kerasadv.errors import ModelError
 from kerasadv.models.graph import functional_view, layer_output
+from kerasadv.models.structure import check_output, check_structure
 
 _SOFTMAX_NAMES = ("softmax", "softmax_v2")
 _CHECKED = weakref.WeakKeyDictionary()
@@ -37,7 +38,12 @@ def _outputs_look_like_probabilities(model):
 
 def ends_in_softmax(model):
     """True when `model` ends in softmax: a Softmax layer or softmax activation (also inside a
-    nested model, also `tf.nn.softmax`), or outputs that are probabilities (checked once per model)."""
+    nested model, also `tf.nn.softmax`), or outputs that are probabilities (checked once per model).
+
+    Raises:
+        ModelError: the model is no classifier of images kerasadv can read (`check_structure`).
+    """
+    check_structure(model)
     if _softmax_layer(model)[0] is not None:
         return True
     try:
@@ -52,9 +58,9 @@ def num_classes(model, x=None):
     """Number of outputs of a classifier: its output shape, else (subclassed) one forward on `x[:1]`.
 
     Raises:
-        ModelError: the shape is unknown and no `x` is given, or the model has a single output:
-            a softmax over one logit is constant, so no attack could move it and every robust
-            accuracy would read 1.0.
+        ModelError: the shape is unknown and no `x` is given; the model has several inputs or
+            outputs (`check_structure`); or it has a single logit: a softmax over one logit is
+            constant, so no attack could move it and every robust accuracy would read 1.0.
 
     Example:
     >>> num_classes(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
@@ -64,27 +70,42 @@ def num_classes(model, x=None):
     ...
     kerasadv.errors.ModelError: Sequential 'sequential...' has 1 output; ...
     """
+    check_structure(model)
+    count = _known_count(model)
+    if count is None and x is None:
+        raise ModelError(f"{type(model).__name__} {model.name!r} has no known output shape; call it on a batch once.")
+    if count is None:
+        output = model(x[:1], training=False)
+        check_output(output, model)  # a subclassed model's outputs show only when it runs
+        count = int(output.shape[-1])
+    _check_count(model, count)
+    return count
+
+
+def _known_count(model):
+    """The last dimension of the model's output shape, or None where the graph does not say it."""
     try:
         shape = model.output_shape
     except (AttributeError, ValueError):
-        shape = None
-    if isinstance(shape, tuple) and shape and shape[-1] is not None:
-        count = int(shape[-1])
-    elif x is None:
-        raise ModelError(f"{type(model).__name__} {model.name!r} has no known output shape; call it on a batch once.")
-    else:
-        count = int(model(x[:1], training=False).shape[-1])
+        return None
+    return int(shape[-1]) if isinstance(shape, tuple) and shape and shape[-1] is not None else None
+
+
+def _check_count(model, count):
     if count < 2:
         raise ModelError(
             f"{type(model).__name__} {model.name!r} has {count} output; expected one logit per class (at least 2): "
             "a softmax over a single logit is constant, so attacks cannot move it. For a binary classifier "
             "with one logit z, end the model in Dense(2) (or output the logits [0, z])."
         )
-    return count
 
 
 def check_logits(model):
-    """Raises `ModelError` when `model` ends in softmax (gradients through it saturate).
+    """Raises `ModelError` unless `model` gives logits of at least two classes for one batch of images.
+
+    Raises:
+        ModelError: the model ends in softmax (gradients through it saturate), has a single logit
+            (`num_classes`), or is no single-input, single-output classifier (`check_structure`).
 
     Example:
     >>> check_logits(keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)]))
@@ -101,6 +122,9 @@ def check_logits(model):
             "attacks and losses need logits. Convert it with "
             "kerasadv.models.logits_model(model), which shares its weights."
         )
+    count = _known_count(model)
+    if count is not None:
+        _check_count(model, count)
 
 
 def logits_model(model):

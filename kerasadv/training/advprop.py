@@ -9,7 +9,7 @@ import keras
 import tensorflow as tf
 
 from kerasadv.errors import ModelError
-from kerasadv.models.graph import functional_view, layer_output
+from kerasadv.models.graph import functional_view, layer_output, leaf_layers
 from kerasadv.training.wrapper import TrainingWrapper
 
 
@@ -17,6 +17,13 @@ def _auxiliary_twin(classifier):
     """A functional model sharing `classifier`'s layers, with fresh copies of its BatchNorms."""
     classifier = functional_view(classifier)  # Sequential (also from .keras) included; subclassed: ModelError
     if not any(isinstance(l, keras.layers.BatchNormalization) for l in classifier.layers):
+        nested = [path for path, l in leaf_layers(classifier) if isinstance(l, keras.layers.BatchNormalization)]
+        if nested:
+            raise ModelError(
+                f"AdvProp gives auxiliary twins to the BatchNormalization layers of the model's top level; those of "
+                f"{classifier.name!r} sit inside a nested model ({nested[0]!r}, ...). Build the classifier from the "
+                "backbone's output tensors (keras.Model(backbone.input, head(backbone.output))) so they are top-level."
+            )
         raise ModelError(f"AdvProp needs BatchNormalization layers; {classifier.name!r} has none.")
 
     def swap(layer):
@@ -62,7 +69,7 @@ class AdvPropModel(TrainingWrapper):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
+        x = self.images(x)
         x_adv = self.adversarial(self.auxiliary, x, y)
         with tf.GradientTape() as tape:
             y_pred = self.classifier(x, training=True)

@@ -46,9 +46,9 @@ class ContrastiveModel(TrainingWrapper):
     ):
         super().__init__(classifier, attack, **kwargs)
         graph = functional_view(classifier)  # Sequential (also from .keras) included; subclassed: ModelError
-        layer = graph.get_layer(feature_layer) if feature_layer else graph.layers[-2]
-        features = layer_output(graph, layer.name)
-        self.feature_layer, self.latent_dim = layer.name, int(latent_dim)
+        feature_layer = feature_layer or graph.layers[-2].name  # a path inside a nested model works too
+        features = layer_output(graph, feature_layer)  # an unknown name: ModelError listing the known ones
+        self.feature_layer, self.latent_dim = feature_layer, int(latent_dim)
         self.margin, self.weight, self.per_class = float(margin), float(weight), int(per_class)
         self.encoder = keras.Model(graph.input, features, name="encoder")
         self.head = ContrastiveHead(latent_dim, name="contrastive_head")
@@ -66,7 +66,7 @@ class ContrastiveModel(TrainingWrapper):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
+        x = self.images(x)
         if self.attack is not None:
             half = tf.shape(x)[0] // 2
             x = tf.concat([self.adversarial(self.classifier, x[:half], y[:half]), x[half:]], axis=0)

@@ -66,11 +66,12 @@ class FreeAdversarialModel(TrainingWrapper):
 
     def train_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
+        x = self.images(x)
         n = tf.shape(x)[0]
+        kept = tf.minimum(n, self.batch_size)  # a larger batch: no shape error here, a RecipeError after the step
         eps = tf.convert_to_tensor(self.attack_eps)
         for _ in range(self.replays):  # unrolled: m is small and the optimiser must not build in a loop
-            delta = self.delta[:n]
+            delta = tf.pad(self.delta[:kept], [[0, n - kept], [0, 0], [0, 0], [0, 0]])
             with tf.GradientTape() as tape:
                 x_adv = tf.clip_by_value(x + delta, 0.0, 1.0)
                 tape.watch(x_adv)
@@ -78,8 +79,11 @@ class FreeAdversarialModel(TrainingWrapper):
                 loss = self.compute_loss(x=x_adv, y=y, y_pred=y_pred, sample_weight=sample_weight)
             (grad_x,) = self.apply_loss_gradients(tape, loss, extra_sources=[x_adv])  # one backward pass
             new_delta = tf.clip_by_value(delta + eps * tf.sign(grad_x), -eps, eps)
-            self.delta.assign(tf.concat([new_delta, self.delta[n:]], axis=0))
+            self.delta.assign(tf.concat([new_delta[:kept], self.delta[kept:]], axis=0))
         return self.update_logs(loss, x_adv, y, y_pred, sample_weight)
+
+    def largest_batch(self):
+        return self.batch_size
 
     def recipe_config(self):
         return {**super().recipe_config(), "replays": self.replays, "batch_size": self.batch_size}

@@ -60,7 +60,8 @@ def with_dtype_policy(classifier, policy):
     """`classifier` computing under `policy`, with the same (float32) weights.
 
     Args:
-        classifier: a functional or Sequential Keras classifier (also loaded from `.keras`).
+        classifier: a Keras classifier: functional, Sequential (also loaded from `.keras`), or
+            subclassed with a config (rebuilt from it, the global policy set to `policy`).
         policy: "float32" or "mixed_bfloat16".
 
     Returns:
@@ -68,7 +69,8 @@ def with_dtype_policy(classifier, policy):
         variables with it.
 
     Raises:
-        ModelError: unknown policy, or a subclassed model (its layers cannot be rebuilt).
+        ModelError: unknown policy, or a subclassed model that was never called or has no
+            config (its layers cannot be rebuilt).
 
     Example:
     >>> import kerasadv
@@ -80,13 +82,39 @@ def with_dtype_policy(classifier, policy):
     if dtype_policy_name(classifier) == policy:
         return classifier
     if not isinstance(classifier, keras.Sequential) and not has_graph(classifier):
-        raise ModelError(
-            f"{type(classifier).__name__} is a subclassed model: its layers cannot be rebuilt under "
-            f"{policy!r}. Build it under keras.config.set_dtype_policy({policy!r}) instead, or use a "
-            "functional / Sequential model."
-        )
-    clone = keras.models.clone_model(classifier, clone_function=_rebuilt_under(policy), recursive=True)
+        clone = _subclassed_under(classifier, policy)
+    else:
+        clone = keras.models.clone_model(classifier, clone_function=_rebuilt_under(policy), recursive=True)
     clone.set_weights(classifier.get_weights())
+    return clone
+
+
+def _subclassed_under(classifier, policy):
+    """A subclassed model rebuilt from its config with `policy` as the global policy while its layers are made.
+
+    A subclassed model makes its layers in `__init__` under the global policy, so that is the
+    one way to set theirs; it is built from its build config (the shape it was first called on).
+    """
+    build_config = classifier.get_build_config()
+    if not classifier.built or not build_config:
+        raise ModelError(
+            f"{type(classifier).__name__} {classifier.name!r} is a subclassed model that was never called; "
+            "call it on a batch once (or build it with keras.Input) before changing its dtype policy."
+        )
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(classifier))
+    except (NotImplementedError, TypeError) as error:
+        raise ModelError(
+            f"{type(classifier).__name__} is a subclassed model whose layers cannot be rebuilt under {policy!r} "
+            f"({error}); give it a get_config() (and register it with keras.saving), or build it under "
+            f"keras.config.set_dtype_policy({policy!r})."
+        ) from error
+    finally:
+        keras.config.set_dtype_policy(previous)
+    clone.dtype_policy = policy  # the model's own: the dtype its call casts inputs to
+    clone.build_from_config(build_config)
     return clone
 
 

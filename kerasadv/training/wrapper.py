@@ -17,8 +17,11 @@ import keras
 import tensorflow as tf
 
 from kerasadv import attacks
+from kerasadv.data.forms import fit_data
 from kerasadv.models.logits import check_logits
+from kerasadv.models.structure import check_structure
 from kerasadv.training import distribute
+from kerasadv.training.guard import InputGuard, training_images
 from kerasadv.training.precision import with_dtype_policy
 
 
@@ -51,7 +54,9 @@ class TrainingWrapper(keras.Model):
 
     def __init__(self, classifier, attack=None, adversarial_training_mode=True, **kwargs):
         super().__init__(name=kwargs.pop("name", f"{type(self).__name__.lower()}_{classifier.name}"), **kwargs)
+        check_structure(classifier)
         check_logits(classifier)
+        self.input_guard = InputGuard(type(self).__name__)
         self.classifier = classifier
         self.attack = self.resolve_attack(attack)
         self.adversarial_training_mode = bool(adversarial_training_mode)
@@ -63,6 +68,40 @@ class TrainingWrapper(keras.Model):
 
     def call(self, inputs, training=None):
         return self.classifier(inputs, training=training)
+
+    def largest_batch(self):
+        """The largest batch a step can take (None: any); checked after each step with the pixel range."""
+        return None
+
+    def images(self, x):
+        """A batch's images as float32, recorded for the check after the step (`InputGuard`).
+
+        Integer (0..255) images and several image tensors are refused while the step is traced.
+        """
+        x = training_images(x, type(self).__name__)
+        self.input_guard.observe(x)
+        return x
+
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """Keras's `fit`, also on lists, TFDS dicts and unbatched data sets (`data.forms.fit_data`)."""
+        x, y = fit_data(x, y, batch_size)
+        batch_size = None if isinstance(x, tf.data.Dataset) else batch_size  # batched by now
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+    def make_train_function(self, force=False):
+        """Keras's train function, followed by the eager check of what its steps saw (`InputGuard`)."""
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force)
+        step = self.train_function
+
+        def checked_step(data):
+            logs = step(data)
+            self.input_guard.check(self.largest_batch())
+            return logs
+
+        self.train_function = checked_step
+        return checked_step
 
     @classmethod
     def resolve_attack(cls, attack):
@@ -82,7 +121,7 @@ class TrainingWrapper(keras.Model):
     def train_step(self, data):
         """One step: attack the batch, descend `outer_loss` on it (plain training: the batch as it is)."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = tf.cast(x, tf.float32)
+        x = self.images(x)
         loss, x_logged, y_pred = self.descend(x, self.attacked(x, y), y, sample_weight)
         return self.update_logs(loss, x_logged, y, y_pred, sample_weight)
 
