@@ -76,3 +76,58 @@ def test_dask_certifier_equals_the_local_runner(tmp_path, dask_cluster):
     assert [(run.job, run.engine) for run in runs] == [("batch_rows", "DaskRunner")]
     local, beam = (_csv(_certification(result, name)) for name in ("local", "beam"))
     pd.testing.assert_frame_equal(beam.drop(columns="seconds"), local.drop(columns="seconds"))
+
+
+class _Future:
+    def __init__(self, key):
+        self.key = key
+
+
+class _SchedulerAnswers:
+    """A client whose scheduler answers states in turn (Beam's DaskRunnerResult holds `client`, `futures`)."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+
+    def run_on_scheduler(self, function, keys):
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def _result(*answers):
+    from apache_beam.runners.dask.dask_runner import DaskRunnerResult
+
+    return DaskRunnerResult(client=_SchedulerAnswers(*answers), futures=[_Future("finalize-1")])
+
+
+def test_a_dask_job_is_done_when_the_scheduler_holds_its_result_whatever_the_client_heard():
+    """CI once hung for ever in Beam's wait (distributed.as_completed) with the job's task in memory."""
+    from apache_beam.runners.runner import PipelineState
+
+    from kerasadv.beam.engine import wait_until_finish
+
+    answers = [[(None, None)], [("processing", None)], [("memory", None)]]  # not yet sent, running, done
+    assert wait_until_finish(_result(*answers), poll=0) == PipelineState.DONE
+
+
+def test_a_failed_or_endless_dask_job_is_an_error_naming_why():
+    from kerasadv.beam.engine import wait_until_finish
+    from kerasadv.errors import ExampleCountError
+
+    with pytest.raises(ExampleCountError, match="failed: ValueError: bad chunk"):
+        wait_until_finish(_result([("erred", "ValueError: bad chunk")]), poll=0)
+    with pytest.raises(ExampleCountError, match=r"past 0 s: its tasks are \['processing'\]"):
+        wait_until_finish(_result([("processing", None)]), timeout=0.0, poll=0)
+
+
+def test_the_scheduler_side_wait_reads_a_real_scheduler(dask_cluster):
+    """The function sent to the scheduler runs there (pickled by value) and finds a finished task."""
+    import distributed
+    from apache_beam.runners.dask.dask_runner import DaskRunnerResult
+    from apache_beam.runners.runner import PipelineState
+
+    from kerasadv.beam.engine import wait_until_finish
+
+    with distributed.Client(dask_cluster.address) as client:
+        futures = [client.submit(sum, [1, 2, 3], pure=False)]
+        assert wait_until_finish(DaskRunnerResult(client=client, futures=futures)) == PipelineState.DONE
+        assert futures[0].result() == 6

@@ -9,6 +9,7 @@ process, and `recorded_runs()` collects those of a block.
 
 import contextlib
 import dataclasses
+import time
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -150,3 +151,51 @@ def check_count(job, run, done, what, split):
             f"{job} on the {run.runner} runner (engine {run.engine}) {what} {done} examples of split "
             f"{split!r} for the {run.examples} it read: the engine lost or duplicated work; nothing was recorded."
         )
+
+
+DASK_TIMEOUT = 3600.0  # seconds a Dask job may run before it is called lost
+_DONE_ON_SCHEDULER = ("memory", "erred")
+
+
+def wait_until_finish(result, timeout=DASK_TIMEOUT, poll=0.2):
+    """Waits for a Beam job and returns its final `PipelineState`.
+
+    Beam's Dask runner waits on the client's futures (`distributed.as_completed`); under load
+    the client can miss a finished task's report and wait for ever (seen in CI: the job's last
+    task "memory" on the scheduler, the client idle). So a Dask job is waited on by asking the
+    scheduler for its tasks' states; other runners wait as Beam does.
+
+    Args:
+        result: the `PipelineResult` of `pipeline.run()`.
+        timeout: seconds before a Dask job that has not finished raises.
+        poll: seconds between two questions to the scheduler.
+
+    Returns:
+        `PipelineState.DONE`, or the state the runner reports.
+
+    Raises:
+        ExampleCountError: a Dask task failed (its error named), or the job ran past `timeout`.
+    """
+    futures = getattr(result, "futures", None)
+    if futures is None:
+        return result.wait_until_finish()
+    from apache_beam.runners.runner import PipelineState
+
+    def task_states(dask_scheduler, keys):  # defined here: pickled by value, the scheduler needs no kerasadv
+        found = [dask_scheduler.tasks.get(key) for key in keys]
+        return [(None, None) if t is None else (t.state, getattr(t, "exception_text", None)) for t in found]
+
+    keys, deadline = [future.key for future in futures], time.monotonic() + timeout
+    while True:
+        states = result.client.run_on_scheduler(task_states, keys=keys)
+        if all(state in _DONE_ON_SCHEDULER for state, _ in states):
+            break
+        if time.monotonic() > deadline:  # a key unknown to the scheduler (None) may not have reached it yet
+            found = [state for state, _ in states]
+            raise ExampleCountError(f"Dask job past {timeout:.0f} s: its tasks are {found} on the scheduler.")
+        time.sleep(poll)
+    errors = [error for state, error in states if state == "erred"]
+    if errors:
+        raise ExampleCountError(f"A Dask task of the job failed: {errors[0]}")
+    result._state = PipelineState.DONE  # what Beam's own wait sets
+    return result._state

@@ -23,7 +23,7 @@ from apache_beam.runners.runner import PipelineState
 
 from kerasadv import attacks
 from kerasadv.attacks.metrics import SUMS, summarise
-from kerasadv.beam.engine import ExampleCountError, check_count, job_options, record
+from kerasadv.beam.engine import ExampleCountError, check_count, job_options, record, wait_until_finish
 from kerasadv.beam.handler import (
     ApplyModel,
     KerasModelHandler,
@@ -111,7 +111,7 @@ def _run(job, build, options, examples, num_chunks):
         _ = build(pipeline) | "Save" >> beam.Map(writer.write_json, target)
         result = pipeline.run()
         try:
-            state = result.wait_until_finish()
+            state = wait_until_finish(result)  # a Dask job: asking the scheduler (engine.wait_until_finish)
         finally:  # Beam's Dask runner opens a client per job and leaves it open
             client = getattr(result, "client", None)
             if client is not None:

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from kerasadv.errors import KerasAdvError, ModelError
 from kerasadv.models.logits import check_logits, num_classes
+from kerasadv.models.structure import check_structure
 from kerasadv.serving.headers import check_encoded_image
 
 # 16.8 million pixels: a 12 MP phone photo (4032 x 3024) or a 4K frame passes; decoding one image
@@ -144,35 +145,20 @@ def checked_pixels(images, shape, name="serving_default"):
 def check_single_classifier(model):
     """Raises `ModelError` unless `model` takes one input and gives one (n, classes) output.
 
+    The check is `models.structure.check_structure` (the one every entry point runs), its
+    message prefixed with what refused the model.
+
     Example:
     >>> inputs = keras.Input((4,))
     >>> check_single_classifier(keras.Model(inputs, [keras.layers.Dense(2)(inputs), keras.layers.Dense(3)(inputs)]))
     Traceback (most recent call last):
     ...
-    kerasadv.errors.ModelError: Cannot export 'functional...': it has 2 outputs ...
+    kerasadv.errors.ModelError: Cannot export 'functional...': ... returns 2 outputs; kerasadv needs one logits tensor ...
     """
-    inputs = getattr(model, "inputs", None) or []
-    if len(inputs) > 1:
-        raise ModelError(
-            f"Cannot export {model.name!r}: it takes {len(inputs)} inputs ({[t.name for t in inputs]}); the serving "
-            "signatures feed one batch of images. Export a model of the image input alone."
-        )
     try:
-        output = model.output
-    except (AttributeError, ValueError):  # subclassed or unbuilt: serving_image_shape says so
-        return
-    if keras.tree.is_nested(output):
-        names = list(output) if isinstance(output, dict) else [t.name for t in keras.tree.flatten(output)]
-        pick = f"model.output[{names[0]!r}]" if isinstance(output, dict) else "model.outputs[0]"
-        raise ModelError(
-            f"Cannot export {model.name!r}: it has {len(names)} outputs ({names}); the serving signatures return "
-            f"one classifier's probabilities. Export a single-output model: keras.Model(model.input, {pick})."
-        )
-    if len(output.shape) != 2:
-        raise ModelError(
-            f"Cannot export {model.name!r}: its output has shape {tuple(output.shape)}; the serving signatures "
-            "need logits of shape (batch, classes). End the model in a Dense(classes) layer."
-        )
+        check_structure(model)
+    except ModelError as error:
+        raise ModelError(f"Cannot export {model.name!r}: {error}") from None
 
 
 def _pixel_limit(value):
