@@ -35,7 +35,7 @@ def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
 
 class TrainerExecutor(BaseExecutor):
     @staticmethod
-    def compiled_model(input_dict, p, schema, config, steps_per_epoch):
+    def compiled_model(input_dict, p, schema, config, steps_per_epoch, policy):
         """The classifier (built, or the base model) in the recipe's wrapper, compiled."""
         if "base_model" in input_dict:
             classifier = io.load_model_artifact(input_dict["base_model"])
@@ -43,12 +43,12 @@ class TrainerExecutor(BaseExecutor):
             classifier = models.build(
                 p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"]
             )
-        classifier = training.with_dtype_policy(classifier, p["dtype_policy"])  # saved as float32 again
+        classifier = training.with_dtype_policy(classifier, policy)  # saved as float32 again
         model = training.wrap(classifier, p["adversarial_training"], config.batch_size)
         if model is classifier and p["strategy"] == "multi_worker":  # plain Keras fit fails there
             model = training.TrainingWrapper(classifier)
-        training.compile_classifier(model, config.make_optimizer(steps_per_epoch * config.epochs))
-        return model
+        optimizer = config.make_optimizer(steps_per_epoch * config.epochs)
+        return training.compile_classifier(model, optimizer, config.label_smoothing, config.steps_per_execution)
 
     @staticmethod
     def eps_schedule(model, warmup_epochs):
@@ -75,8 +75,12 @@ class TrainerExecutor(BaseExecutor):
         )
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size)
         strategy = training.get_strategy(p["strategy"])
+        choice = training.resolve_dtype_policy(
+            p["dtype_policy"], p["model"], p["model_options"], schema["image_shape"], config.batch_size
+        )
         with strategy.scope():  # the model's and the optimizer's variables live on the strategy's devices
-            model = self.compiled_model(input_dict, p, schema, config, -(-num_train // config.batch_size))
+            steps_per_epoch = -(-num_train // config.batch_size)
+            model = self.compiled_model(input_dict, p, schema, config, steps_per_epoch, choice.policy)
         if p["strategy"] == "multi_worker":  # each worker keeps its share of every global batch
             train_ds, eval_ds = training.global_batches(train_ds), training.global_batches(eval_ds)
         out = output_dict["model"]
@@ -91,7 +95,7 @@ class TrainerExecutor(BaseExecutor):
             p["seed"],
             verbose=2,
             callbacks=schedule,
-            extra_metrics={"model": p["model"]},
+            extra_metrics={"model": p["model"], "dtype_policy": choice.as_dict()},
         )
         out.properties.update(
             model=p["model"],
@@ -99,7 +103,8 @@ class TrainerExecutor(BaseExecutor):
             eval_accuracy=metrics["test_accuracy"],
             adversarial_training=p["adversarial_training"],
             retrained=adversarial is not None,
-            dtype_policy=p["dtype_policy"],
+            dtype_policy=choice.policy,
+            dtype_policy_reason=choice.reason,
             strategy=p["strategy"],
             replicas=model.distribute_strategy.num_replicas_in_sync,
             file="model.keras",
@@ -122,9 +127,12 @@ class Trainer(BaseComponent):
             config dict / JSON text `{"class_name": "AdversarialModel", "config": {"attack":
             {...}, "adv_ratio": 1.0}}`; stored as the full config.
         seed: random seed (also the recipe attack's seed when its config leaves it unset).
-        dtype_policy: "float32" or "mixed_bfloat16": training (and the recipe's attack steps)
-            compute in bfloat16 with float32 master weights, images and perturbations; the
-            saved model computes in float32.
+        dtype_policy: "auto" (bfloat16 where the hardware computes it natively and the model
+            family trains faster in it: `training.choose_dtype_policy`), "float32" or
+            "mixed_bfloat16": training (and the recipe's attack steps) compute in bfloat16 with
+            float32 master weights, images and perturbations; the saved model computes in
+            float32. The policy used and why are the Model artifact's `dtype_policy` and
+            `dtype_policy_reason` properties.
         strategy: the `tf.distribute` strategy (`kerasadv.training.get_strategy`): "default",
             "mirrored" (all local devices) or "multi_worker" (`MultiWorkerMirroredStrategy` over
             the cluster in `TF_CONFIG`: every worker runs the same pipeline, each with its own
@@ -152,7 +160,7 @@ class Trainer(BaseComponent):
             "learning_rate": Parameter(float, None, above(0)),
             "adversarial_training": Parameter((str, dict), "none"),
             "seed": Parameter(int, 0, at_least(0)),
-            "dtype_policy": Parameter(str, "float32", one_of(*training.POLICIES)),
+            "dtype_policy": Parameter(str, "auto", one_of("auto", *training.POLICIES)),
             "strategy": Parameter(str, "default", one_of(*training.STRATEGIES)),
             "eps_warmup_epochs": Parameter(int, 0, at_least(0)),
             "training_options": Parameter(dict, {}),
@@ -160,7 +168,7 @@ class Trainer(BaseComponent):
     )
     EXECUTOR = TrainerExecutor
     OPTIONS = {"optimizer": ("adam", "sgd"), "schedule": training.SCHEDULES, "weight_decay": float}
-    OPTIONS.update(flip=bool, crop_padding=int)
+    OPTIONS.update(flip=bool, crop_padding=int, label_smoothing=float, steps_per_execution=int)
 
     def _check_training_options(self):
         options = self.parameters["training_options"]

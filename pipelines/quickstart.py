@@ -22,7 +22,6 @@ import time
 from absl import app, flags
 
 import kerasadv.pipelines  # noqa: F401  (first: it quiets TensorFlow's start-up logs, unless --verbose)
-from kerasadv import training
 from kerasadv.components.attack_gen import AttackGen
 from kerasadv.components.evaluator import Evaluator
 from kerasadv.components.example_gen import ImageExampleGen
@@ -51,7 +50,6 @@ ROBUST = {
 ROBUST_TRAINING = {"batch_size": 128, "learning_rate": 2e-3}
 ROBUST_OPTIONS = {"schedule": "warmup_cosine", "flip": True, "crop_padding": 4}
 ROBUST_RECIPE = "fast"
-BFLOAT16_MODELS = ("simple_cnn",)  # faster under mixed_bfloat16 where the CPU has bfloat16 units
 FIXED_SET = "fixed_set"
 # The Evaluators' live attacks: FGSM and PGD-10, plus AutoAttack (standard) where the profile
 # affords it, on the first `robust_examples` eval examples (0: the whole split).
@@ -160,8 +158,6 @@ def create_pipeline(
     """
     eps = default_eps(source) if eps is None else eps
     num_train, num_eval, default_epochs, retrain_epochs, min_accuracy = PROFILES[profile]
-    bfloat16 = model in BFLOAT16_MODELS and not import_model and training.native_bfloat16()
-    policy = "mixed_bfloat16" if bfloat16 else "float32"
     robust_examples, with_autoattack = EVALUATION[profile]
     gen = ImageExampleGen(source=source, num_train=num_train, num_eval=num_eval, seed=seed)
     examples = gen.outputs["examples"]
@@ -174,7 +170,6 @@ def create_pipeline(
             model=model,
             epochs=epochs or default_epochs,
             adversarial_training=training_recipe,
-            dtype_policy=policy,
             seed=seed,
         )
     adversarial = AttackGen(
@@ -205,7 +200,6 @@ def create_pipeline(
             epochs=mnist_epochs if "mnist" in source.lower() else cifar_epochs,
             adversarial_training=recipe,
             eps_warmup_epochs=warmup,
-            dtype_policy=policy,
             training_options=ROBUST_OPTIONS,
             **ROBUST_TRAINING,
             seed=seed,

@@ -132,8 +132,20 @@ def select_indices(labels, num_examples=None, seed=0):
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
+IN_MEMORY_LIMIT = 2 * 1024**3
+"""`in_memory="auto"` holds a split in memory when its decoded pixels take at most this many bytes."""
+
+
 def load(
-    source, split="train", num_examples=None, batch_size=128, shuffle=False, seed=0, image_size=None, data_dir=None
+    source,
+    split="train",
+    num_examples=None,
+    batch_size=128,
+    shuffle=False,
+    seed=0,
+    image_size=None,
+    data_dir=None,
+    in_memory=False,
 ):
     """Loads a data set as batches of `(float32 images in [0, 1], int32 labels)`.
 
@@ -149,6 +161,11 @@ def load(
         image_size: (height, width) to resize every image to (bilinear; image folders may then
             hold images of mixed sizes); None keeps the source's size.
         data_dir: tfds data directory, or the folder of the Fashion-MNIST idx files.
+        in_memory: decode the chosen examples once and hold their pixels in memory (uint8 as
+            decoded; float32 where `image_size` resizes), so an epoch reads no file and decodes
+            nothing: the same examples in the same order as the streamed data set (the same
+            seeded shuffle). True, False, or "auto": in memory when the decoded pixels take at
+            most `IN_MEMORY_LIMIT` bytes (all 50,000 CIFAR-10 training images: 150 MB).
 
     Returns:
         `(dataset, info)`: a `tf.data.Dataset` and a `DatasetInfo`.
@@ -170,19 +187,35 @@ def load(
         )
     records = _records(source, split, image_size, data_dir)
     indices = select_indices(records.labels, num_examples, seed)
-    dataset = tf.data.Dataset.from_tensor_slices(indices)
+    held = _holds_in_memory(in_memory, len(indices), records.image_shape)
+    dataset = tf.data.Dataset.from_tensor_slices(_decoded(records, indices) if held else indices)
     if shuffle:
         dataset = dataset.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
+    if not held:  # read and decode each example as it is needed
+        dataset = dataset.map(records.read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = (
-        dataset.map(records.read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .batch(batch_size)
-        .map(lambda x, y: (to_unit_float(x), tf.cast(y, tf.int32)))
-        .prefetch(tf.data.AUTOTUNE)
+        dataset.batch(batch_size).map(lambda x, y: (to_unit_float(x), tf.cast(y, tf.int32))).prefetch(tf.data.AUTOTUNE)
     )
     info = DatasetInfo(
         source, split, tuple(records.class_names), records.image_shape, len(indices), dict(records.split_sizes)
     )
     return dataset, info
+
+
+def _holds_in_memory(in_memory, count, image_shape):
+    if in_memory == "auto":
+        return count * int(np.prod(image_shape)) <= IN_MEMORY_LIMIT
+    if in_memory not in (True, False):
+        raise DataSourceError(f"in_memory must be True, False or 'auto', got {in_memory!r}.")
+    return in_memory
+
+
+def _decoded(records, indices):
+    """`(pixels, labels)` of the examples at `indices`, decoded once, in their order."""
+    reads = tf.data.Dataset.from_tensor_slices(indices).map(
+        records.read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )
+    return to_arrays(reads.batch(1024))
 
 
 def to_arrays(dataset):

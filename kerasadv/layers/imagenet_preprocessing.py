@@ -38,8 +38,8 @@ class ImageNetPreprocessing(keras.layers.Layer):
         if self.mode == "tf":
             return inputs * 2.0 - 1.0
         if self.mode == "torch":
-            return (inputs - ops.array(_TORCH_MEAN)) / ops.array(_TORCH_STD)
-        centred = inputs * 255.0 - ops.array(_CAFFE_MEAN_RGB)
+            return (inputs - ops.array(_TORCH_MEAN, inputs.dtype)) / ops.array(_TORCH_STD, inputs.dtype)
+        centred = inputs * 255.0 - ops.array(_CAFFE_MEAN_RGB, inputs.dtype)  # bfloat16 under mixed_bfloat16
         return ops.flip(centred, axis=-1)
 
     def compute_output_shape(self, input_shape):

@@ -3,6 +3,7 @@
 from kerasadv.errors import ModelError
 from kerasadv.models.applications import efficientnet_b0, vgg16
 from kerasadv.models.base_cnn import base_cnn
+from kerasadv.models.flops import forward_flops, layer_flops, training_flops
 from kerasadv.models.logits import check_logits, ends_in_softmax, logits_model, num_classes
 from kerasadv.models.resnet18 import resnet18
 from kerasadv.models.simple_cnn import simple_cnn
@@ -42,4 +43,7 @@ __all__ = [
     "ends_in_softmax",
     "num_classes",
     "check_structure",
+    "forward_flops",
+    "training_flops",
+    "layer_flops",
 ]

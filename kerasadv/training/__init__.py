@@ -3,10 +3,11 @@
 from kerasadv.training.adversarial import AdversarialModel, fast_at_attack, pgd_at_attack
 from kerasadv.training.advprop import AdvPropModel
 from kerasadv.training.augment import augment
+from kerasadv.training.auto_policy import PolicyChoice, choose_dtype_policy, resolve_dtype_policy
 from kerasadv.training.awp import AWPModel, TRADESAWPModel, awp_at_attack
 from kerasadv.training.baseline import compile_classifier, fit_classifier, train
 from kerasadv.training.contrastive import ContrastiveModel
-from kerasadv.training.defaults import SCHEDULES, TRAINING_DEFAULTS, TrainingDefaults, training_defaults
+from kerasadv.training.defaults import SCHEDULES, TRAINING_DEFAULTS, OneCycle, TrainingDefaults, training_defaults
 from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.free import FreeAdversarialModel
 from kerasadv.training.gaussian_augmentation import GaussianAugmentationModel
@@ -42,6 +43,10 @@ __all__ = [
     "with_dtype_policy",
     "dtype_policy_name",
     "native_bfloat16",
+    "choose_dtype_policy",
+    "resolve_dtype_policy",
+    "PolicyChoice",
+    "OneCycle",
     "POLICIES",
     "augment",
     "compile_classifier",

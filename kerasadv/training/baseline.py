@@ -10,6 +10,7 @@ import keras
 from kerasadv import data, io, models
 from kerasadv.orchestration import writer
 from kerasadv.training.augment import augment
+from kerasadv.training.auto_policy import resolve_dtype_policy
 from kerasadv.training.defaults import training_defaults
 from kerasadv.training.precision import with_dtype_policy
 
@@ -22,14 +23,50 @@ class _EpochTimer(keras.callbacks.Callback):
         logs["epoch_seconds"] = time.perf_counter() - self._start
 
 
-def compile_classifier(model, optimizer):
-    """Compiles a logits classifier with sparse cross-entropy (from logits) and accuracy."""
+def compile_classifier(model, optimizer, label_smoothing=0.0, steps_per_execution=1):
+    """Compiles a logits classifier with sparse cross-entropy (from logits) and accuracy.
+
+    Args:
+        model: a logits classifier, or a training wrapper around one.
+        optimizer: a Keras optimizer or its name.
+        label_smoothing: weight of the uniform distribution mixed into the one-hot labels.
+        steps_per_execution: training steps per call of the compiled train function.
+
+    Returns:
+        `model`, compiled.
+    """
+    loss = SmoothedSparseCrossentropy(label_smoothing) if label_smoothing else None
     model.compile(
         optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        steps_per_execution=steps_per_execution,
     )
     return model
+
+
+@keras.saving.register_keras_serializable("kerasadv")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy of logits against integer labels smoothed towards the uniform distribution.
+
+    Example:
+    >>> loss = SmoothedSparseCrossentropy(0.1)
+    >>> round(float(loss(keras.ops.array([0]), keras.ops.array([[10.0, 0.0]]))), 3)
+    0.5
+    """
+
+    def __init__(self, label_smoothing=0.1, name="smoothed_sparse_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        labels = keras.ops.one_hot(keras.ops.cast(keras.ops.reshape(y_true, [-1]), "int32"), y_pred.shape[-1])
+        return keras.losses.categorical_crossentropy(
+            labels, y_pred, from_logits=True, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
 
 
 def fit_classifier(
@@ -88,6 +125,9 @@ def train(
     seed=0,
     verbose="auto",
     callbacks=(),
+    dtype_policy="auto",
+    in_memory="auto",
+    model_options=None,
 ):
     """Trains `model_name` on `source` with its defaults and writes the model and its metrics.
 
@@ -105,9 +145,17 @@ def train(
         seed: seeds weights, data order and augmentation.
         verbose: Keras `fit` verbosity (progress bar per epoch).
         callbacks: extra Keras callbacks.
+        dtype_policy: "auto" (`auto_policy.choose_dtype_policy`: bfloat16 where the hardware has
+            bfloat16 units and the model trains faster in it, else float32), "float32" or
+            "mixed_bfloat16". The choice and its reason go into the metrics; the saved model
+            computes in float32.
+        in_memory: hold the decoded training split in memory (`kerasadv.data.load`'s option;
+            "auto": when it fits in `data.load.IN_MEMORY_LIMIT` bytes).
+        model_options: keyword arguments of the model's builder (e.g. `{"width": 32}`).
 
     Returns:
-        `(model, metrics)`: the trained model and the metrics dict.
+        `(model, metrics)`: the trained model computing in float32, as saved (trained under
+        bfloat16, an uncompiled float32 copy with the same weights), and the metrics dict.
 
     Example:
     >>> model, metrics = train("simple_cnn", "fashion_mnist", "/tmp/run", epochs=1,
@@ -117,11 +165,15 @@ def train(
     """
     keras.utils.set_random_seed(seed)
     config = training_defaults(model_name, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
-    train_ds, info = data.load(source, "train", num_examples, config.batch_size, shuffle=True, seed=seed)
-    test_ds, _ = data.load(source, "test", num_test_examples, config.batch_size, seed=seed)
-    model = models.build(model_name, info.image_shape, info.num_classes)
+    train_ds, info = data.load(
+        source, "train", num_examples, config.batch_size, shuffle=True, seed=seed, in_memory=in_memory
+    )
+    test_ds, _ = data.load(source, "test", num_test_examples, config.batch_size, seed=seed, in_memory=in_memory)
+    options = model_options or {}
+    choice = resolve_dtype_policy(dtype_policy, model_name, options, info.image_shape, config.batch_size)
+    model = with_dtype_policy(models.build(model_name, info.image_shape, info.num_classes, **options), choice.policy)
     steps = -(-info.num_examples // config.batch_size) * config.epochs
-    compile_classifier(model, config.make_optimizer(steps))
+    compile_classifier(model, config.make_optimizer(steps), config.label_smoothing, config.steps_per_execution)
     metrics = fit_classifier(
         model,
         train_ds,
@@ -132,6 +184,6 @@ def train(
         seed,
         verbose,
         callbacks,
-        {"model": model_name, "source": source},
+        {"model": model_name, "model_options": options, "source": source, "dtype_policy": choice.as_dict()},
     )
-    return model, metrics
+    return with_dtype_policy(model, "float32"), metrics  # as saved
