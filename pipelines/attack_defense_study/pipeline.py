@@ -39,6 +39,8 @@ HEADING = "attack / defense study"
 PROFILE_HELP = "Data sizes, epochs, attacked images."
 PROFILES = {
     "ci": Profile(600, 100, 1, 1, 2, 50, 50, 0.2, 32, 0.01, certify_examples=4, certify_n=100),
+    # benchmarks/gpu_suite.sh --smoke: every component runs once on the fewest images it takes (seconds).
+    "smoke": Profile(100, 20, 1, 1, 1, 10, 20, 0.2, 32, 0.01, certify_examples=1, certify_n=10),
     # About 25 minutes on 2 cores. Short runs learn far faster at batch 32, learning rate 0.01 and
     # dropout 0.2 (3 epochs on 8,000 images: 51 % on 1,000 test images) than with the long-run
     # defaults (batch 128, 0.05, dropout 0.5: 29 %; 0.05 at batch 32: 28 %).

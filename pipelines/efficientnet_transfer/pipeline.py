@@ -34,6 +34,8 @@ HEADING = "EfficientNet-B0 -> simple CNN transfer"
 PROFILE_HELP = "Data sizes and epochs."
 PROFILES = {
     "ci": Profile(400, 100, 1, 32, 1, 1),
+    # benchmarks/gpu_suite.sh --smoke: every component runs once on the fewest images it takes (seconds).
+    "smoke": Profile(50, 20, 1, 32, 1, 1),
     # About 20 minutes on 2 cores. EfficientNet-B0 on 32x32 images learns slowly from scratch: 3 epochs on
     # 10,000 images give 32 % at batch 32 (149 images/s) and 13 % at 128 (its BN statistics lag).
     "quick": Profile(10000, 2000, 8, 32, 12, 3),

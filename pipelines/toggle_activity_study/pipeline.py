@@ -41,6 +41,8 @@ HEADING = "toggle-activity study"
 PROFILE_HELP = "Data sizes, model width, epochs, experiment sizes."
 PROFILES = {
     "ci": Profile(600, 200, 8, 1, 200, "5,10,50,100", 100, 2, "0,0.03,0.3,1.0", 20, 50, "10,100"),
+    # benchmarks/gpu_suite.sh --smoke: every component runs once on the fewest images it takes (seconds).
+    "smoke": Profile(100, 50, 8, 1, 50, "5,10", 20, 1, "0,0.3", 10, 10, "10"),
     # About 25 minutes on 2 cores: a quarter-width ResNet-18 (0.7 M weights, about 100 training
     # images/s here against 12.5 at full width) trained 5 epochs on 20,000 images.
     "quick": Profile(20000, 2000, 16, 5, 1000, SIZES, 1000, 5, EPS_VALUES, 100, 200, "10,100,1000"),
