@@ -2,7 +2,7 @@
 
 A study's pipeline module (`pipelines/<study>/pipeline.py`) runs from this command line when it has
 
-- `create_pipeline(source, profile, pipeline_root, *options, seed=0, rerun=(), enable_cache=True)`:
+- `create_pipeline(source, profile, pipeline_root, *options, dtype_policy="auto", seed=0, rerun=(), enable_cache=True)`:
   the study's `Pipeline`, built and not run, whose report is a `StudyReport`, for a
   `kerasadv.data` source, a profile name, the root its artifacts and metadata go to, the
   study's own options, the seed of every component, the ids to re-run with what follows them
@@ -47,11 +47,23 @@ def define_common_flags(name, profiles, profile_help):
     flags.DEFINE_bool("no_cache", False, "Re-run every component.")
     flags.DEFINE_list("rerun", [], "Component ids to re-run even when cached, with everything downstream.")
     flags.DEFINE_integer("seed", 0, "Random seed.")
+    flags.DEFINE_enum(
+        "dtype_policy",
+        "auto",
+        ["auto", "float32", "mixed_bfloat16"],
+        "Training precision of the study's models (auto: bfloat16 where the hardware has bfloat16 units and the "
+        "model family is measured faster in it).",
+    )
 
 
 def run_options():
-    """The parsed common flags as `create_pipeline` keyword arguments: `seed`, `rerun`, `enable_cache`."""
-    return {"seed": FLAGS.seed, "rerun": FLAGS.rerun, "enable_cache": not FLAGS.no_cache}
+    """The parsed common flags as `create_pipeline` keyword arguments (dtype_policy, seed, rerun, enable_cache)."""
+    return {
+        "dtype_policy": FLAGS.dtype_policy,
+        "seed": FLAGS.seed,
+        "rerun": FLAGS.rerun,
+        "enable_cache": not FLAGS.no_cache,
+    }
 
 
 def study_source():

@@ -12,6 +12,7 @@ from kerasadv.orchestration import writer
 from kerasadv.training.augment import augment
 from kerasadv.training.auto_policy import resolve_dtype_policy
 from kerasadv.training.defaults import training_defaults
+from kerasadv.training.hardware import input_options
 from kerasadv.training.precision import with_dtype_policy
 
 
@@ -77,13 +78,16 @@ def fit_classifier(
     A model with a latent head (`ContrastiveModel`) also gets `latent.keras` (images -> codes).
 
     The one training loop behind `train` and the pipeline's Trainer: augmentation from
-    `config`, a progress bar per epoch, resume after a crash (`BackupAndRestore` in
-    `output_dir/backup`, removed once the model is written).
+    `config`, the input pipeline's threads fitted to the cores (`hardware.input_options`), a
+    progress bar per epoch, resume after a crash (`BackupAndRestore` in `output_dir/backup`,
+    removed once the model is written).
 
     Returns:
         The metrics dict (test accuracy / loss, history, epoch seconds, config).
     """
-    train_ds = augment(train_ds, config.flip, config.crop_padding, seed)
+    options = input_options()  # on a few cores, the input pipeline stays off the training step's threads
+    train_ds = augment(train_ds, config.flip, config.crop_padding, seed).with_options(options)
+    test_ds = test_ds.with_options(options)
     backup_dir = os.path.join(output_dir, "backup")
     backup = keras.callbacks.BackupAndRestore(backup_dir)
     history = model.fit(

@@ -98,10 +98,21 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         return {"peak": self.peak, "total_steps": self.total_steps, "warmup_fraction": self.warmup_fraction}
 
 
+SIMPLE_CNN_MEASURED = (
+    "76.92 % test accuracy after 10 epochs, 276 s from the call of train (target 78 % in 300 s: not reached); "
+    "`python benchmarks/time_to_accuracy.py --models simple_cnn`, AMD EPYC (Zen 4), 2 cores, auto = mixed_bfloat16"
+)
+
 TRAINING_DEFAULTS = {
-    # Batch 32 as in the Keras CIFAR-10 example: in short CPU runs it learns faster per epoch
-    # (3 epochs on 10,000 CIFAR-10 images: 53.5 % at batch 32, 51.3 % at 64, 44.2 % at 128).
-    "simple_cnn": TrainingDefaults(batch_size=32),
+    # Time to accuracy on all 50,000 CIFAR-10 training images (2 cores, AMD Zen 4, bfloat16, in memory):
+    # Adam 2e-3 with warm-up + cosine over 12 epochs, crops of padding 4, label smoothing 0.1: 77.41 %;
+    # SGD one-cycle 0.05 (Nesterov, weight decay 5e-4), same otherwise: 74.96 %; Adam, padding 2,
+    # 11 epochs: 78.05 % after 10, 77.97 % after 11 (385 s on a loaded machine); the same over 10
+    # epochs: 76.92 % in 276 s (`measured`). Padding 2 regularises less: the dropout
+    # layers already do (training accuracy stays below test accuracy throughout).
+    "simple_cnn": TrainingDefaults(
+        "adam", 2e-3, "warmup_cosine", 0.0, True, 2, 128, 10, label_smoothing=0.1, measured=SIMPLE_CNN_MEASURED
+    ),
     "base_cnn": TrainingDefaults("sgd", 0.05, "cosine", 5e-4, True, 4, 128, 60),
     "resnet18": TrainingDefaults("sgd", 0.1, "cosine", 5e-4, True, 4, 128, 100),
     "vgg16": TrainingDefaults("sgd", 0.01, "cosine", 5e-4, True, 4, 128, 60),

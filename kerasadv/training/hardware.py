@@ -140,3 +140,34 @@ def peak_flops(info=None, policy="float32"):
     """
     info = info or cpu_info()
     return info.cores * info.mhz * 1e6 * flops_per_cycle(info, policy)
+
+
+FEW_CORES = 4
+"""On at most this many cores the input pipeline gets one private thread and no autotuning (`input_options`)."""
+
+
+def input_options(cores=None):
+    """`tf.data.Options` that keep a training input pipeline off the cores the model computes on.
+
+    On a few cores tf.data's shared threads and its autotuner compete with the training step's
+    own threads: on 2 cores a third to two thirds of the simple CNN's 50,000-image epochs took
+    41 s instead of 24 s. With one private thread and autotuning off, every epoch took 24-25 s
+    (in-memory CIFAR-10, bfloat16, AMD Zen 4). Above `FEW_CORES` cores the defaults are kept.
+
+    Args:
+        cores: the cores this process may use (default: `cpu_info().cores`).
+
+    Returns:
+        A `tf.data.Options`.
+
+    Example:
+    >>> input_options(cores=2).threading.private_threadpool_size
+    1
+    """
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    if (cores or cpu_info().cores) <= FEW_CORES:
+        options.threading.private_threadpool_size = 1
+        options.autotune.enabled = False
+    return options

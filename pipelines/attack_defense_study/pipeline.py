@@ -67,7 +67,7 @@ def _recipe(name, pgd_steps):
     return {"class_name": "pgd", "config": {"attack": attack}}
 
 
-def _trainers(p, examples, seed):
+def _trainers(p, examples, seed, dtype_policy):
     """The studied models by role (the keys of the tables' inputs), and the contrastive model."""
 
     def trainer(cid, epochs, adversarial_training="none", **options):
@@ -80,6 +80,7 @@ def _trainers(p, examples, seed):
             batch_size=p.batch_size,
             learning_rate=p.learning_rate,
             adversarial_training=adversarial_training,
+            dtype_policy=dtype_policy,
             seed=seed,
         )
 
@@ -116,12 +117,12 @@ def _certifiers(p, trainers, examples, seed):
     }
 
 
-def create_pipeline(source, profile, pipeline_root, seed=0, rerun=(), enable_cache=True):
+def create_pipeline(source, profile, pipeline_root, dtype_policy="auto", seed=0, rerun=(), enable_cache=True):
     """Builds the attack / defense study for a profile name (arguments and result: `study_cli`'s contract)."""
     p = PROFILES[profile]
     gen = ImageExampleGen(source=source, num_train=p.num_train, num_eval=p.num_eval, seed=seed)
     examples = gen.outputs["examples"]
-    trainers, contrastive = _trainers(p, examples, seed)
+    trainers, contrastive = _trainers(p, examples, seed, dtype_policy)
     base_model = trainers["baseline"].outputs["model"]
     attacks_of = {"baseline": live_attacks(TABLE1_EPS), "fgsm_trained": live_attacks(TABLE2_EPS)}
     attacks_of["pgd_trained"] = attacks_of["fgsm_trained"]

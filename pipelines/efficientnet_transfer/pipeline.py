@@ -78,6 +78,7 @@ def create_pipeline(
     pipeline_root,
     serving_dir="saved_models",
     model_name="efficientnet_transfer",
+    dtype_policy="auto",
     seed=0,
     rerun=(),
     enable_cache=True,
@@ -93,10 +94,16 @@ def create_pipeline(
         model="efficientnet_b0",
         epochs=p.source_epochs,
         batch_size=p.source_batch_size,
+        dtype_policy=dtype_policy,
         seed=seed,
     )
     target = Trainer(
-        component_id="TargetTrainer", examples=examples, model="simple_cnn", epochs=p.target_epochs, seed=seed
+        component_id="TargetTrainer",
+        examples=examples,
+        model="simple_cnn",
+        epochs=p.target_epochs,
+        dtype_policy=dtype_policy,
+        seed=seed,
     )
     attack = AttackGen(model=source_net.outputs["model"], examples=examples, attack=ATTACK, seed=seed)
     adversarial = attack.outputs["adversarial_examples"]
@@ -108,6 +115,7 @@ def create_pipeline(
         model="simple_cnn",
         epochs=p.retrain_epochs,
         learning_rate=p.retrain_learning_rate,
+        dtype_policy=dtype_policy,
         seed=seed,
     )
     original, retrained_model = target.outputs["model"], retrained.outputs["model"]

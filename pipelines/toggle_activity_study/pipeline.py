@@ -50,7 +50,7 @@ PROFILES = {
 }
 
 
-def create_pipeline(source, profile, pipeline_root, eps=0.03, seed=0, rerun=(), enable_cache=True):
+def create_pipeline(source, profile, pipeline_root, eps=0.03, dtype_policy="auto", seed=0, rerun=(), enable_cache=True):
     """Builds the toggle-activity study for a profile name; `eps` is the FGSM radius ([0, 1] pixel units).
 
     The other arguments and the result are every study's (`study_cli`'s module docstring).
@@ -58,7 +58,8 @@ def create_pipeline(source, profile, pipeline_root, eps=0.03, seed=0, rerun=(), 
     p = PROFILES[profile]
     gen = ImageExampleGen(source=source, num_train=p.num_train, num_eval=p.num_eval, seed=seed)
     examples = gen.outputs["examples"]
-    trainer = Trainer(examples=examples, model="resnet18", model_options={"width": p.width}, epochs=p.epochs, seed=seed)
+    options = dict(model="resnet18", model_options={"width": p.width}, dtype_policy=dtype_policy)
+    trainer = Trainer(examples=examples, **options, epochs=p.epochs, seed=seed)
     model = trainer.outputs["model"]
     attack = {"class_name": "FGSM", "config": {"eps": eps}}
     fgsm = AttackGen(model=model, examples=examples, attack=attack, splits="eval", seed=seed)
