@@ -47,6 +47,7 @@ def load_model(path, safe_mode=True):
     """
     import keras
 
+    from kerasadv import losses  # noqa: F401  (registers the losses a trained model's compile config names)
     from kerasadv.errors import ModelError
 
     if not filesystem.isfile(path):

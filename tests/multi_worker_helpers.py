@@ -44,6 +44,7 @@ def main(root, source, model_path, strategy, index=None, *ports):
         learning_rate=0.05,
         adversarial_training=recipe,
         strategy=strategy,
+        dtype_policy="float32",  # compared to 1e-4 across replica counts: bfloat16 rounds each reduction order apart
     )
     result = Pipeline("multi_worker", root, [gen, base, train]).run(progress=False)
     artifact = result.outputs["Trainer"]["model"]
