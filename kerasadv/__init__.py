@@ -36,6 +36,7 @@ _SUBMODULES = (
     "filesystems",
     "io",
     "layers",
+    "losses",
     "models",
     "orchestration",
     "registry",
