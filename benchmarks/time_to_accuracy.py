@@ -28,10 +28,10 @@ Per model of `MODELS` (32x32x3 inputs, 10 classes, each model's default training
 - Full mode only (no `--quick`): `kerasadv.training.train(..., dtype_policy="auto",
   in_memory=True)` on the CIFAR-10 archive ($KERASADV_CIFAR10_TAR) with a callback that records,
   after every epoch, the wall seconds since `train` was called (loading the data, building and
-  tracing the model included) and the accuracy on the 10,000 test images, and stops
-  once `TARGETS[model]`'s accuracy is reached or its time (x
-  `--budget_factor`) is spent. Prints each accuracy-vs-time curve and the seconds to the target,
-  and writes all curves to `<output>/time_to_accuracy.json`.
+  tracing the model included) and the accuracy on the 10,000 test images, and stops once
+  `TARGETS[model]`'s accuracy is reached or its time (x `--budget_factor`) is spent. Prints each
+  accuracy-vs-time curve and the seconds to the target, and writes all curves to
+  `<output>/time_to_accuracy.json`.
 
 Ends with `ratio auto_vs_float32_<model>` (auto's throughput over float32's: at least 0.95 when
 "auto" chooses well) and `ratio peak_share_<model>` lines; full mode adds

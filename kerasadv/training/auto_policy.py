@@ -140,11 +140,11 @@ def _speedup(unit, cpu, model_name, options, input_shape, batch_size):
     if model_name in table and input_shape == (32, 32, 3):
         return table[model_name], f"measured for {unit}, kerasadv.training.auto_policy.MEASURED_SPEEDUPS"
     key = json.dumps([cpu.model_name, unit, model_name, options, input_shape, min(batch_size, 128)])
-    cache = _read_cache()
-    if key not in cache:
-        cache = {**_read_cache(), key: measure_speedup(model_name, options, input_shape, min(batch_size, 128))}
-        _write_cache(cache)
-    return cache[key], f"measured on this machine, cached in {_cache_path()}"
+    cached = _read_cache().get(key)
+    if cached is None:
+        cached = measure_speedup(model_name, options, input_shape, min(batch_size, 128))
+        _write_cache({**_read_cache(), key: cached})  # re-read: another process may have written meanwhile
+    return cached, f"measured on this machine, cached in {_cache_path()}"
 
 
 def measure_speedup(model_name, model_options=None, input_shape=(32, 32, 3), batch_size=32, steps=4):

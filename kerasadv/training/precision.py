@@ -13,15 +13,21 @@ import keras
 from kerasadv.attacks import validation
 from kerasadv.errors import ModelError
 from kerasadv.models.graph import has_graph
+from kerasadv.training import hardware
 
 POLICIES = ("float32", "mixed_bfloat16")
-BFLOAT16_FLAGS = ("avx512_bf16", "amx_bf16")  # CPU flags of native bfloat16 arithmetic
 
 
 def native_bfloat16(cpuinfo="/proc/cpuinfo"):
     """Whether this machine computes bfloat16 natively: a GPU, or a CPU with AVX-512 BF16 or AMX.
 
     Elsewhere `mixed_bfloat16` is emulated and several times slower than float32.
+
+    Args:
+        cpuinfo: the cpuinfo file (tests pass a fake one).
+
+    Returns:
+        True where a GPU is visible or `hardware.cpu_info(cpuinfo).bfloat16_unit` names a unit.
 
     Example:
     >>> isinstance(native_bfloat16(), bool)
@@ -31,12 +37,7 @@ def native_bfloat16(cpuinfo="/proc/cpuinfo"):
 
     if tf.config.list_physical_devices("GPU"):
         return True
-    try:
-        with open(cpuinfo) as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return any(flag in flags for flag in BFLOAT16_FLAGS)
+    return hardware.cpu_info(cpuinfo).bfloat16_unit is not None
 
 
 def dtype_policy_name(classifier):
