@@ -2,12 +2,13 @@
 # The GPU suite: on one GPU, train every study model at full width, run the four studies' `full`
 # profiles and the attack benchmarks, everything under one output folder.
 #
-#   benchmarks/gpu_suite.sh [--smoke] [--output DIR] [--data SOURCE]
+#   benchmarks/gpu_suite.sh [--smoke] [--output DIR] [--data SOURCE] [--only STEP,...]
 #
 #   --smoke          tiny sizes on whatever device TensorFlow finds (CI runs it on 2 CPU cores:
 #                    tests/test_gpu_suite.py); checks the plumbing, measures nothing
 #   --output DIR     default runs/gpu_suite-<date>-<time> (git-ignored)
 #   --data SOURCE    a kerasadv.data source; default tar:$KERASADV_CIFAR10_TAR
+#   --only STEP,...  run these steps (names below), record the others as skipped
 #
 # Run it from anywhere after `pip install -e ".[cpu,test,beam]"` (with a GPU build of TensorFlow).
 # Steps, in order (their names are the rows of OUTPUT/timings.tsv and the logs OUTPUT/logs/<step>.log):
@@ -50,7 +51,30 @@ declare -A FULL_BENCHMARK_ARGS=(
 )
 
 usage() {
-  sed -n '5,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+# all_steps: every step's name, in the order the suite runs them.
+all_steps() {
+  echo train_models
+  printf 'study_%s\n' "${STUDIES[@]}"
+  printf 'bench_%s\n' "${BENCHMARKS[@]}"
+}
+
+# check_only: exits 2 naming a step of --only that the suite does not have.
+check_only() {
+  local step
+  for step in ${ONLY//,/ }; do
+    if ! all_steps | grep -qx "$step"; then
+      echo "error: --only names an unknown step '$step'; expected some of: $(all_steps | paste -sd ' ')" >&2
+      exit 2
+    fi
+  done
+}
+
+# selected STEP: whether STEP runs (no --only, or --only names it).
+selected() {
+  [[ -z $ONLY || ",$ONLY," == *",$1,"* ]]
 }
 
 print_estimate() {
@@ -64,7 +88,7 @@ Expected wall time of the full run on one H100 (an ESTIMATE, not a measurement)
   kernel launches; 20 ms for EfficientNet-B0's hundreds of small kernels). The host-CPU analyses
   and ART's AutoAttack are rough guesses (marked ~). Expect +-2x on the whole.
   step                                  estimate   what dominates
-  train_models                             26 min  resnet18 100 epochs 12, vgg16 5, efficientnet_b0 5, base_cnn 3
+  train_models                             14 min  vgg16 5, efficientnet_b0 5, resnet18 16 epochs 2, base_cnn 28 epochs 1.4
   study_efficientnet_transfer              27 min  simple CNN 50 + 20 epochs at batch 32 (12), EfficientNet (5), iterative FGS (<= 8)
   study_attack_defense_study               48 min  7 base CNNs (19), PGD-7 AT (9), 4 x 500 certificates at n = 100,000 (14)
   study_toggle_activity_study             ~30 min  ResNet-18 100 epochs (12), KDE / toggle / ranking / coverage analyses (~15)
@@ -76,7 +100,7 @@ Expected wall time of the full run on one H100 (an ESTIMATE, not a measurement)
   bench_robustness_pairs                   10 min  5 AT variants, 10 epochs on 20,000 images
   bench_adversarial_training_overhead      70 min  6 recipes x its fixed 600 s training budget
   bench_analysis_speed                      2 min
-  total                                  ~4.3 h
+  total                                  ~4.1 h
 EOF
 }
 
@@ -117,6 +141,10 @@ check_gpu() {
 
 train_models() {
   local args=(--output "$OUTPUT/models" --data "$DATA" --timings "$OUTPUT/timings.tsv")
+  if ! selected train_models; then
+    skip_step train_models "not in --only"
+    return
+  fi
   if ((SMOKE)); then
     args+=(--smoke)
   fi
@@ -126,6 +154,10 @@ train_models() {
 run_studies() {
   local study args
   for study in "${STUDIES[@]}"; do
+    if ! selected "study_$study"; then
+      skip_step "study_$study" "not in --only"
+      continue
+    fi
     args=(--profile "$MODE" --pipeline_root "$OUTPUT/studies/$study" --data "$DATA")
     if [[ $study == efficientnet_transfer ]]; then # the pushed model stays in the output folder
       args+=(--serving_dir "$OUTPUT/saved_models")
@@ -137,6 +169,10 @@ run_studies() {
 run_benchmarks() {
   local name args
   for name in "${BENCHMARKS[@]}"; do
+    if ! selected "bench_$name"; then
+      skip_step "bench_$name" "not in --only"
+      continue
+    fi
     if ((SMOKE)); then
       skip_step "bench_$name" "$SMOKE_SKIPS_BENCHMARKS"
       continue
@@ -163,15 +199,20 @@ summary() {
 SMOKE=0
 OUTPUT=""
 DATA=""
+ONLY=""
 while (($#)); do
   case $1 in
     --smoke) SMOKE=1 ;;
-    --output | --data)
+    --output | --data | --only)
       if (($# < 2)); then
         echo "error: $1 needs a value" >&2
         exit 2
       fi
-      if [[ $1 == --output ]]; then OUTPUT=$2; else DATA=$2; fi
+      case $1 in
+        --output) OUTPUT=$2 ;;
+        --data) DATA=$2 ;;
+        --only) ONLY=$2 ;;
+      esac
       shift
       ;;
     -h | --help)
@@ -179,13 +220,14 @@ while (($#)); do
       exit 0
       ;;
     *)
-      echo "error: unknown argument '$1'; expected --smoke, --output DIR or --data SOURCE" >&2
+      echo "error: unknown argument '$1'; expected --smoke, --output DIR, --data SOURCE or --only STEP,..." >&2
       exit 2
       ;;
   esac
   shift
 done
 
+check_only
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUTPUT=${OUTPUT:-$ROOT/runs/gpu_suite-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUTPUT/logs"

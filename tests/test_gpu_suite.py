@@ -1,6 +1,8 @@
-"""benchmarks/gpu_suite.sh: its `--smoke` run trains every model, runs every study and benchmark step
-at tiny sizes on the CPU and leaves the results, a log and a timing row per step; bad arguments fail early."""
+"""benchmarks/gpu_suite.sh: its `--smoke` run trains every model and runs studies at tiny sizes on the
+CPU and leaves the results, a log and a timing row per step; `--only` picks steps; bad arguments fail early."""
 
+import dataclasses
+import importlib
 import os
 import pathlib
 import subprocess
@@ -11,6 +13,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SUITE = ROOT / "benchmarks" / "gpu_suite.sh"
 MODELS = ("simple_cnn", "base_cnn", "efficientnet_b0", "resnet18", "vgg16")
 STUDIES = ("efficientnet_transfer", "attack_defense_study", "toggle_activity_study", "vgg16_layer_vulnerability")
+SMOKED_STUDIES = ("toggle_activity_study", "vgg16_layer_vulnerability")
+"""The studies CI's smoke runs. The other two are the suite's slowest smoke steps (EfficientNet-B0's
+tracing, eight trainers: 170 s of the smoke's 250 s on 2 cores) and run in-process at `ci` size in
+tests/test_transfer_study.py and tests/test_studies.py; their `smoke` profiles are built below."""
+SMOKE_ONLY = ",".join(["train_models", *(f"study_{s}" for s in SMOKED_STUDIES)])
 BENCHMARKS = (
     "attack_throughput",
     "robust_evaluation",
@@ -36,9 +43,10 @@ def timings(output):
 
 @pytest.fixture(scope="module")
 def smoke(cifar_tar, tmp_path_factory):
-    """One `gpu_suite.sh --smoke` run on the CIFAR-10 archive: (completed process, output folder)."""
+    """One `gpu_suite.sh --smoke --only SMOKE_ONLY` run on the CIFAR-10 archive: (completed process, output folder)."""
     output = tmp_path_factory.mktemp("gpu_suite")
-    result = run_suite("--smoke", "--output", str(output), env={**os.environ, "KERASADV_CIFAR10_TAR": cifar_tar})
+    env = {**os.environ, "KERASADV_CIFAR10_TAR": cifar_tar}
+    result = run_suite("--smoke", "--only", SMOKE_ONLY, "--output", str(output), env=env)
     return result, output
 
 
@@ -53,7 +61,7 @@ def test_smoke_exits_0_and_prints_the_estimate_and_the_summary(smoke):
 @pytest.mark.slow
 def test_smoke_writes_every_studys_report(smoke):
     result, output = smoke
-    reports = {study: sorted((output / "studies" / study).rglob("report.html")) for study in STUDIES}
+    reports = {study: sorted((output / "studies" / study).rglob("report.html")) for study in SMOKED_STUDIES}
     assert all(reports.values()), reports
     assert all(f"report:     {paths[0]}" in result.stdout for paths in reports.values()), result.stdout[-4000:]
 
@@ -70,12 +78,14 @@ def test_smoke_trains_every_model_at_full_width(smoke):
 def test_smoke_times_and_logs_every_step(smoke):
     _, output = smoke
     rows = timings(output)
-    ran = ["train_models", *(f"train_{m}" for m in MODELS), *(f"study_{s}" for s in STUDIES)]
+    ran = ["train_models", *(f"train_{m}" for m in MODELS), *(f"study_{s}" for s in SMOKED_STUDIES)]
     assert {step: rows.get(step, (None, "missing"))[1] for step in ran} == dict.fromkeys(ran, "ok")
     assert all(rows[step][0] > 0 for step in ran)
-    assert {rows.get(f"bench_{b}", (None, "missing"))[1] for b in BENCHMARKS} <= {"ok", "skipped"}
+    left_out = [f"study_{s}" for s in STUDIES if s not in SMOKED_STUDIES]
+    assert {step: rows.get(step, (None, "missing"))[1] for step in left_out} == dict.fromkeys(left_out, "skipped")
+    assert {rows.get(f"bench_{b}", (None, "missing"))[1] for b in BENCHMARKS} == {"skipped"}
     logged = {path.stem for path in (output / "logs").glob("*.log")}
-    assert {"train_models", *(f"study_{s}" for s in STUDIES)} <= logged
+    assert {"train_models", *(f"study_{s}" for s in SMOKED_STUDIES)} <= logged
     assert {step for step, (_, status) in rows.items() if step.startswith("bench_") and status == "ok"} <= logged
 
 
@@ -138,3 +148,28 @@ def test_no_data_fails_before_any_step(tmp_path):
     result = run_suite("--smoke", "--output", str(tmp_path), env=env)
     assert result.returncode == 2
     assert "KERASADV_CIFAR10_TAR" in result.stderr and not (tmp_path / "timings.tsv").exists()
+
+
+@pytest.mark.parametrize("study", [s for s in STUDIES if s not in SMOKED_STUDIES])
+def test_the_smoke_profile_of_a_study_ci_does_not_smoke_builds_its_pipeline(study, tmp_path):
+    module = importlib.import_module(f"kerasadv.pipelines.{study}")
+    pipeline = module.create_pipeline("npz:/data/x.npz", "smoke", str(tmp_path / "root"))
+    assert len(pipeline.components) > 5
+    assert all(value is not None for value in dataclasses.astuple(module.PROFILES["smoke"]))
+
+
+def test_only_runs_the_steps_it_names_and_skips_the_others(tmp_path):
+    output = tmp_path / "out"
+    only = "study_vgg16_layer_vulnerability,bench_certification"
+    result = run_suite("--only", only, "--output", str(output), "--data", "npz:/data/x.npz", env=stub_env(tmp_path))
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    statuses = {step: status for step, (_, status) in timings(output).items()}
+    assert {step for step, status in statuses.items() if status == "ok"} == set(only.split(","))
+    assert len(statuses) == 1 + len(STUDIES) + len(BENCHMARKS) and "not in --only" in result.stdout
+
+
+def test_only_with_an_unknown_step_fails_naming_it_and_the_steps(tmp_path):
+    result = run_suite("--only", "train_models,study_typo", "--output", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "unknown step 'study_typo'" in result.stderr and "study_toggle_activity_study" in result.stderr
+    assert not (tmp_path / "out").exists()
