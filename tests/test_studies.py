@@ -279,3 +279,13 @@ def test_a_study_run_as_a_program_exits_0(monkeypatch):
     monkeypatch.setattr(pipeline, "define_flags", lambda: (), raising=False)
     study_cli.main(pipeline)
     assert exits == [None]  # was: the PipelineResult, printed by sys.exit with status 1
+
+
+@pytest.mark.parametrize("study", [attack_defense_study, toggle_study], ids=lambda s: s.__name__.split(".")[-1])
+def test_studies_that_attack_their_models_train_them_without_label_smoothing(study, tmp_path):
+    pipeline = study.create_pipeline("npz:/data/x.npz", "ci", str(tmp_path / "root"))
+    trainers = [c for c in pipeline.components if isinstance(c, Trainer)]
+    assert len(trainers) >= 1
+    assert {c.id: c.parameters["training_options"].get("label_smoothing") for c in trainers} == {
+        c.id: 0.0 for c in trainers
+    }

@@ -36,6 +36,7 @@ class Profile:
     coverage_sizes: str
 
 
+NO_SMOOTHING = {"label_smoothing": 0.0}
 SIZES, EPS_VALUES = "5,10,50,100,500,1000", "0,0.01,0.03,0.1,0.3,0.5,1.0"
 HEADING = "toggle-activity study"
 PROFILE_HELP = "Data sizes, model width, epochs, experiment sizes."
@@ -59,7 +60,9 @@ def create_pipeline(source, profile, pipeline_root, eps=0.03, dtype_policy="auto
     gen = ImageExampleGen(source=source, num_train=p.num_train, num_eval=p.num_eval, seed=seed)
     examples = gen.outputs["examples"]
     options = dict(model="resnet18", model_options={"width": p.width}, dtype_policy=dtype_policy)
-    trainer = Trainer(examples=examples, **options, epochs=p.epochs, seed=seed)
+    # No label smoothing (ResNet-18's recipe has it): it shrinks the logits' margins and can mask the
+    # gradients the FGSM examples are made from, which would distort the toggles the study counts.
+    trainer = Trainer(examples=examples, **options, epochs=p.epochs, seed=seed, training_options=NO_SMOOTHING)
     model = trainer.outputs["model"]
     attack = {"class_name": "FGSM", "config": {"eps": eps}}
     fgsm = AttackGen(model=model, examples=examples, attack=attack, splits="eval", seed=seed)
