@@ -39,6 +39,11 @@ class TrainerExecutor(BaseExecutor):
         """The classifier (built, or the base model) in the recipe's wrapper, compiled."""
         if "base_model" in input_dict:
             classifier = io.load_model_artifact(input_dict["base_model"])
+            if p["model_options"]:  # a variant of the base (e.g. with a noise layer) starts from its weights
+                variant = models.build(
+                    p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"]
+                )
+                classifier = models.warm_start(variant, classifier)
         else:
             classifier = models.build(
                 p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"]
@@ -120,7 +125,9 @@ class Trainer(BaseComponent):
         base_model: optional Model to start from.
         model: builder name (`kerasadv.models.BUILDERS`).
         model_options: keyword arguments of that builder, e.g. `{"width": 16}` for a
-            quarter-width `resnet18` (ignored with `base_model`).
+            quarter-width `resnet18`. With `base_model`: empty fine-tunes the base model
+            itself; options build that variant of the builder's model (e.g. a noise layer
+            added), which starts from the base's weights (`models.warm_start`).
         epochs, batch_size, learning_rate: override the model's training defaults.
         adversarial_training: the training recipe: "none", a name of
             `kerasadv.training.RECIPE_NAMES` (fgsm, pgd, fast, free, advprop, contrastive) or a

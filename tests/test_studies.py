@@ -289,3 +289,16 @@ def test_studies_that_attack_their_models_train_them_without_label_smoothing(stu
     assert {c.id: c.parameters["training_options"].get("label_smoothing") for c in trainers} == {
         c.id: 0.0 for c in trainers
     }
+
+
+def test_the_paper_profile_fine_tunes_every_other_model_from_the_trained_base(tmp_path):
+    pipeline = attack_defense_study.create_pipeline("npz:/data/x.npz", "paper", str(tmp_path / "root"))
+    trainers = {c.id: c for c in pipeline.components if isinstance(c, Trainer)}
+    base = trainers.pop("BaseTrainer")
+    assert "base_model" not in base.inputs and base.parameters["epochs"] == 28
+    assert len(trainers) == 7
+    assert {cid: t.inputs["base_model"].producer.id for cid, t in trainers.items()} == dict.fromkeys(
+        trainers, "BaseTrainer"
+    )
+    assert {t.parameters["learning_rate"] for t in trainers.values()} == {0.01}
+    assert trainers["NoiseConvTrainer"].parameters["model_options"]["noise_stddev"] == 0.05

@@ -8,6 +8,7 @@ from kerasadv.models.logits import check_logits, ends_in_softmax, logits_model, 
 from kerasadv.models.resnet18 import resnet18
 from kerasadv.models.simple_cnn import simple_cnn
 from kerasadv.models.structure import check_structure
+from kerasadv.models.warm_start import warm_start
 
 BUILDERS = {
     "simple_cnn": simple_cnn,
@@ -46,4 +47,5 @@ __all__ = [
     "forward_flops",
     "training_flops",
     "layer_flops",
+    "warm_start",
 ]

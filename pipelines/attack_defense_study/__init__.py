@@ -7,7 +7,8 @@ tables -> 1-NN in the latent space -> FGSM examples of the base model -> report 
 
     python -m kerasadv.pipelines.attack_defense_study                  # --profile quick (CIFAR-10)
     python -m kerasadv.pipelines.attack_defense_study --profile ci --pipeline_root /tmp/attack_defense
-    python -m kerasadv.pipelines.attack_defense_study --profile full   # all of CIFAR-10, long on CPU
+    python -m kerasadv.pipelines.attack_defense_study --profile paper  # all of CIFAR-10, about 85 min on 2 cores
+    python -m kerasadv.pipelines.attack_defense_study --profile full   # the GPU profile
 
 A second identical run is served from the cache; `--rerun=LatentSpace` re-runs one step and what follows it.
 
