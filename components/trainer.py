@@ -37,17 +37,15 @@ class TrainerExecutor(BaseExecutor):
     @staticmethod
     def compiled_model(input_dict, p, schema, config, steps_per_epoch, policy):
         """The classifier (built, or the base model) in the recipe's wrapper, compiled."""
-        if "base_model" in input_dict:
-            classifier = io.load_model_artifact(input_dict["base_model"])
-            if p["model_options"]:  # a variant of the base (e.g. with a noise layer) starts from its weights
-                variant = models.build(
-                    p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"]
-                )
-                classifier = models.warm_start(variant, classifier)
-        else:
-            classifier = models.build(
-                p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"]
-            )
+
+        def built():
+            return models.build(p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"])
+
+        if "base_model" not in input_dict:
+            classifier = built()
+        else:  # the base itself, or a variant of it (e.g. with a noise layer) starting from its weights
+            base = io.load_model_artifact(input_dict["base_model"])
+            classifier = models.warm_start(built(), base) if p["model_options"] else base
         classifier = training.with_dtype_policy(classifier, policy)  # saved as float32 again
         model = training.wrap(classifier, p["adversarial_training"], config.batch_size)
         if model is classifier and p["strategy"] == "multi_worker":  # plain Keras fit fails there
