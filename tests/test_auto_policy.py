@@ -54,6 +54,12 @@ def test_auto_picks_bfloat16_where_the_unit_exists_and_the_family_is_faster():
     assert slower.policy == "float32" and slower.speedup < 1 and "not" in slower.reason
 
 
+def test_amx_uses_its_measured_row():
+    faster = choose_dtype_policy("vgg16", cpu=SAPPHIRE, gpu=False)
+    assert faster.policy == "mixed_bfloat16" and faster.speedup == 2.26 and "measured for amx" in faster.reason
+    assert choose_dtype_policy("efficientnet_b0", cpu=SAPPHIRE, gpu=False).policy == "float32"
+
+
 def test_a_gpu_gets_bfloat16_and_an_unknown_family_float32():
     assert choose_dtype_policy("simple_cnn", cpu=AVX2, gpu=True).policy == "mixed_bfloat16"
     unknown = choose_dtype_policy("my_net", cpu=ZEN4, gpu=False)
@@ -64,8 +70,8 @@ def test_an_unmeasured_unit_is_measured_once_and_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("KERASADV_CACHE_DIR", str(tmp_path))
     calls = []
     monkeypatch.setattr(auto_policy, "measure_speedup", lambda *args: calls.append(args) or 1.8)
-    first = choose_dtype_policy("resnet18", {"width": 8}, cpu=SAPPHIRE, gpu=False)
-    second = choose_dtype_policy("resnet18", {"width": 8}, cpu=SAPPHIRE, gpu=False)
+    first = choose_dtype_policy("resnet18", {"width": 8}, (28, 28, 1), cpu=SAPPHIRE, gpu=False)  # not in the table
+    second = choose_dtype_policy("resnet18", {"width": 8}, (28, 28, 1), cpu=SAPPHIRE, gpu=False)
     assert first == second and first.policy == "mixed_bfloat16" and first.speedup == 1.8
     assert len(calls) == 1 and "measured on this machine" in first.reason
     cached = json.loads((tmp_path / auto_policy.SPEEDUP_CACHE).read_text())
