@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from kerasadv import analysis, io
+from kerasadv import analysis, io, training
 from kerasadv.analysis.thresholds import load_thresholds
 from kerasadv.certify import max_radius
 from kerasadv.components.example_gen import ImageExampleGen
@@ -302,3 +302,13 @@ def test_the_paper_profile_fine_tunes_every_other_model_from_the_trained_base(tm
     )
     assert {t.parameters["learning_rate"] for t in trainers.values()} == {0.01}
     assert trainers["NoiseConvTrainer"].parameters["model_options"]["noise_stddev"] == 0.05
+
+
+def test_the_toggle_paper_profile_trains_a_half_width_resnet18_with_its_recipe_on_every_image(tmp_path):
+    pipeline = toggle_study.create_pipeline("npz:/data/x.npz", "paper", str(tmp_path / "root"))
+    parts = {c.id: c for c in pipeline.components}
+    gen, trainer = parts["ImageExampleGen"], parts["Trainer"]
+    assert (gen.parameters["num_train"], gen.parameters["num_eval"]) == (None, None)
+    assert trainer.parameters["model_options"] == {"width": 32}
+    assert trainer.parameters["epochs"] == training.training_defaults("resnet18").epochs
+    assert parts["ToggleActivity"].parameters["draws"] == toggle_study.PROFILES["full"].draws
