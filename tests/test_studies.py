@@ -312,3 +312,17 @@ def test_the_toggle_paper_profile_trains_a_half_width_resnet18_with_its_recipe_o
     assert trainer.parameters["model_options"] == {"width": 32}
     assert trainer.parameters["epochs"] == training.training_defaults("resnet18").epochs
     assert parts["ToggleActivity"].parameters["draws"] == toggle_study.PROFILES["full"].draws
+
+
+def test_the_vgg16_paper_profile_trains_width_32_with_the_recipe_on_every_image(tmp_path):
+    pipeline = vgg16_layer_vulnerability.create_pipeline("npz:/data/x.npz", "paper", str(tmp_path / "root"))
+    parts = {c.id: c for c in pipeline.components}
+    gen, trainer = parts["ImageExampleGen"], parts["Trainer"]
+    assert (gen.parameters["num_train"], gen.parameters["num_eval"]) == (None, None)
+    assert trainer.parameters["model_options"] == {"width": 32}
+    recipe = training.training_defaults("vgg16")
+    assert trainer.parameters["epochs"] == recipe.epochs
+    assert (trainer.parameters["batch_size"], trainer.parameters["learning_rate"]) == (None, None)  # the recipe's
+    quick = vgg16_layer_vulnerability.create_pipeline("npz:/data/x.npz", "quick", str(tmp_path / "quick"))
+    quick_trainer = {c.id: c for c in quick.components}["Trainer"]
+    assert (quick_trainer.parameters["batch_size"], quick_trainer.parameters["learning_rate"]) == (64, 0.01)
