@@ -36,6 +36,9 @@ def test_training_is_deterministic_when_seeded(tmp_path):
             num_test_examples=100,
             seed=3,
             verbose=0,
+            # float32: bfloat16 on AMX (oneDNN's brgemm kernels) gave 2.278 vs 2.255 after two steps with
+            # the other pytest worker beside it (exact when alone): not bit-reproducible under contention.
+            dtype_policy="float32",
         )[1]
         for i in range(2)
     ]
