@@ -292,8 +292,8 @@ def test_studies_that_attack_their_models_train_them_without_label_smoothing(stu
 
 
 def test_the_paper_profile_fine_tunes_every_other_model_from_the_trained_base(tmp_path):
-    pipeline = attack_defense_study.create_pipeline("npz:/data/x.npz", "paper", str(tmp_path / "root"))
-    trainers = {c.id: c for c in pipeline.components if isinstance(c, Trainer)}
+    parts = paper_parts(attack_defense_study, tmp_path)
+    trainers = {cid: c for cid, c in parts.items() if isinstance(c, Trainer)}
     base = trainers.pop("BaseTrainer")
     assert "base_model" not in base.inputs and base.parameters["epochs"] == 28
     assert len(trainers) == 7
@@ -304,25 +304,45 @@ def test_the_paper_profile_fine_tunes_every_other_model_from_the_trained_base(tm
     assert trainers["NoiseConvTrainer"].parameters["model_options"]["noise_stddev"] == 0.05
 
 
-def test_the_toggle_paper_profile_trains_a_half_width_resnet18_with_its_recipe_on_every_image(tmp_path):
-    pipeline = toggle_study.create_pipeline("npz:/data/x.npz", "paper", str(tmp_path / "root"))
-    parts = {c.id: c for c in pipeline.components}
-    gen, trainer = parts["ImageExampleGen"], parts["Trainer"]
+def profile_parts(study, profile, tmp_path):
+    """The study's components for a profile, by id (built, not run)."""
+    pipeline = study.create_pipeline("npz:/data/x.npz", profile, str(tmp_path / profile))
+    return {c.id: c for c in pipeline.components}
+
+
+def paper_parts(study, tmp_path):
+    """The `paper` profile's components by id, after checking that it ingests every image of both splits."""
+    parts = profile_parts(study, "paper", tmp_path)
+    gen = parts["ImageExampleGen"]
     assert (gen.parameters["num_train"], gen.parameters["num_eval"]) == (None, None)
+    return parts
+
+
+def test_the_toggle_paper_profile_trains_a_half_width_resnet18_with_its_recipe_on_every_image(tmp_path):
+    parts = paper_parts(toggle_study, tmp_path)
+    trainer = parts["Trainer"]
     assert trainer.parameters["model_options"] == {"width": 32}
     assert trainer.parameters["epochs"] == training.training_defaults("resnet18").epochs
     assert parts["ToggleActivity"].parameters["draws"] == toggle_study.PROFILES["full"].draws
 
 
 def test_the_vgg16_paper_profile_trains_width_32_with_the_recipe_on_every_image(tmp_path):
-    pipeline = vgg16_layer_vulnerability.create_pipeline("npz:/data/x.npz", "paper", str(tmp_path / "root"))
-    parts = {c.id: c for c in pipeline.components}
-    gen, trainer = parts["ImageExampleGen"], parts["Trainer"]
-    assert (gen.parameters["num_train"], gen.parameters["num_eval"]) == (None, None)
+    trainer = paper_parts(vgg16_layer_vulnerability, tmp_path)["Trainer"]
     assert trainer.parameters["model_options"] == {"width": 32}
     recipe = training.training_defaults("vgg16")
     assert trainer.parameters["epochs"] == recipe.epochs
     assert (trainer.parameters["batch_size"], trainer.parameters["learning_rate"]) == (None, None)  # the recipe's
-    quick = vgg16_layer_vulnerability.create_pipeline("npz:/data/x.npz", "quick", str(tmp_path / "quick"))
-    quick_trainer = {c.id: c for c in quick.components}["Trainer"]
+    quick_trainer = profile_parts(vgg16_layer_vulnerability, "quick", tmp_path)["Trainer"]
     assert (quick_trainer.parameters["batch_size"], quick_trainer.parameters["learning_rate"]) == (64, 0.01)
+
+
+def test_the_transfer_paper_profile_trains_both_networks_with_their_recipes_on_every_image(tmp_path):
+    parts = paper_parts(efficientnet_transfer, tmp_path)
+    source, target = parts["SourceTrainer"], parts["TargetTrainer"]
+    assert source.parameters["epochs"] == training.training_defaults("efficientnet_b0").epochs
+    assert source.parameters["batch_size"] is None  # the recipe's
+    assert target.parameters["epochs"] == training.training_defaults("simple_cnn").epochs
+    assert parts["TargetRetrainer"].inputs["base_model"].producer.id == "TargetTrainer"
+    assert parts["AttackGen"].parameters["splits"] == "train,eval"
+    quick_source = profile_parts(efficientnet_transfer, "quick", tmp_path)["SourceTrainer"]
+    assert (quick_source.parameters["epochs"], quick_source.parameters["batch_size"]) == (8, 32)
