@@ -12,7 +12,8 @@ from kerasadv.orchestration.component import above, at_least, one_of
 
 
 def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
-    """The batches the Trainer fits on: examples reshuffled every epoch (not batches).
+    """The batches the Trainer fits on: examples reshuffled every epoch (not batches), held in memory
+    where they fit (`data.load.IN_MEMORY_LIMIT`).
 
     Args:
         examples_uri: the Examples artifact's directory (its `train` split).
@@ -23,11 +24,11 @@ def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
     Returns:
         `(dataset, num_examples)`.
     """
-    train_ds = tfrecords.read_split(examples_uri, "train", batch_size, shuffle_seed=seed)
+    train_ds = tfrecords.read_split(examples_uri, "train", batch_size, shuffle_seed=seed, in_memory="auto")
     num_train = tfrecords.read_schema(examples_uri)["splits"]["train"]
     if adversarial_uri is None:
         return train_ds, num_train
-    adv_ds = tfrecords.read_split(adversarial_uri, "train", batch_size, shuffle_seed=seed + 1)
+    adv_ds = tfrecords.read_split(adversarial_uri, "train", batch_size, shuffle_seed=seed + 1, in_memory="auto")
     num_adv = tfrecords.read_schema(adversarial_uri)["splits"]["train"]
     mixed = training.mix_datasets(train_ds, adv_ds, batch_size, seed=seed, sizes=(num_train, num_adv))
     return mixed, num_train + num_adv
@@ -76,7 +77,7 @@ class TrainerExecutor(BaseExecutor):
         train_ds, num_train = train_dataset(
             examples.uri, config.batch_size, p["seed"], adversarial.uri if adversarial is not None else None
         )
-        eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size)
+        eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size, in_memory="auto")
         strategy = training.get_strategy(p["strategy"])
         choice = training.resolve_dtype_policy(
             p["dtype_policy"], p["model"], p["model_options"], schema["image_shape"], config.batch_size

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from kerasadv import data
+from kerasadv.data import tfrecords
 from kerasadv.errors import DataSourceError
 from kerasadv.training import augment
 
@@ -56,3 +57,24 @@ def test_batched_crops_and_flips_are_windows_of_the_padded_image():
         flips += found[0][0]
         crops += found[0][1:] != (2, 2)
     assert 0 < flips < 16 and crops > 0
+
+
+@pytest.mark.parametrize("image_dtype", ["uint8", "float32"])
+def test_an_example_set_held_in_memory_reads_as_the_streamed_one(tmp_path, image_dtype):
+    rng = np.random.default_rng(0)
+    batch = {"image": rng.random((70, 4, 4, 3)), "label": rng.integers(0, 10, 70), "steps": rng.random(70)}
+    count, _ = tfrecords.write_split([batch], str(tmp_path), "train", image_dtype=image_dtype, shard_size=32)
+    tfrecords.write_schema(str(tmp_path), (4, 4, 3), image_dtype, list("abcdefghij"), {"train": count}, ["steps"])
+    read = dict(batch_size=16, with_extras=True, shuffle_seed=3)
+    streamed = tfrecords.read_split(str(tmp_path), "train", **read)
+    held = tfrecords.read_split(str(tmp_path), "train", in_memory=True, **read)
+    for _epoch in range(2):  # reshuffled alike each epoch
+        pairs = list(zip(streamed, held, strict=True))
+        assert len(pairs) == 5
+        for (x, y, extras), (x_held, y_held, extras_held) in pairs:
+            assert x_held.dtype == tf.float32
+            np.testing.assert_array_equal(x.numpy(), x_held.numpy())
+            np.testing.assert_array_equal(y.numpy(), y_held.numpy())
+            np.testing.assert_array_equal(extras["steps"].numpy(), extras_held["steps"].numpy())
+    with pytest.raises(DataSourceError, match="in_memory must be True, False or 'auto', got 1.5"):
+        tfrecords.read_split(str(tmp_path), "train", in_memory=1.5)

@@ -187,7 +187,7 @@ def load(
         )
     records = _records(source, split, image_size, data_dir)
     indices = select_indices(records.labels, num_examples, seed)
-    held = _holds_in_memory(in_memory, len(indices), records.image_shape)
+    held = holds_in_memory(in_memory, len(indices), records.image_shape)
     dataset = tf.data.Dataset.from_tensor_slices(_decoded(records, indices) if held else indices)
     if shuffle:
         dataset = dataset.shuffle(len(indices), seed=seed, reshuffle_each_iteration=True)
@@ -202,9 +202,10 @@ def load(
     return dataset, info
 
 
-def _holds_in_memory(in_memory, count, image_shape):
+def holds_in_memory(in_memory, count, image_shape, itemsize=1):
+    """Whether `in_memory` (True, False or "auto") holds `count` images of `itemsize`-byte pixels in memory."""
     if in_memory == "auto":
-        return count * int(np.prod(image_shape)) <= IN_MEMORY_LIMIT
+        return count * int(np.prod(image_shape)) * itemsize <= IN_MEMORY_LIMIT
     if in_memory not in (True, False):
         raise DataSourceError(f"in_memory must be True, False or 'auto', got {in_memory!r}.")
     return in_memory

@@ -7,7 +7,14 @@ from kerasadv.training.auto_policy import PolicyChoice, choose_dtype_policy, res
 from kerasadv.training.awp import AWPModel, TRADESAWPModel, awp_at_attack
 from kerasadv.training.baseline import compile_classifier, fit_classifier, train
 from kerasadv.training.contrastive import ContrastiveModel
-from kerasadv.training.defaults import SCHEDULES, TRAINING_DEFAULTS, OneCycle, TrainingDefaults, training_defaults
+from kerasadv.training.defaults import (
+    NO_LABEL_SMOOTHING,
+    SCHEDULES,
+    TRAINING_DEFAULTS,
+    OneCycle,
+    TrainingDefaults,
+    training_defaults,
+)
 from kerasadv.training.distribute import STRATEGIES, get_strategy, global_batches
 from kerasadv.training.free import FreeAdversarialModel
 from kerasadv.training.gaussian_augmentation import GaussianAugmentationModel
@@ -53,6 +60,7 @@ __all__ = [
     "fit_classifier",
     "train",
     "TRAINING_DEFAULTS",
+    "NO_LABEL_SMOOTHING",
     "SCHEDULES",
     "TrainingDefaults",
     "training_defaults",

@@ -17,6 +17,7 @@ from kerasadv.orchestration import Pipeline
 from kerasadv.pipelines.attack_defense_study.certified import CertifiedRobustness
 from kerasadv.pipelines.attack_defense_study.components import AttackDefenseReport, AttackDefenseTables, LatentSpace
 from kerasadv.pipelines.attack_defense_study.paper import TABLE1_EPS, TABLE2_EPS
+from kerasadv.training.defaults import NO_LABEL_SMOOTHING
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,9 +74,6 @@ PROFILES = {
     ),
 }
 AT_EPS = 8 / 255
-NO_SMOOTHING = {"label_smoothing": 0.0}
-"""Every model trains without the base CNN recipe's label smoothing: smoothing shrinks the logits'
-margins and can mask gradients, so FGSM / PGD would find the models more robust than they are."""
 NOISE_STDDEV = 0.05
 INPUT_NOISE = {"input_noise_012": 0.12, "input_noise_025": 0.25}
 """The models trained with Gaussian noise on their inputs (randomized smoothing's training), by sigma."""
@@ -111,7 +109,7 @@ def _trainers(p, examples, seed, dtype_policy):
             adversarial_training=adversarial_training,
             dtype_policy=dtype_policy,
             seed=seed,
-            training_options=NO_SMOOTHING,
+            training_options=NO_LABEL_SMOOTHING,  # FGSM / PGD read its gradients
             **fine_tune,
         )
 

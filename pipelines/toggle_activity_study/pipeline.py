@@ -18,6 +18,7 @@ from kerasadv.components.toggle_activity import ToggleActivity
 from kerasadv.components.trainer import Trainer
 from kerasadv.orchestration import Pipeline
 from kerasadv.pipelines.toggle_activity_study.components import ToggleStudyReport
+from kerasadv.training.defaults import NO_LABEL_SMOOTHING
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +37,6 @@ class Profile:
     coverage_sizes: str
 
 
-NO_SMOOTHING = {"label_smoothing": 0.0}
 SIZES, EPS_VALUES = "5,10,50,100,500,1000", "0,0.01,0.03,0.1,0.3,0.5,1.0"
 HEADING = "toggle-activity study"
 PROFILE_HELP = "Data sizes, model width, epochs, experiment sizes."
@@ -66,7 +66,7 @@ def create_pipeline(source, profile, pipeline_root, eps=0.03, dtype_policy="auto
     options = dict(model="resnet18", model_options={"width": p.width}, dtype_policy=dtype_policy)
     # No label smoothing (ResNet-18's recipe has it): it shrinks the logits' margins and can mask the
     # gradients the FGSM examples are made from, which would distort the toggles the study counts.
-    trainer = Trainer(examples=examples, **options, epochs=p.epochs, seed=seed, training_options=NO_SMOOTHING)
+    trainer = Trainer(examples=examples, **options, epochs=p.epochs, seed=seed, training_options=NO_LABEL_SMOOTHING)
     model = trainer.outputs["model"]
     attack = {"class_name": "FGSM", "config": {"eps": eps}}
     fgsm = AttackGen(model=model, examples=examples, attack=attack, splits="eval", seed=seed)
