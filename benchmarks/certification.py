@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import cifar_archive, print_ratios, print_table, round_seconds  # noqa: E402
+from common import cifar_archive, print_ratios, print_table, private_thread, round_seconds  # noqa: E402
 
 from kerasadv import attacks, certify, data, io, models, training  # noqa: E402
 
@@ -68,14 +68,6 @@ def machine():
         f"{name}, {cores} cores, GPUs {gpus or 'none'}, native bfloat16 {training.native_bfloat16()}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-
-
-def private_thread(dataset):
-    """`dataset` on one private thread without autotuning (it does not compete with the model)."""
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = 1
-    options.autotune.enabled = False
-    return dataset.with_options(options)
 
 
 def forward_fn(model):

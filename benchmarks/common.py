@@ -94,11 +94,15 @@ def cached_train_batches(num_examples, batch_size):
         x, y = data.to_arrays(data.load(f"tar:{archive}", "train", num_examples=num_examples)[0])
     else:
         x, y = random_batch(num_examples, (32, 32, 3), 10)
+    return private_thread(tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True).cache())
+
+
+def private_thread(dataset):
+    """`dataset` on one private thread without autotuning (it does not compete with the model)."""
     options = tf.data.Options()
     options.threading.private_threadpool_size = 1
     options.autotune.enabled = False
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size, drop_remainder=True).cache()
-    return ds.with_options(options)
+    return dataset.with_options(options)
 
 
 def cifar_archive():

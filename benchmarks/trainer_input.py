@@ -18,7 +18,7 @@ import tempfile
 import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import cifar_archive, median_seconds, print_ratios, print_table  # noqa: E402
+from common import cifar_archive, median_seconds, print_ratios, print_table, private_thread  # noqa: E402
 
 from kerasadv import data  # noqa: E402
 from kerasadv.data import tfrecords  # noqa: E402
@@ -37,15 +37,7 @@ def write_example_set(archive, num_examples, directory):
 
 def read(directory, in_memory):
     """The Trainer's read of the training split (shuffled each epoch), on one private thread."""
-    return one_thread(tfrecords.read_split(directory, "train", BATCH_SIZE, shuffle_seed=0, in_memory=in_memory))
-
-
-def one_thread(dataset):
-    """The data set on one private thread without autotuning, so the ways compare like for like."""
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = 1
-    options.autotune.enabled = False
-    return dataset.with_options(options)
+    return private_thread(tfrecords.read_split(directory, "train", BATCH_SIZE, shuffle_seed=0, in_memory=in_memory))
 
 
 def epoch(dataset):
