@@ -213,3 +213,45 @@ def test_ram_root_interrupted_mid_publication_consumes_nothing_and_resumes(
     assert [p for p in filesystem.glob(f"{serving}/m/*") if not writer.is_published(p)] == []
     again = crash_pipeline(root, cifar_npz, serving).run(progress=False)
     assert set(again.summary.state) == {"cached"}, again.summary
+
+
+def _trainer_pipeline(root, source, epochs):
+    from kerasadv.components.example_gen import ImageExampleGen
+    from kerasadv.components.trainer import Trainer
+    from kerasadv.orchestration import Pipeline
+
+    gen = ImageExampleGen(source=source, seed=0)
+    train = Trainer(examples=gen.outputs["examples"], model="simple_cnn", epochs=epochs)
+    return Pipeline("resume", root, [gen, train])
+
+
+def _interrupt_after_first_epoch(monkeypatch):
+    """The user presses Ctrl-C once the first epoch's `BackupAndRestore` state is saved."""
+    save_epoch = keras.callbacks.BackupAndRestore.on_epoch_end
+
+    def save_then_interrupt(self, epoch, logs=None):
+        save_epoch(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end", save_then_interrupt)
+
+
+@pytest.mark.parametrize("epochs_after", [2, 3], ids=["same_work_resumes", "changed_work_restarts"])
+def test_an_interrupted_trainer_resumes_from_its_last_epoch_only_when_its_work_is_unchanged(
+    tmp_path, cifar_npz, monkeypatch, epochs_after
+):
+    _interrupt_after_first_epoch(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        _trainer_pipeline(str(tmp_path), cifar_npz, epochs=2).run(progress=False)
+    monkeypatch.undo()
+    (staging,) = glob.glob(str(tmp_path / "Trainer" / "model" / ".staging-*"))
+    assert "backup" in os.listdir(staging)  # the saved epoch survives the interruption
+    result = _trainer_pipeline(str(tmp_path), cifar_npz, epochs=epochs_after).run(progress=False)
+    assert dict(zip(result.summary.component, result.summary.state))["Trainer"] == "complete"
+    with open(result.outputs["Trainer"]["model"].path("metrics.json")) as f:
+        metrics = json.load(f)
+    epochs_trained = len(metrics["history"]["loss"])
+    assert epochs_trained == (1 if epochs_after == 2 else 3)  # resumed at epoch 2, or a fresh 3-epoch run
+    assert metrics["epochs"] == epochs_after
+    assert not glob.glob(str(tmp_path / "Trainer" / "model" / ".staging-*"))
+    assert not os.path.exists(result.outputs["Trainer"]["model"].path("backup"))

@@ -2,7 +2,7 @@
 
 from kerasadv.orchestration.artifacts import ARTIFACT_TYPES, Artifact
 from kerasadv.orchestration.component import BaseComponent, Channel, ComponentSpec, Input, Parameter, SpecError
-from kerasadv.orchestration.executor import BaseExecutor
+from kerasadv.orchestration.executor import RESUME_FOLDER, BaseExecutor
 from kerasadv.orchestration.metadata import MetadataStore
 from kerasadv.orchestration.pipeline import Pipeline, PipelineResult
 
@@ -19,4 +19,5 @@ __all__ = [
     "MetadataStore",
     "Pipeline",
     "PipelineResult",
+    "RESUME_FOLDER",
 ]

@@ -1,5 +1,13 @@
 """`BaseExecutor`: what a component's executor is given, as in TFX's `BaseExecutor.Do`."""
 
+RESUME_FOLDER = "backup"
+"""The folder of an output's staging directory where an executor may save its progress.
+
+If the run is killed (or interrupted with Ctrl-C), the next execution of the same work (same
+cache key) finds it in its output's `uri` and resumes; everything else the killed execution
+wrote is removed. `kerasadv.training.fit_classifier` keeps its `BackupAndRestore` state there.
+"""
+
 
 class BaseExecutor:
     """The work of a component: subclasses implement `Do`, which the runner calls once per execution.
@@ -17,6 +25,9 @@ class BaseExecutor:
       checked against the spec (types, ranges, defaults filled in).
 
     Raising from `Do` fails the execution: nothing it wrote is kept and the next run re-runs it.
+    A killed run (SIGKILL, power loss) keeps one thing: the `RESUME_FOLDER` of each staging
+    directory, which the next execution of the same work finds in its `uri` (remove it before
+    returning: it is not part of the artifact).
 
     Example:
     >>> class CountExecutor(BaseExecutor):

@@ -116,6 +116,19 @@ class MetadataStore:
             "UPDATE executions SET state = 'abandoned', finished = ? WHERE state = 'running'", (time.time(),)
         ).rowcount
 
+    def abandon(self, execution_id):
+        """Marks an execution interrupted (Ctrl-C) as `abandoned`, as a killed run's would be."""
+        self.db.execute(
+            "UPDATE executions SET state = 'abandoned', finished = ? WHERE id = ?", (time.time(), execution_id)
+        )
+
+    def was_abandoned(self, execution_id, cache_key):
+        """True when execution `execution_id` was left running by a killed run and had `cache_key`."""
+        row = self.db.execute(
+            "SELECT 1 FROM executions WHERE id = ? AND cache_key = ? AND state = 'abandoned'", (execution_id, cache_key)
+        ).fetchone()
+        return row is not None
+
     @contextlib.contextmanager
     def _transaction(self):
         self.db.execute("BEGIN IMMEDIATE")

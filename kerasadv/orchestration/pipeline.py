@@ -3,7 +3,9 @@
 Each output is written by its executor into a staging directory that is renamed to the
 artifact's URI (`<root>/<component>/<output>/<execution_id>`) only once the execution has
 succeeded; the metadata store records it only then. A crash or Ctrl-C leaves nothing a later
-run could consume, and the next run re-executes that component and reuses the finished ones.
+run could consume, and the next run re-executes that component and reuses the finished ones;
+the re-execution keeps the killed one's staging directory when its work is the same (same cache
+key), so an executor that saves its progress there (the Trainer's epochs) resumes.
 
 The root may be any filesystem the seam knows (`kerasadv.orchestration.filesystem`): a local
 path, or `gs://`, `s3://`, `hdfs://`, `ram://`... through `tf.io.gfile`. The SQLite metadata
@@ -23,6 +25,7 @@ from kerasadv.errors import StorageError
 from kerasadv.orchestration import filesystem, writer
 from kerasadv.orchestration.artifacts import Artifact
 from kerasadv.orchestration.component import SpecError
+from kerasadv.orchestration.executor import RESUME_FOLDER
 from kerasadv.orchestration.lock import directory_lock
 from kerasadv.orchestration.metadata import MetadataStore
 
@@ -35,6 +38,27 @@ class PipelineResult:
     outputs: dict
     context_id: int
     store: MetadataStore
+
+
+def _resumable(store, staging, key):
+    """True when `staging` was left by a killed execution with cache `key` that saved its progress."""
+    execution_id = os.path.basename(staging).rpartition("-")[2]
+    return (
+        execution_id.isdigit()
+        and store.was_abandoned(int(execution_id), key)
+        and filesystem.exists(os.path.join(staging, RESUME_FOLDER))
+    )
+
+
+def _remove_all_but(directory, kept):
+    """Removes every entry of `directory` except the path `kept`."""
+    for entry in filesystem.glob_names(directory, "*"):
+        if entry == kept:
+            continue
+        if filesystem.isdir(entry):
+            writer.remove_tree(entry)
+        else:
+            filesystem.get(entry).remove(entry)
 
 
 def _highest_artifact_folder(root):
@@ -145,6 +169,7 @@ class Pipeline:
             return self._run(progress)
 
     def _run(self, progress):
+        self._progress = progress
         store = MetadataStore(self.metadata_path)
         abandoned = store.abandon_running()  # only a killed run leaves `running` behind a free lock
         if abandoned and progress:
@@ -195,6 +220,30 @@ class Pipeline:
                     f"{self.root}: {artifact.uri!r}; refusing to use it."
                 )
 
+    def _staging_dir(self, store, component, name, key, execution_id):
+        """A new staging directory, or the one a killed execution of the same work left, resumed.
+
+        A killed execution with the same cache key (same inputs, parameters and code) keeps the
+        `RESUME_FOLDER` its executor saved progress in (the Trainer's `BackupAndRestore` state):
+        its staging directory is reused with everything else in it removed, so the executor picks
+        up where the killed one stopped. Any other leftover (changed work, a failed execution) goes.
+        """
+        output_dir = os.path.join(self.root, component.id, name)
+        resumed = None
+        for stale in filesystem.glob_names(output_dir, ".staging-*"):
+            if resumed is None and _resumable(store, stale, key):
+                resumed = stale
+                _remove_all_but(stale, os.path.join(stale, RESUME_FOLDER))
+            else:
+                writer.remove_tree(stale)
+        if resumed is not None:
+            if self._progress:
+                print(f"  {component.id}: resuming from {resumed} (a killed run of the same work)", flush=True)
+            return resumed
+        path = os.path.join(output_dir, f".staging-{execution_id}")
+        writer.make_dirs(path)
+        return path
+
     def _run_one(self, store, context_id, component, inputs, key):
         use_cache = self.enable_cache and component.enable_cache and component.id not in self.rerun
         if use_cache:
@@ -207,10 +256,7 @@ class Pipeline:
         execution_id = store.start_execution(context_id, component, key, inputs, self._first_free_id)
         artifacts, staging = {}, {}
         for name, type_name in component.SPEC.outputs.items():
-            for stale in filesystem.glob_names(os.path.join(self.root, component.id, name), ".staging-*"):
-                writer.remove_tree(stale)  # left by a crashed run
-            staging[name] = os.path.join(self.root, component.id, name, f".staging-{execution_id}")
-            writer.make_dirs(staging[name])
+            staging[name] = self._staging_dir(store, component, name, key, execution_id)
             fingerprint = hashlib.sha256(f"{key}/{name}".encode()).hexdigest()
             artifacts[name] = Artifact(type_name, staging[name], {}, None, fingerprint)
         try:
@@ -218,6 +264,9 @@ class Pipeline:
             for name, artifact in artifacts.items():
                 artifact.uri = os.path.join(self.root, component.id, name, str(execution_id))
                 writer.publish_directory(staging[name], artifact.uri)
+        except KeyboardInterrupt:
+            store.abandon(execution_id)  # as a kill: the next run of the same work resumes
+            raise
         except BaseException as error:
             for path in staging.values():
                 writer.remove_tree(path)  # first: frees the space a full disk needs

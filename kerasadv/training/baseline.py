@@ -10,6 +10,7 @@ import keras
 from kerasadv import data, io, models
 from kerasadv.losses import SmoothedSparseCrossentropy
 from kerasadv.orchestration import writer
+from kerasadv.orchestration.executor import RESUME_FOLDER
 from kerasadv.training.augment import augment
 from kerasadv.training.auto_policy import resolve_dtype_policy
 from kerasadv.training.defaults import training_defaults
@@ -65,7 +66,7 @@ def fit_classifier(
     options = input_options()  # on a few cores, the input pipeline stays off the training step's threads
     train_ds = augment(train_ds, config.flip, config.crop_padding, seed).with_options(options)
     test_ds = test_ds.with_options(options)
-    backup_dir = os.path.join(output_dir, "backup")
+    backup_dir = os.path.join(output_dir, RESUME_FOLDER)  # a pipeline keeps it when killed
     backup = keras.callbacks.BackupAndRestore(backup_dir)
     history = model.fit(
         train_ds,
