@@ -225,33 +225,42 @@ def _trainer_pipeline(root, source, epochs):
     return Pipeline("resume", root, [gen, train])
 
 
-def _interrupt_after_first_epoch(monkeypatch):
-    """The user presses Ctrl-C once the first epoch's `BackupAndRestore` state is saved."""
-    save_epoch = keras.callbacks.BackupAndRestore.on_epoch_end
+def _count_epochs_then_interrupt(monkeypatch, interrupt):
+    """Counts the epochs trained; with `interrupt`, presses Ctrl-C as the second epoch begins."""
+    backup, trained = keras.callbacks.BackupAndRestore, []
+    save_epoch, begin_epoch = backup.on_epoch_end, backup.on_epoch_begin
 
-    def save_then_interrupt(self, epoch, logs=None):
+    def save_then_count(self, epoch, logs=None):
         save_epoch(self, epoch, logs)
-        raise KeyboardInterrupt
+        trained.append(epoch)
 
-    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end", save_then_interrupt)
+    def begin_or_interrupt(self, epoch, logs=None):
+        if interrupt and epoch == 1:
+            raise KeyboardInterrupt
+        begin_epoch(self, epoch, logs)
+
+    monkeypatch.setattr(backup, "on_epoch_end", save_then_count)
+    monkeypatch.setattr(backup, "on_epoch_begin", begin_or_interrupt)
+    return trained
 
 
 @pytest.mark.parametrize("epochs_after", [2, 3], ids=["same_work_resumes", "changed_work_restarts"])
 def test_an_interrupted_trainer_resumes_from_its_last_epoch_only_when_its_work_is_unchanged(
     tmp_path, cifar_npz, monkeypatch, epochs_after
 ):
-    _interrupt_after_first_epoch(monkeypatch)
+    _count_epochs_then_interrupt(monkeypatch, interrupt=True)
     with pytest.raises(KeyboardInterrupt):
         _trainer_pipeline(str(tmp_path), cifar_npz, epochs=2).run(progress=False)
-    monkeypatch.undo()
     (staging,) = glob.glob(str(tmp_path / "Trainer" / "model" / ".staging-*"))
     assert "backup" in os.listdir(staging)  # the saved epoch survives the interruption
+    monkeypatch.undo()
+    trained = _count_epochs_then_interrupt(monkeypatch, interrupt=False)
     result = _trainer_pipeline(str(tmp_path), cifar_npz, epochs=epochs_after).run(progress=False)
     assert dict(zip(result.summary.component, result.summary.state))["Trainer"] == "complete"
+    assert trained == ([1] if epochs_after == 2 else [0, 1, 2])  # resumed at epoch 2, or a fresh 3-epoch run
     with open(result.outputs["Trainer"]["model"].path("metrics.json")) as f:
-        metrics = json.load(f)
-    epochs_trained = len(metrics["history"]["loss"])
-    assert epochs_trained == (1 if epochs_after == 2 else 3)  # resumed at epoch 2, or a fresh 3-epoch run
-    assert metrics["epochs"] == epochs_after
+        history = json.load(f)["history"]
+    assert len(history["loss"]) == len(history["epoch_seconds"]) == epochs_after  # the epochs before the resume too
+    assert None not in history["val_accuracy"]
     assert not glob.glob(str(tmp_path / "Trainer" / "model" / ".staging-*"))
     assert not os.path.exists(result.outputs["Trainer"]["model"].path("backup"))

@@ -1,6 +1,7 @@
 """Baseline (non-adversarial) training of a named model on a named data source."""
 
 import dataclasses
+import json
 import os
 import shutil
 import time
@@ -9,7 +10,7 @@ import keras
 
 from kerasadv import data, io, models
 from kerasadv.losses import SmoothedSparseCrossentropy
-from kerasadv.orchestration import writer
+from kerasadv.orchestration import filesystem, writer
 from kerasadv.orchestration.executor import RESUME_FOLDER
 from kerasadv.training.augment import augment
 from kerasadv.training.auto_policy import resolve_dtype_policy
@@ -24,6 +25,33 @@ class _EpochTimer(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class _ResumableHistory(keras.callbacks.Callback):
+    """Each epoch's logs, kept in `path` so that a resumed fit reports every epoch, not the last few.
+
+    Last in the callback list (it sees every callback's metrics): a resumed epoch `k` replaces
+    what was logged from `k` on; an epoch whose backup was saved but whose logs were not (a kill
+    between the two writes) reports None.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.epochs = path, []
+
+    def on_train_begin(self, logs=None):
+        if filesystem.exists(self.path):
+            with filesystem.open_file(self.path) as f:
+                self.epochs = json.load(f)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logged = self.epochs[:epoch] + [{}] * (epoch - len(self.epochs))
+        self.epochs = logged + [{k: float(v) for k, v in (logs or {}).items()}]
+        writer.write_json(self.epochs, self.path)
+
+    def as_dict(self):
+        """`{metric: [value per epoch]}`, as `History.history`."""
+        return {k: [entry.get(k) for entry in self.epochs] for k in (self.epochs[-1] if self.epochs else {})}
 
 
 def compile_classifier(model, optimizer, label_smoothing=0.0, steps_per_execution=1):
@@ -67,13 +95,14 @@ def fit_classifier(
     train_ds = augment(train_ds, config.flip, config.crop_padding, seed).with_options(options)
     test_ds = test_ds.with_options(options)
     backup_dir = os.path.join(output_dir, RESUME_FOLDER)  # a pipeline keeps it when killed
-    backup = keras.callbacks.BackupAndRestore(backup_dir)
-    history = model.fit(
+    backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True)  # a kill mid-save loses nothing
+    history = _ResumableHistory(os.path.join(backup_dir, "history.json"))
+    model.fit(
         train_ds,
         epochs=config.epochs,
         validation_data=test_ds,
         shuffle=False,
-        callbacks=[_EpochTimer(), backup, *callbacks],
+        callbacks=[_EpochTimer(), backup, *callbacks, history],
         verbose=verbose,
     )
     classifier = getattr(model, "classifier", model)
@@ -84,7 +113,7 @@ def fit_classifier(
         "test_accuracy": test_accuracy,
         "test_loss": test_loss,
         "config": dataclasses.asdict(config),
-        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+        "history": history.as_dict(),  # every epoch, those before a resume included
         **(extra_metrics or {}),
     }
     io.save_model(with_dtype_policy(classifier, "float32"), os.path.join(output_dir, "model.keras"))  # servable
