@@ -344,5 +344,7 @@ def test_the_transfer_paper_profile_trains_both_networks_with_their_recipes_on_e
     assert target.parameters["epochs"] == training.training_defaults("simple_cnn").epochs
     assert parts["TargetRetrainer"].inputs["base_model"].producer.id == "TargetTrainer"
     assert parts["AttackGen"].parameters["splits"] == "train,eval"
+    gen = profile_parts(efficientnet_transfer, "quick", tmp_path)["ImageExampleGen"]
+    assert (gen.parameters["num_train"], gen.parameters["num_eval"]) == (None, None)  # the quick one on every image too
     quick_source = profile_parts(efficientnet_transfer, "quick", tmp_path)["SourceTrainer"]
-    assert (quick_source.parameters["epochs"], quick_source.parameters["batch_size"]) == (8, 32)
+    assert (quick_source.parameters["epochs"], quick_source.parameters["batch_size"]) == (4, None)

@@ -141,16 +141,16 @@ print(f"transfer: original confidence {succeeds:.2f} where it succeeds, {fails:.
 assert succeeds < fails
 
 # %% [markdown]
-# The transfer study's `paper` profile (EfficientNet-B0 at 62.35 % instead of 42.95 %, the simple
-# CNN at 78.17 % instead of 64.85 %) shows how far the weak source held the transfer back: the
+# The transfer study's two profiles train the same target (the simple CNN at 78.17 %) but not the
+# same source: EfficientNet-B0 gets 4 epochs in `quick` (39.42 %) and 20 in `paper` (62.35 %). The
 # attack stops at the source's first misclassification, so a source that is right more often
-# makes larger perturbations, and the accuracy drop grows about fivefold (the paper: 0.0257).
+# makes larger perturbations, and the accuracy drop grows with it (the paper: 0.0257).
 
 # %%
 TRANSFER_REPORTS = ("efficientnet_transfer_quick", "efficientnet_transfer_paper")
 drop = {name: ours(name, "target accuracy drop") for name in TRANSFER_REPORTS}
 print(drop)
-assert drop["efficientnet_transfer_paper"] > 4 * drop["efficientnet_transfer_quick"]
+assert drop["efficientnet_transfer_paper"] > 10 * drop["efficientnet_transfer_quick"]
 
 gap_1 = ours("vgg16_layer_vulnerability_quick", "noise minus adversarial similarity, strength 1")
 gap_4 = ours("vgg16_layer_vulnerability_quick", "noise minus adversarial similarity, strength 4")
