@@ -264,3 +264,20 @@ def test_an_interrupted_trainer_resumes_from_its_last_epoch_only_when_its_work_i
     assert None not in history["val_accuracy"]
     assert not glob.glob(str(tmp_path / "Trainer" / "model" / ".staging-*"))
     assert not os.path.exists(result.outputs["Trainer"]["model"].path("backup"))
+
+
+def test_a_trainer_interrupted_while_writing_its_model_keeps_every_epoch(tmp_path, cifar_npz, monkeypatch):
+    from kerasadv import io
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(io, "save_model", interrupt)  # after the last epoch, before the model is written
+    with pytest.raises(KeyboardInterrupt):
+        _trainer_pipeline(str(tmp_path), cifar_npz, epochs=2).run(progress=False)
+    monkeypatch.undo()
+    trained = _count_epochs_then_interrupt(monkeypatch, interrupt=False)
+    result = _trainer_pipeline(str(tmp_path), cifar_npz, epochs=2).run(progress=False)
+    assert trained == []  # both epochs were kept: the re-run only writes the model
+    with open(result.outputs["Trainer"]["model"].path("metrics.json")) as f:
+        assert len(json.load(f)["history"]["loss"]) == 2

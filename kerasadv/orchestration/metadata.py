@@ -118,9 +118,7 @@ class MetadataStore:
 
     def abandon(self, execution_id):
         """Marks an execution interrupted (Ctrl-C) as `abandoned`, as a killed run's would be."""
-        self.db.execute(
-            "UPDATE executions SET state = 'abandoned', finished = ? WHERE id = ?", (time.time(), execution_id)
-        )
+        self._end(execution_id, "abandoned")
 
     def was_abandoned(self, execution_id, cache_key):
         """True when execution `execution_id` was left running by a killed run and had `cache_key`."""
@@ -196,9 +194,11 @@ class MetadataStore:
             )
 
     def fail(self, execution_id):
-        self.db.execute(
-            "UPDATE executions SET state = 'failed', finished = ? WHERE id = ?", (time.time(), execution_id)
-        )
+        """Marks an execution whose component raised as `failed`."""
+        self._end(execution_id, "failed")
+
+    def _end(self, execution_id, state):
+        self.db.execute("UPDATE executions SET state = ?, finished = ? WHERE id = ?", (state, time.time(), execution_id))
 
     def cached_outputs(self, cache_key):
         """Outputs of the latest complete execution with `cache_key` whose files are intact.

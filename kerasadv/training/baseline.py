@@ -95,7 +95,9 @@ def fit_classifier(
     train_ds = augment(train_ds, config.flip, config.crop_padding, seed).with_options(options)
     test_ds = test_ds.with_options(options)
     backup_dir = os.path.join(output_dir, RESUME_FOLDER)  # a pipeline keeps it when killed
-    backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True)  # a kill mid-save loses nothing
+    # Kept until the model is written (Keras would delete it when fit returns); a second copy makes a
+    # kill during a checkpoint's save lose nothing.
+    backup = keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True, delete_checkpoint=False)
     history = _ResumableHistory(os.path.join(backup_dir, "history.json"))
     model.fit(
         train_ds,
