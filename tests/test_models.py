@@ -53,6 +53,24 @@ def test_vgg16_width_keeps_the_13_named_convs_and_include_top_keeps_the_head():
         assert builder((28, 28, 1), image_size=(32, 32)).output_shape == (None, 10)
 
 
+def test_efficientnet_b0_stochastic_depth_scales_every_block_and_survives_saving(tmp_path):
+    def drop_rates(model):
+        return {layer.name: layer.rate for layer in model.layers if layer.name.endswith("_drop")}
+
+    keras_rates = drop_rates(models.efficientnet_b0())
+    assert len(keras_rates) == 9 and max(keras_rates.values()) < models.applications.KERAS_DROP_CONNECT_RATE
+    halved = models.efficientnet_b0(drop_connect_rate=0.1)
+    assert drop_rates(halved) == pytest.approx({name: rate / 2 for name, rate in keras_rates.items()})
+    off = models.efficientnet_b0(drop_connect_rate=0.0)
+    path = str(tmp_path / "off.keras")
+    off.save(path)
+    assert set(drop_rates(keras.models.load_model(path)).values()) == {0.0}
+    x = np.random.default_rng(0).random((2, 32, 32, 3), dtype=np.float32)
+    np.testing.assert_allclose(off(x, training=True), off(x, training=True), rtol=1e-5)  # no random branch drops
+    with pytest.raises(ModelError, match=r"drop_connect_rate must be in \[0, 1\), got 1.5"):
+        models.efficientnet_b0(drop_connect_rate=1.5)
+
+
 def test_resnet18_shape_and_names():
     model = models.resnet18()
     assert 11_000_000 < model.count_params() < 11_300_000

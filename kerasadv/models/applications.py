@@ -115,13 +115,35 @@ def vgg16(input_shape=(32, 32, 3), num_classes=10, weights=None, image_size=None
     return _application("vgg16", input_shape, num_classes, weights, image_size, width, include_top)
 
 
-def efficientnet_b0(input_shape=(32, 32, 3), num_classes=10, weights=None, image_size=None):
+KERAS_DROP_CONNECT_RATE = 0.2
+"""`keras.applications.EfficientNetB0`'s stochastic depth (block b of B skips its branch with probability 0.2 b / B)."""
+
+
+def efficientnet_b0(input_shape=(32, 32, 3), num_classes=10, weights=None, image_size=None, drop_connect_rate=0.2):
     """EfficientNet-B0 (`keras.applications`) taking [0, 1] pixels, ending in logits.
 
-    Args and returns as `vgg16`.
+    Args:
+        input_shape, num_classes, weights, image_size: as `vgg16`'s.
+        drop_connect_rate: stochastic depth: block b of B skips its residual branch with
+            probability `drop_connect_rate * b / B` in training (Keras's `EfficientNet` argument:
+            0.2 in EfficientNet-B0; 0 turns it off).
+
+    Returns:
+        An uncompiled `keras.Model` from [0, 1] pixels to logits.
+
+    Raises:
+        ModelError: as `vgg16`'s, and `drop_connect_rate` outside [0, 1).
 
     Example:
-    >>> efficientnet_b0().output_shape
-    (None, 10)
+    >>> model = efficientnet_b0(drop_connect_rate=0.0)
+    >>> model.output_shape, model.get_layer("block6d_drop").rate
+    ((None, 10), 0.0)
     """
-    return _application("efficientnet_b0", input_shape, num_classes, weights, image_size)
+    if not 0 <= drop_connect_rate < 1:
+        raise ModelError(f"drop_connect_rate must be in [0, 1), got {drop_connect_rate!r}.")
+    model = _application("efficientnet_b0", input_shape, num_classes, weights, image_size)
+    for layer in model.layers:  # the blocks' stochastic depth: Dropout with one draw per example
+        if isinstance(layer, layers.Dropout) and layer.name.endswith("_drop"):
+            # Dropout reads `rate` at each call and saves it in its config: the model keeps the new rate.
+            layer.rate = layer.rate * drop_connect_rate / KERAS_DROP_CONNECT_RATE
+    return model
