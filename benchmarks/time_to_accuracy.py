@@ -2,6 +2,7 @@
 
     python benchmarks/time_to_accuracy.py --quick
     python benchmarks/time_to_accuracy.py --models simple_cnn,resnet18 --output /tmp/tta
+    python benchmarks/time_to_accuracy.py --models efficientnet_b0 --epochs 4 --model_options '{"drop_connect_rate": 0}'
 
 Per model of `MODELS` (32x32x3 inputs, 10 classes, each model's default training batch size):
 
@@ -41,6 +42,7 @@ models that reached it).
 
 import argparse
 import math
+import json
 import os
 import sys
 import tempfile
@@ -197,8 +199,11 @@ class TimeToAccuracy(keras.callbacks.Callback):
         }
 
 
-def time_to_accuracy(model_name, model_options, source, output_dir, budget_factor=1.0, epochs=None):
-    """Trains `model_name` with `dtype_policy="auto"` until it reaches its target; returns `TimeToAccuracy.result()`."""
+def time_to_accuracy(model_name, model_options, source, output_dir, budget_factor=1.0, epochs=None, learning_rate=None):
+    """Trains `model_name` with `dtype_policy="auto"` until it reaches its target; returns `TimeToAccuracy.result()`.
+
+    `epochs` and `learning_rate` override the model's recipe (None: the recipe's).
+    """
     target, seconds = TARGETS[model_name]
     callback = TimeToAccuracy(target, seconds * budget_factor)
     callback.start_clock()  # the time to accuracy includes decoding the data, building and tracing the model
@@ -207,6 +212,7 @@ def time_to_accuracy(model_name, model_options, source, output_dir, budget_facto
         source,
         os.path.join(output_dir, model_name),
         epochs=epochs,
+        learning_rate=learning_rate,
         dtype_policy="auto",
         in_memory=True,
         model_options=model_options,
@@ -230,12 +236,12 @@ def print_curve(model_name, result):
         print(f"seconds to target: {result['seconds_to_target']:.0f}")
 
 
-def accuracy_report(model_options, output_dir, budget_factor, epochs):
+def accuracy_report(model_options, output_dir, budget_factor, epochs, learning_rate=None):
     """Trains each model to its target, prints the curves, writes them as JSON; returns the ratios."""
     cifar_archive()  # exits saying how to set $KERASADV_CIFAR10_TAR when it is missing
     source = default_source()
     results = {
-        name: time_to_accuracy(name, options, source, output_dir, budget_factor, epochs)
+        name: time_to_accuracy(name, options, source, output_dir, budget_factor, epochs, learning_rate)
         for name, options in model_options.items()
     }
     for name, result in results.items():
@@ -258,15 +264,17 @@ def main(argv=None):
     parser.add_argument("--output", default=None, help="where models and curves go (default: a new temporary folder)")
     parser.add_argument("--budget_factor", type=float, default=1.0, help="multiplies each target's seconds")
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the schedule (default: the model's)")
+    parser.add_argument("--learning_rate", type=float, default=None, help="peak rate (default: the model's recipe)")
+    parser.add_argument("--model_options", type=json.loads, default={}, help="builder options as JSON (merged)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.models.split(",") if name not in MODELS]
     if unknown:
         parser.error(f"unknown models {unknown}: expected names from {list(MODELS)}")
-    chosen = {name: MODELS[name] for name in args.models.split(",")}
+    chosen = {name: {**MODELS[name], **args.model_options} for name in args.models.split(",")}
     ratios = throughput_report(chosen, **(QUICK if args.quick else FULL))
     if not args.quick:
         output_dir = args.output or tempfile.mkdtemp(prefix="time_to_accuracy_")
-        ratios.update(accuracy_report(chosen, output_dir, args.budget_factor, args.epochs))
+        ratios.update(accuracy_report(chosen, output_dir, args.budget_factor, args.epochs, args.learning_rate))
     print_ratios(ratios)
 
 

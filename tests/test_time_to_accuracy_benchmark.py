@@ -96,6 +96,31 @@ def test_full_mode_trains_each_model_with_auto_policy(bench, monkeypatch, tmp_pa
     assert result["metrics"] == {"test_accuracy": 0.95}
 
 
+def test_full_mode_passes_the_command_lines_overrides_to_train(bench, float32_auto, monkeypatch, tmp_path):
+    calls = []
+
+    def fake_train(model_name, source, output_dir, callbacks, **kwargs):
+        calls.append(kwargs)
+        _tiny_fit(callbacks[0], [0.5])
+        return None, {"test_accuracy": 0.5, "history": {}}
+
+    monkeypatch.setattr(bench.training, "train", fake_train)
+    monkeypatch.setattr(bench, "FULL", {"images_per_round": 32, "rounds": 1})
+    monkeypatch.setattr(bench, "cifar_archive", lambda: None)
+    options = ["--models", "base_cnn", "--epochs", "3", "--learning_rate", "0.004", "--output", str(tmp_path)]
+    bench.main([*options, "--model_options", '{"dropout": 0.1}'])
+    assert calls == [
+        {
+            "epochs": 3,
+            "learning_rate": 0.004,
+            "dtype_policy": "auto",
+            "in_memory": True,
+            "model_options": {"dropout": 0.1},
+            "verbose": 2,
+        }
+    ]
+
+
 def test_quick_mode_prints_the_ratio_lines(bench, float32_auto, monkeypatch, capsys):
     monkeypatch.setattr(bench, "MODELS", {"simple_cnn": {}})
     monkeypatch.setattr(bench, "QUICK", {"images_per_round": 32, "rounds": 1})
