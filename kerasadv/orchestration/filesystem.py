@@ -166,6 +166,7 @@ def normalize(path):
     """An absolute local path, or the URL checked and without a trailing slash.
 
     Example:
+    >>> import kerasadv.filesystems  # registers TensorFlow's schemes, ram:// among them
     >>> normalize("ram://run/"), normalize("/tmp/x/../y")
     ('ram://run', '/tmp/y')
     """
