@@ -291,11 +291,13 @@ def test_studies_that_attack_their_models_train_them_without_label_smoothing(stu
     }
 
 
-def test_the_paper_profile_fine_tunes_every_other_model_from_the_trained_base(tmp_path):
-    parts = paper_parts(attack_defense_study, tmp_path)
+@pytest.mark.parametrize("profile, base_epochs", [("paper", 28), ("quick", 6)])
+def test_the_paper_and_quick_profiles_fine_tune_every_other_model_from_the_trained_base(profile, base_epochs, tmp_path):
+    parts = every_image_parts(attack_defense_study, tmp_path, profile)
     trainers = {cid: c for cid, c in parts.items() if isinstance(c, Trainer)}
     base = trainers.pop("BaseTrainer")
-    assert "base_model" not in base.inputs and base.parameters["epochs"] == 28
+    assert "base_model" not in base.inputs and base.parameters["epochs"] == base_epochs
+    assert (base.parameters["batch_size"], base.parameters["learning_rate"]) == (None, None)  # the recipe's
     assert len(trainers) == 7
     assert {cid: t.inputs["base_model"].producer.id for cid, t in trainers.items()} == dict.fromkeys(
         trainers, "BaseTrainer"
@@ -310,41 +312,42 @@ def profile_parts(study, profile, tmp_path):
     return {c.id: c for c in pipeline.components}
 
 
-def paper_parts(study, tmp_path):
-    """The `paper` profile's components by id, after checking that it ingests every image of both splits."""
-    parts = profile_parts(study, "paper", tmp_path)
+def every_image_parts(study, tmp_path, profile="paper"):
+    """The profile's components by id, after checking that it ingests every image of both splits."""
+    parts = profile_parts(study, profile, tmp_path)
     gen = parts["ImageExampleGen"]
     assert (gen.parameters["num_train"], gen.parameters["num_eval"]) == (None, None)
     return parts
 
 
-def test_the_toggle_paper_profile_trains_a_half_width_resnet18_with_its_recipe_on_every_image(tmp_path):
-    parts = paper_parts(toggle_study, tmp_path)
+def test_the_toggle_paper_and_quick_profiles_train_resnet18_with_its_recipe_on_every_image(tmp_path):
+    parts = every_image_parts(toggle_study, tmp_path)
     trainer = parts["Trainer"]
     assert trainer.parameters["model_options"] == {"width": 32}
     assert trainer.parameters["epochs"] == training.training_defaults("resnet18").epochs
     assert parts["ToggleActivity"].parameters["draws"] == toggle_study.PROFILES["full"].draws
+    quick_trainer = every_image_parts(toggle_study, tmp_path, "quick")["Trainer"]  # the quick one on every image too
+    assert (quick_trainer.parameters["model_options"], quick_trainer.parameters["epochs"]) == ({"width": 16}, 10)
 
 
-def test_the_vgg16_paper_profile_trains_width_32_with_the_recipe_on_every_image(tmp_path):
-    trainer = paper_parts(vgg16_layer_vulnerability, tmp_path)["Trainer"]
+def test_the_vgg16_paper_and_quick_profiles_train_with_the_recipe_on_every_image(tmp_path):
+    trainer = every_image_parts(vgg16_layer_vulnerability, tmp_path)["Trainer"]
     assert trainer.parameters["model_options"] == {"width": 32}
     recipe = training.training_defaults("vgg16")
     assert trainer.parameters["epochs"] == recipe.epochs
     assert (trainer.parameters["batch_size"], trainer.parameters["learning_rate"]) == (None, None)  # the recipe's
-    quick_trainer = profile_parts(vgg16_layer_vulnerability, "quick", tmp_path)["Trainer"]
-    assert (quick_trainer.parameters["batch_size"], quick_trainer.parameters["learning_rate"]) == (64, 0.01)
+    quick_trainer = every_image_parts(vgg16_layer_vulnerability, tmp_path, "quick")["Trainer"]
+    assert quick_trainer.parameters["model_options"] == {"width": 16}
+    assert (quick_trainer.parameters["batch_size"], quick_trainer.parameters["learning_rate"]) == (None, None)
 
 
 def test_the_transfer_paper_profile_trains_both_networks_with_their_recipes_on_every_image(tmp_path):
-    parts = paper_parts(efficientnet_transfer, tmp_path)
+    parts = every_image_parts(efficientnet_transfer, tmp_path)
     source, target = parts["SourceTrainer"], parts["TargetTrainer"]
     assert source.parameters["epochs"] == training.training_defaults("efficientnet_b0").epochs
     assert source.parameters["batch_size"] is None  # the recipe's
     assert target.parameters["epochs"] == training.training_defaults("simple_cnn").epochs
     assert parts["TargetRetrainer"].inputs["base_model"].producer.id == "TargetTrainer"
     assert parts["AttackGen"].parameters["splits"] == "train,eval"
-    gen = profile_parts(efficientnet_transfer, "quick", tmp_path)["ImageExampleGen"]
-    assert (gen.parameters["num_train"], gen.parameters["num_eval"]) == (None, None)  # the quick one on every image too
-    quick_source = profile_parts(efficientnet_transfer, "quick", tmp_path)["SourceTrainer"]
+    quick_source = every_image_parts(efficientnet_transfer, tmp_path, "quick")["SourceTrainer"]
     assert (quick_source.parameters["epochs"], quick_source.parameters["batch_size"]) == (4, None)
