@@ -169,12 +169,12 @@ def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed
     ...     int(y) for _, y in read_split(d, "train", shuffle_seed=0).unbatch()]
     True
     """
-    files, count, decode, finish = _split_reader(directory, split, with_extras)
+    schema = read_schema(directory)
+    files, count, decode, finish = _split_reader(directory, split, with_extras, schema)
     check_shards(files, count, directory, split)
     examples = tf.data.TFRecordDataset(files).apply(
         tf.data.experimental.assert_cardinality(count)
     )  # progress bars know the length
-    schema = read_schema(directory)
     itemsize = np.dtype(schema["image_dtype"]).itemsize
     in_memory = holds_in_memory(in_memory, count, schema["image_shape"], itemsize) and count > 0
     if in_memory:  # the decoded split as one tensor per feature: a shuffle of them draws the same order
@@ -187,10 +187,11 @@ def read_split(directory, split, batch_size=128, with_extras=False, shuffle_seed
     return (batches if in_memory else batches.map(decode)).map(finish).prefetch(tf.data.AUTOTUNE)
 
 
-def _split_reader(directory, split, with_extras):
+def _split_reader(directory, split, with_extras, schema=None):
     """`(shard files, record count, decode, finish)` of a split: `decode` maps serialized batches to
-    `(images as stored, labels, extras)`, `finish` those to what `read_split` yields."""
-    schema = read_schema(directory)
+    `(images as stored, labels, extras)`, `finish` those to what `read_split` yields. `schema`: the
+    directory's, when the caller has read it."""
+    schema = schema or read_schema(directory)
     if split not in schema["splits"]:
         raise DataSourceError(f"Unknown split {split!r} in {directory}: expected one of {sorted(schema['splits'])}.")
     files = sorted(tf.io.gfile.glob(os.path.join(directory, f"{split}-*.tfrecord")))
