@@ -245,6 +245,7 @@ def test_a_pipeline_on_ram_runs_end_to_end_and_reruns_from_cache(cifar_npz, tmp_
     assert sum(1 for _ in tfrecords.read_split(examples.uri, "eval", 8).unbatch()) == 63
     images, _ = tfrecords.first_examples(examples.uri, "eval", 4)
     assert io.load_model(model.path("model.keras"))(images).shape == (4, 10)
+    assert not tf.io.gfile.exists(model.path("backup"))  # the training backup is removed on a remote store too
     adversarial = result.outputs["AttackGen"]["adversarial_examples"]
     assert tfrecords.read_schema(adversarial.uri)["image_dtype"] == "float32"
     evaluation = fs.read_json(result.outputs["Evaluator"]["evaluation"].path("evaluation.json"))

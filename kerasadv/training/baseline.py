@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import os
-import shutil
 import time
 
 import keras
@@ -122,7 +121,7 @@ def fit_classifier(
     if hasattr(model, "latent_model"):  # a contrastive recipe's latent space, for the latent analyses
         io.save_model(with_dtype_policy(model.latent_model(), "float32"), os.path.join(output_dir, "latent.keras"))
     writer.write_json(metrics, os.path.join(output_dir, "metrics.json"))
-    shutil.rmtree(backup_dir, ignore_errors=True)
+    writer.remove_tree(backup_dir)  # local or remote (gs://) alike
     return metrics
 
 
