@@ -41,8 +41,8 @@ models that reached it).
 """
 
 import argparse
-import math
 import json
+import math
 import os
 import sys
 import tempfile

@@ -198,7 +198,9 @@ class MetadataStore:
         self._end(execution_id, "failed")
 
     def _end(self, execution_id, state):
-        self.db.execute("UPDATE executions SET state = ?, finished = ? WHERE id = ?", (state, time.time(), execution_id))
+        self.db.execute(
+            "UPDATE executions SET state = ?, finished = ? WHERE id = ?", (state, time.time(), execution_id)
+        )
 
     def cached_outputs(self, cache_key):
         """Outputs of the latest complete execution with `cache_key` whose files are intact.
