@@ -63,7 +63,13 @@ from kerasadv.orchestration import writer  # noqa: E402
 from kerasadv.training import choose_dtype_policy, hardware  # noqa: E402
 
 MODELS = {"simple_cnn": {}, "base_cnn": {}, "efficientnet_b0": {}, "resnet18": {"width": 32}, "vgg16": {"width": 32}}
-"""Model name -> builder options."""
+"""Model name -> builder options (over those of its recipe, `TrainingDefaults.model_options`)."""
+
+
+def builder_options(model_name, overrides):
+    """The builder options `model_name` is measured with: its recipe's, `MODELS`', then `overrides`."""
+    return {**training.training_defaults(model_name).model_options, **MODELS[model_name], **overrides}
+
 
 TARGETS = {
     "simple_cnn": (0.78, 5 * 60),
@@ -270,7 +276,7 @@ def main(argv=None):
     unknown = [name for name in args.models.split(",") if name not in MODELS]
     if unknown:
         parser.error(f"unknown models {unknown}: expected names from {list(MODELS)}")
-    chosen = {name: {**MODELS[name], **args.model_options} for name in args.models.split(",")}
+    chosen = {name: builder_options(name, args.model_options) for name in args.models.split(",")}
     ratios = throughput_report(chosen, **(QUICK if args.quick else FULL))
     if not args.quick:
         output_dir = args.output or tempfile.mkdtemp(prefix="time_to_accuracy_")

@@ -1,6 +1,9 @@
 """Trainer: Examples (+ AdversarialExamples for retraining, + a base Model) -> Model (.keras)."""
 
+import dataclasses
+import hashlib
 import inspect
+import json
 
 import keras
 
@@ -40,7 +43,8 @@ class TrainerExecutor(BaseExecutor):
         """The classifier (built, or the base model) in the recipe's wrapper, compiled."""
 
         def built():
-            return models.build(p["model"], schema["image_shape"], len(schema["class_names"]), **p["model_options"])
+            options = {**config.model_options, **p["model_options"]}  # the recipe's, then the caller's
+            return models.build(p["model"], schema["image_shape"], len(schema["class_names"]), **options)
 
         if "base_model" not in input_dict:
             classifier = built()
@@ -79,8 +83,9 @@ class TrainerExecutor(BaseExecutor):
         )
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size, in_memory="auto")
         strategy = training.get_strategy(p["strategy"])
+        options = {**config.model_options, **p["model_options"]}
         choice = training.resolve_dtype_policy(
-            p["dtype_policy"], p["model"], p["model_options"], schema["image_shape"], config.batch_size
+            p["dtype_policy"], p["model"], options, schema["image_shape"], config.batch_size
         )
         with strategy.scope():  # the model's and the optimizer's variables live on the strategy's devices
             steps_per_epoch = -(-num_train // config.batch_size)
@@ -103,7 +108,7 @@ class TrainerExecutor(BaseExecutor):
         )
         out.properties.update(
             model=p["model"],
-            model_options=p["model_options"],
+            model_options=options,
             eval_accuracy=metrics["test_accuracy"],
             adversarial_training=p["adversarial_training"],
             retrained=adversarial is not None,
@@ -124,9 +129,10 @@ class Trainer(BaseComponent):
         base_model: optional Model to start from.
         model: builder name (`kerasadv.models.BUILDERS`).
         model_options: keyword arguments of that builder, e.g. `{"width": 16}` for a
-            quarter-width `resnet18`. With `base_model`: empty fine-tunes the base model
-            itself; options build that variant of the builder's model (e.g. a noise layer
-            added), which starts from the base's weights (`models.warm_start`).
+            quarter-width `resnet18`, over those of the model's `training.TrainingDefaults`. With
+            `base_model`: empty fine-tunes the base model itself; options build that variant of
+            the builder's model (e.g. a noise layer added), which starts from the base's weights
+            (`models.warm_start`).
         epochs, batch_size, learning_rate: override the model's training defaults.
         adversarial_training: the training recipe: "none", a name of
             `kerasadv.training.RECIPE_NAMES` (fgsm, pgd, fast, free, advprop, contrastive) or a
@@ -190,6 +196,14 @@ class Trainer(BaseComponent):
                 valid, wanted = valid and (expected is bool or value >= 0), f"a {expected.__name__} >= 0"
             if not valid:
                 raise SpecError(f"{self.id}: training_options {options!r}: {name} expected {wanted}, got {value!r}.")
+
+    def cache_key(self, input_fingerprints):
+        """As every component's, with the model's `training.TrainingDefaults` in it (all but `measured`): a
+        recipe change trains again, a re-measured figure does not."""
+        recipe = dataclasses.asdict(training.training_defaults(self.parameters["model"]))
+        recipe.pop("measured")
+        key = super().cache_key(input_fingerprints)
+        return hashlib.sha256(json.dumps([key, recipe], sort_keys=True, default=str).encode()).hexdigest()
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from kerasadv.errors import ModelError
 from kerasadv.orchestration import writer
-from kerasadv.training import augment, train, training_defaults
+from kerasadv.training import TRAINING_DEFAULTS, augment, train, training_defaults
 
 
 def test_train_writes_model_and_metrics(cifar_tar, tmp_path):
@@ -60,6 +60,35 @@ def test_defaults_and_overrides():
     assert training_defaults("simple_cnn", epochs=9, batch_size=None).epochs == 9
     with pytest.raises(ModelError, match="optimizer must be"):
         training_defaults("simple_cnn", optimizer="lbfgs").make_optimizer(10)
+
+
+def test_the_recipes_model_options_build_the_model_and_the_callers_override_them(cifar_tar, tmp_path, monkeypatch):
+    recipe = training_defaults("base_cnn", model_options={"dropout": 0.0})
+    monkeypatch.setitem(TRAINING_DEFAULTS, "base_cnn", recipe)
+    source, small = f"tar:{cifar_tar}", dict(epochs=1, num_examples=128, num_test_examples=64, verbose=0)
+
+    def dropout_rates(model):
+        return {layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)}
+
+    model, metrics = train("base_cnn", source, str(tmp_path / "recipe"), **small)
+    assert dropout_rates(model) == {0.0} and metrics["model_options"] == {"dropout": 0.0}
+    model, metrics = train("base_cnn", source, str(tmp_path / "caller"), model_options={"dropout": 0.4}, **small)
+    assert dropout_rates(model) == {0.4} and metrics["model_options"] == {"dropout": 0.4}
+    assert training_defaults("efficientnet_b0").model_options == {"drop_connect_rate": 0.0}
+
+
+def test_a_recipe_change_changes_the_trainers_cache_key_and_a_new_figure_does_not(monkeypatch):
+    from kerasadv.components.example_gen import ImageExampleGen
+    from kerasadv.components.trainer import Trainer
+
+    trainer = Trainer(examples=ImageExampleGen(source="fashion_mnist").outputs["examples"], model="simple_cnn")
+    inputs = {"examples": "examples-fingerprint"}
+    before = trainer.cache_key(inputs)
+    remeasured = training_defaults("simple_cnn", measured="another figure")
+    monkeypatch.setitem(TRAINING_DEFAULTS, "simple_cnn", remeasured)
+    assert trainer.cache_key(inputs) == before
+    monkeypatch.setitem(TRAINING_DEFAULTS, "simple_cnn", training_defaults("simple_cnn", learning_rate=1e-4))
+    assert trainer.cache_key(inputs) != before
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):

@@ -44,6 +44,14 @@ def test_report_puts_ours_beside_every_paper_cell(transfer_run):
         assert f"src='{image}'" in page
 
 
+def test_the_source_trains_with_its_recipes_builder_options(transfer_run):
+    _, result = transfer_run
+    source = result.outputs["SourceTrainer"]["model"]
+    assert source.properties["model_options"] == {"drop_connect_rate": 0.0}  # the recipe's stochastic depth: off
+    drops = [layer for layer in io.load_model_artifact(source).layers if layer.name.endswith("_drop")]
+    assert drops and {layer.rate for layer in drops} == {0.0}
+
+
 def test_attack_runs_until_misclassified_and_counts_what_the_budget_stopped(transfer_run):
     _, result = transfer_run
     adversarial = result.outputs["AttackGen"]["adversarial_examples"]

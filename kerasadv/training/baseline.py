@@ -163,7 +163,8 @@ def train(
             computes in float32.
         in_memory: hold the decoded training split in memory (`kerasadv.data.load`'s option;
             "auto": when it fits in `data.load.IN_MEMORY_LIMIT` bytes).
-        model_options: keyword arguments of the model's builder (e.g. `{"width": 32}`).
+        model_options: keyword arguments of the model's builder (e.g. `{"width": 32}`), over
+            those of its `TrainingDefaults`.
 
     Returns:
         `(model, metrics)`: the trained model computing in float32, as saved (trained under
@@ -181,7 +182,7 @@ def train(
         source, "train", num_examples, config.batch_size, shuffle=True, seed=seed, in_memory=in_memory
     )
     test_ds, _ = data.load(source, "test", num_test_examples, config.batch_size, seed=seed, in_memory=in_memory)
-    options = model_options or {}
+    options = {**config.model_options, **(model_options or {})}
     choice = resolve_dtype_policy(dtype_policy, model_name, options, info.image_shape, config.batch_size)
     model = with_dtype_policy(models.build(model_name, info.image_shape, info.num_classes, **options), choice.policy)
     steps = -(-info.num_examples // config.batch_size) * config.epochs
