@@ -144,7 +144,7 @@ assert succeeds < fails
 
 # %% [markdown]
 # The transfer study's two profiles train the same target (the simple CNN at 78.17 %) but not the
-# same source: EfficientNet-B0 gets 4 epochs in `quick` (39.42 %) and 20 in `paper` (62.35 %). The
+# same source: EfficientNet-B0 gets 4 epochs in `quick` (46.63 %) and 20 in `paper` (74.77 %). The
 # attack stops at the source's first misclassification, so a source that is right more often
 # makes larger perturbations, and the accuracy drop grows with it (the paper: 0.0257).
 

@@ -31,8 +31,9 @@ PROTOCOL = [
     "Data: JPEG-encoded CIFAR-10, all 50,000 training and 10,000 test images (the quick and paper profiles; ci "
     "and smoke take a few hundred), as the paper.",
     "Source: EfficientNet-B0 (keras.applications, weights=None) trained here from scratch on 32x32 inputs with its "
-    "recipe (Adam with warm-up and cosine decay, batch 128, crops, flips, label smoothing 0.1) for the profile's "
-    "epochs on 2 CPU cores (quick: 4, paper: 20); the paper does not give its EfficientNet's training or accuracy "
+    "recipe (Adam 6e-3 with warm-up and cosine decay, batch 128, crops, flips, label smoothing 0.1, stochastic "
+    "depth off) for the profile's epochs on 2 CPU cores (quick: 4, paper: 20); the paper does not give its "
+    "EfficientNet's training or accuracy "
     "(trained on an EC2 p2.xlarge). With weights='imagenet' the builder takes the real pretrained path online.",
     "Target: the Keras simple deep CNN (the paper's Fig. 2) trained with its recipe (Adam with warm-up and cosine "
     "decay, batch 128, crops, flips, label smoothing 0.1) for the profile's epochs; the paper's target (Adam, "
