@@ -39,11 +39,10 @@ def train_dataset(examples_uri, batch_size, seed, adversarial_uri=None):
 
 class TrainerExecutor(BaseExecutor):
     @staticmethod
-    def compiled_model(input_dict, p, schema, config, steps_per_epoch, policy):
-        """The classifier (built, or the base model) in the recipe's wrapper, compiled."""
+    def compiled_model(input_dict, p, schema, config, options, steps_per_epoch, policy):
+        """The classifier (built with the builder `options`, or the base model) in the recipe's wrapper, compiled."""
 
         def built():
-            options = {**config.model_options, **p["model_options"]}  # the recipe's, then the caller's
             return models.build(p["model"], schema["image_shape"], len(schema["class_names"]), **options)
 
         if "base_model" not in input_dict:
@@ -83,13 +82,13 @@ class TrainerExecutor(BaseExecutor):
         )
         eval_ds = tfrecords.read_split(examples.uri, "eval", config.batch_size, in_memory="auto")
         strategy = training.get_strategy(p["strategy"])
-        options = {**config.model_options, **p["model_options"]}
+        options = {**config.model_options, **p["model_options"]}  # the recipe's, then the caller's
         choice = training.resolve_dtype_policy(
             p["dtype_policy"], p["model"], options, schema["image_shape"], config.batch_size
         )
         with strategy.scope():  # the model's and the optimizer's variables live on the strategy's devices
             steps_per_epoch = -(-num_train // config.batch_size)
-            model = self.compiled_model(input_dict, p, schema, config, steps_per_epoch, choice.policy)
+            model = self.compiled_model(input_dict, p, schema, config, options, steps_per_epoch, choice.policy)
         if p["strategy"] == "multi_worker":  # each worker keeps its share of every global batch
             train_ds, eval_ds = training.global_batches(train_ds), training.global_batches(eval_ds)
         out = output_dict["model"]
@@ -152,7 +151,7 @@ class Trainer(BaseComponent):
             batch; a mixed adversarial batch (adv_ratio < 1) is mixed within each replica's part.
         training_options: other fields of the model's `training.TrainingDefaults` to override:
             `optimizer` ("adam" / "sgd"), `schedule` ("constant", "cosine", "warmup_cosine"),
-            `weight_decay`, `flip`, `crop_padding`.
+            `weight_decay`, `flip`, `crop_padding`, `cutout`, `label_smoothing`, `steps_per_execution`.
         eps_warmup_epochs: the recipe attack's radius ramps linearly from eps / n to eps over
             the first n epochs (`callbacks.EpsilonSchedule`); 0: eps from the start.
     """
@@ -180,7 +179,7 @@ class Trainer(BaseComponent):
     )
     EXECUTOR = TrainerExecutor
     OPTIONS = {"optimizer": ("adam", "sgd"), "schedule": training.SCHEDULES, "weight_decay": float}
-    OPTIONS.update(flip=bool, crop_padding=int, label_smoothing=float, steps_per_execution=int)
+    OPTIONS.update(flip=bool, crop_padding=int, cutout=int, label_smoothing=float, steps_per_execution=int)
 
     def _check_training_options(self):
         options = self.parameters["training_options"]

@@ -405,6 +405,7 @@ RANGE_CASES = [
     (Trainer, "training_options", {"optimiser": "adam"}),
     (Trainer, "training_options", {"schedule": "linear"}),
     (Trainer, "training_options", {"crop_padding": -4}),
+    (Trainer, "training_options", {"cutout": 16.5}),
     (Trainer, "eps_warmup_epochs", 2),  # plain training has no radius to ramp
     (AttackGen, "attack", "fgsn"),
     (AttackGen, "attack", {"class_name": "PGD", "config": {"eps": -0.1}}),

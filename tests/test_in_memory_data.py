@@ -12,6 +12,7 @@ from kerasadv.errors import DataSourceError
 from kerasadv.training import augment
 
 load_module = importlib.import_module("kerasadv.data.load")  # `data.load` is the function
+augment_module = importlib.import_module("kerasadv.training.augment")  # `training.augment` is the function
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -78,3 +79,20 @@ def test_an_example_set_held_in_memory_reads_as_the_streamed_one(tmp_path, image
             np.testing.assert_array_equal(extras["steps"].numpy(), extras_held["steps"].numpy())
     with pytest.raises(DataSourceError, match="in_memory must be True, False or 'auto', got 1.5"):
         tfrecords.read_split(str(tmp_path), "train", in_memory=1.5)
+
+
+def test_cutout_sets_one_clipped_square_per_image_to_grey_and_nothing_else():
+    images = tf.random.stateless_uniform((32, 8, 8, 3), (5, 6), 0.6, 1.0)  # never the fill value
+    ds = tf.data.Dataset.from_tensors((images, tf.zeros(32, tf.int32)))
+    out = next(iter(augment(ds, flip=False, seed=3, cutout=4)))[0].numpy()
+    sides = set()
+    for image, source in zip(out, images.numpy()):
+        erased = (image == augment_module.CUTOUT_FILL).all(-1)
+        rows, cols = np.flatnonzero(erased.any(1)), np.flatnonzero(erased.any(0))
+        assert erased[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].all()  # one filled rectangle
+        assert erased.sum() == len(rows) * len(cols) and len(rows) == rows[-1] - rows[0] + 1
+        np.testing.assert_array_equal(image[~erased], source[~erased])  # the rest untouched
+        sides.update((len(rows), len(cols)))
+    assert sides == {2, 3, 4}  # whole 4x4 squares, and squares clipped at the border (centre at an edge)
+    again = next(iter(augment(ds, flip=False, seed=3, cutout=4)))[0].numpy()
+    np.testing.assert_array_equal(out, again)  # seeded

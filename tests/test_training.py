@@ -1,3 +1,4 @@
+import importlib
 import json
 import os
 
@@ -75,6 +76,22 @@ def test_the_recipes_model_options_build_the_model_and_the_callers_override_them
     model, metrics = train("base_cnn", source, str(tmp_path / "caller"), model_options={"dropout": 0.4}, **small)
     assert dropout_rates(model) == {0.4} and metrics["model_options"] == {"dropout": 0.4}
     assert training_defaults("efficientnet_b0").model_options == {"drop_connect_rate": 0.0}
+
+
+def test_a_recipes_cutout_reaches_the_training_augmentation(cifar_tar, tmp_path, monkeypatch):
+    baseline = importlib.import_module("kerasadv.training.baseline")
+    cutouts = []
+
+    def recording_augment(dataset, flip, crop_padding, seed, cutout):
+        cutouts.append(cutout)
+        return augment(dataset, flip, crop_padding, seed, cutout)
+
+    monkeypatch.setattr(baseline, "augment", recording_augment)
+    monkeypatch.setitem(TRAINING_DEFAULTS, "simple_cnn", training_defaults("simple_cnn", cutout=8))
+    small = dict(epochs=1, num_examples=128, num_test_examples=64, verbose=0)
+    _, metrics = train("simple_cnn", f"tar:{cifar_tar}", str(tmp_path / "cutout"), **small)
+    assert cutouts == [8] and metrics["config"]["cutout"] == 8
+    assert training_defaults("base_cnn").cutout == 0  # off unless a recipe asks for it
 
 
 def test_a_recipe_change_changes_the_trainers_cache_key_and_a_new_figure_does_not(monkeypatch):

@@ -1,10 +1,14 @@
-"""Training-time augmentation of batched `(images, labels)` data sets: random flip and crop."""
+"""Training-time augmentation of batched `(images, labels)` data sets: random flip, crop and Cutout."""
 
 import tensorflow as tf
 
+CUTOUT_FILL = 0.5
+"""The value Cutout's square is set to: mid-grey, about CIFAR-10's mean pixel (the zero of the normalised
+images the Cutout paper erases to)."""
 
-def augment(dataset, flip=True, crop_padding=0, seed=0):
-    """Applies per-image random horizontal flips and padded random crops to a batched data set.
+
+def augment(dataset, flip=True, crop_padding=0, seed=0, cutout=0):
+    """Applies per-image random horizontal flips, padded random crops and Cutout to a batched data set.
 
     Randomness comes from one seeded generator, so a seeded run is reproducible and each
     epoch sees new crops and flips. Each batch is augmented by a few batched operations (a
@@ -17,6 +21,9 @@ def augment(dataset, flip=True, crop_padding=0, seed=0):
         crop_padding: pad each side by this many pixels (reflect) and crop back to the
             original size at a random offset; 0 disables cropping.
         seed: seed of the generator.
+        cutout: side of the square set to `CUTOUT_FILL` in each image after the flip and crop
+            (Cutout, DeVries and Taylor 2017: 16 for CIFAR-10), centred at a random pixel and
+            clipped at the border; 0 disables it.
 
     Returns:
         The augmented data set.
@@ -25,17 +32,24 @@ def augment(dataset, flip=True, crop_padding=0, seed=0):
     >>> ds = tf.data.Dataset.from_tensors((tf.zeros((4, 8, 8, 3)), tf.zeros(4, tf.int32)))
     >>> next(iter(augment(ds, crop_padding=2)))[0].shape
     TensorShape([4, 8, 8, 3])
+    >>> ones = tf.data.Dataset.from_tensors((tf.ones((2, 8, 8, 1)), tf.zeros(2, tf.int32)))
+    >>> erased = next(iter(augment(ones, flip=False, cutout=4)))[0]
+    >>> [int(tf.reduce_sum(tf.cast(image == CUTOUT_FILL, tf.int32))) <= 16 for image in erased]
+    [True, True]
     """
-    if not flip and not crop_padding:
+    if not flip and not crop_padding and not cutout:
         return dataset
     generator = tf.random.Generator.from_seed(seed)
 
     def apply(images, labels):
-        flip_seed, crop_seed = tf.unstack(generator.make_seeds(2), axis=1)
+        # A third seed only with Cutout: the flips and crops of a recipe without it stay as they were.
+        seeds = tf.unstack(generator.make_seeds(3 if cutout else 2), axis=1)
         if flip:
-            images = _random_flips(images, flip_seed)
+            images = _random_flips(images, seeds[0])
         if crop_padding:
-            images = _random_crops(images, crop_padding, crop_seed)
+            images = _random_crops(images, crop_padding, seeds[1])
+        if cutout:
+            images = _random_cutouts(images, cutout, seeds[2])
         return images, labels
 
     # Sequential map: the generator's state advances in a fixed order (determinism).
@@ -57,3 +71,15 @@ def _random_crops(images, padding, seed):
     cols = offsets[:, 1:] + tf.range(shape[2])[None]
     padded = tf.gather(padded, rows, axis=1, batch_dims=1)
     return tf.gather(padded, cols, axis=2, batch_dims=1)
+
+
+def _random_cutouts(images, size, seed):
+    """Each image with a `size` x `size` square at its own random centre set to `CUTOUT_FILL` (one batched select)."""
+    shape = tf.shape(images)
+    centres = tf.cast(tf.random.stateless_uniform([shape[0], 2], seed) * tf.cast(shape[1:3], tf.float32), tf.int32)
+    starts = centres - size // 2  # the square covers [centre - size // 2, centre - size // 2 + size), clipped
+    rows = tf.range(shape[1])[None] - starts[:, :1]
+    cols = tf.range(shape[2])[None] - starts[:, 1:]
+    in_rows, in_cols = (rows >= 0) & (rows < size), (cols >= 0) & (cols < size)
+    erased = in_rows[:, :, None, None] & in_cols[:, None, :, None]
+    return tf.where(erased, tf.cast(CUTOUT_FILL, images.dtype), images)

@@ -91,7 +91,7 @@ def fit_classifier(
         The metrics dict (test accuracy / loss, history, epoch seconds, config).
     """
     options = input_options()  # on a few cores, the input pipeline stays off the training step's threads
-    train_ds = augment(train_ds, config.flip, config.crop_padding, seed).with_options(options)
+    train_ds = augment(train_ds, config.flip, config.crop_padding, seed, config.cutout).with_options(options)
     test_ds = test_ds.with_options(options)
     backup_dir = os.path.join(output_dir, RESUME_FOLDER)  # a pipeline keeps it when killed
     # Kept until the model is written (Keras would delete it when fit returns); a second copy makes a
