@@ -75,6 +75,8 @@ def test_the_defaults_keep_their_recorded_accuracy(cifar_tar, tmp_path, model_na
 
 def test_every_recorded_figure_is_above_chance_by_more_than_its_tolerance():
     assert all(recorded - tolerance >= 0.2 for recorded, tolerance in RECORDED_ACCURACY.values())
-    assert {model for model, _ in RECORDED_ACCURACY} == set(CI_SIZES) == set(training.TRAINING_DEFAULTS) - {
-        "efficientnet_b0"
-    }
+    assert (
+        {model for model, _ in RECORDED_ACCURACY}
+        == set(CI_SIZES)
+        == set(training.TRAINING_DEFAULTS) - {"efficientnet_b0"}
+    )
