@@ -206,10 +206,10 @@ class TimeToAccuracy(keras.callbacks.Callback):
         }
 
 
-def time_to_accuracy(model_name, model_options, source, output_dir, budget_factor=1.0, epochs=None, learning_rate=None):
+def time_to_accuracy(model_name, model_options, source, output_dir, budget_factor=1.0, recipe=None):
     """Trains `model_name` with `dtype_policy="auto"` until it reaches its target; returns `TimeToAccuracy.result()`.
 
-    `epochs` and `learning_rate` override the model's recipe (None: the recipe's).
+    `recipe` holds fields of the model's `TrainingDefaults` to override (None: its recipe as it is).
     """
     target, seconds = TARGETS[model_name]
     callback = TimeToAccuracy(target, seconds * budget_factor)
@@ -218,8 +218,7 @@ def time_to_accuracy(model_name, model_options, source, output_dir, budget_facto
         model_name,
         source,
         os.path.join(output_dir, model_name),
-        epochs=epochs,
-        learning_rate=learning_rate,
+        training_options=recipe,
         dtype_policy="auto",
         in_memory=True,
         model_options=model_options,
@@ -243,12 +242,12 @@ def print_curve(model_name, result):
         print(f"seconds to target: {result['seconds_to_target']:.0f}")
 
 
-def accuracy_report(model_options, output_dir, budget_factor, epochs, learning_rate=None):
+def accuracy_report(model_options, output_dir, budget_factor, recipe=None):
     """Trains each model to its target, prints the curves, writes them as JSON; returns the ratios."""
     cifar_archive()  # exits saying how to set $KERASADV_CIFAR10_TAR when it is missing
     source = default_source()
     results = {
-        name: time_to_accuracy(name, options, source, output_dir, budget_factor, epochs, learning_rate)
+        name: time_to_accuracy(name, options, source, output_dir, budget_factor, recipe)
         for name, options in model_options.items()
     }
     for name, result in results.items():
@@ -273,6 +272,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=None, help="epochs of the schedule (default: the model's)")
     parser.add_argument("--learning_rate", type=float, default=None, help="peak rate (default: the model's recipe)")
     parser.add_argument("--model_options", type=json.loads, default={}, help="builder options as JSON (merged)")
+    parser.add_argument("--training_options", type=json.loads, default={}, help="recipe fields as JSON, e.g. cutout")
     args = parser.parse_args(argv)
     unknown = [name for name in args.models.split(",") if name not in MODELS]
     if unknown:
@@ -281,7 +281,8 @@ def main(argv=None):
     ratios = throughput_report(chosen, **(QUICK if args.quick else FULL))
     if not args.quick:
         output_dir = args.output or tempfile.mkdtemp(prefix="time_to_accuracy_")
-        ratios.update(accuracy_report(chosen, output_dir, args.budget_factor, args.epochs, args.learning_rate))
+        recipe = {**args.training_options, "epochs": args.epochs, "learning_rate": args.learning_rate}
+        ratios.update(accuracy_report(chosen, output_dir, args.budget_factor, recipe))
     print_ratios(ratios)
 
 

@@ -108,11 +108,10 @@ def test_full_mode_passes_the_command_lines_overrides_to_train(bench, float32_au
     monkeypatch.setattr(bench, "FULL", {"images_per_round": 32, "rounds": 1})
     monkeypatch.setattr(bench, "cifar_archive", lambda: None)
     options = ["--models", "base_cnn", "--epochs", "3", "--learning_rate", "0.004", "--output", str(tmp_path)]
-    bench.main([*options, "--model_options", '{"dropout": 0.1}'])
+    bench.main([*options, "--model_options", '{"dropout": 0.1}', "--training_options", '{"cutout": 8}'])
     assert calls == [
         {
-            "epochs": 3,
-            "learning_rate": 0.004,
+            "training_options": {"cutout": 8, "epochs": 3, "learning_rate": 0.004},
             "dtype_policy": "auto",
             "in_memory": True,
             "model_options": {"dropout": 0.1},

@@ -78,7 +78,7 @@ def test_the_recipes_model_options_build_the_model_and_the_callers_override_them
     assert training_defaults("efficientnet_b0").model_options == {"drop_connect_rate": 0.0}
 
 
-def test_a_recipes_cutout_reaches_the_training_augmentation(cifar_tar, tmp_path, monkeypatch):
+def test_training_options_reach_the_recipe_and_cutout_the_augmentation(cifar_tar, tmp_path, monkeypatch):
     baseline = importlib.import_module("kerasadv.training.baseline")
     cutouts = []
 
@@ -87,11 +87,13 @@ def test_a_recipes_cutout_reaches_the_training_augmentation(cifar_tar, tmp_path,
         return augment(dataset, flip, crop_padding, seed, cutout)
 
     monkeypatch.setattr(baseline, "augment", recording_augment)
-    monkeypatch.setitem(TRAINING_DEFAULTS, "simple_cnn", training_defaults("simple_cnn", cutout=8))
     small = dict(epochs=1, num_examples=128, num_test_examples=64, verbose=0)
-    _, metrics = train("simple_cnn", f"tar:{cifar_tar}", str(tmp_path / "cutout"), **small)
-    assert cutouts == [8] and metrics["config"]["cutout"] == 8
+    recipe = {"cutout": 8, "epochs": 5}  # the explicit `epochs` argument wins over the recipe's field
+    _, metrics = train("simple_cnn", f"tar:{cifar_tar}", str(tmp_path / "cutout"), training_options=recipe, **small)
+    assert cutouts == [8] and metrics["config"]["cutout"] == 8 and metrics["config"]["epochs"] == 1
     assert training_defaults("base_cnn").cutout == 0  # off unless a recipe asks for it
+    with pytest.raises(ModelError, match=r"training options \['cutuot'\] of 'simple_cnn': expected fields .*'cutout'"):
+        train("simple_cnn", "fashion_mnist", str(tmp_path / "typo"), training_options={"cutuot": 8}, **small)
 
 
 def test_a_recipe_change_changes_the_trainers_cache_key_and_a_new_figure_does_not(monkeypatch):

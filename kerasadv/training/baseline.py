@@ -140,6 +140,7 @@ def train(
     dtype_policy="auto",
     in_memory="auto",
     model_options=None,
+    training_options=None,
 ):
     """Trains `model_name` on `source` with its defaults and writes the model and its metrics.
 
@@ -165,6 +166,11 @@ def train(
             "auto": when it fits in `data.load.IN_MEMORY_LIMIT` bytes).
         model_options: keyword arguments of the model's builder (e.g. `{"width": 32}`), over
             those of its `TrainingDefaults`.
+        training_options: other fields of the model's `TrainingDefaults` to override (e.g.
+            `{"cutout": 16}`), as the Trainer's parameter of that name.
+
+    Raises:
+        ModelError: a `training_options` key that is no field of `TrainingDefaults`.
 
     Returns:
         `(model, metrics)`: the trained model computing in float32, as saved (trained under
@@ -177,7 +183,9 @@ def train(
     True
     """
     keras.utils.set_random_seed(seed)
-    config = training_defaults(model_name, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    overrides = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    overrides = {**(training_options or {}), **{name: value for name, value in overrides.items() if value is not None}}
+    config = training_defaults(model_name, **overrides)
     train_ds, info = data.load(
         source, "train", num_examples, config.batch_size, shuffle=True, seed=seed, in_memory=in_memory
     )

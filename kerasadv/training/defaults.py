@@ -224,6 +224,14 @@ TRAINING_DEFAULTS = {
 
 
 def training_defaults(model_name, **overrides):
-    """The defaults of `model_name` with `overrides` (None values ignored) applied."""
+    """The defaults of `model_name` with `overrides` (None values ignored) applied.
+
+    Raises:
+        ModelError: an override that is no field of `TrainingDefaults`.
+    """
+    fields = sorted(field.name for field in dataclasses.fields(TrainingDefaults))
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise ModelError(f"training options {unknown} of {model_name!r}: expected fields of TrainingDefaults {fields}")
     base = TRAINING_DEFAULTS.get(model_name, TrainingDefaults())
     return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
