@@ -150,7 +150,7 @@ class Trainer(BaseComponent):
             pipeline root, and the program makes the strategy first). `batch_size` is the global
             batch; a mixed adversarial batch (adv_ratio < 1) is mixed within each replica's part.
         training_options: other fields of the model's `training.TrainingDefaults` to override:
-            `optimizer` ("adam" / "sgd"), `schedule` ("constant", "cosine", "warmup_cosine"),
+            `optimizer` ("adam" / "sgd"), `schedule` ("constant", "cosine", "warmup_cosine", "one_cycle"),
             `weight_decay`, `flip`, `crop_padding`, `cutout`, `label_smoothing`, `steps_per_execution`.
         eps_warmup_epochs: the recipe attack's radius ramps linearly from eps / n to eps over
             the first n epochs (`callbacks.EpsilonSchedule`); 0: eps from the start.
