@@ -281,7 +281,8 @@ def main(argv=None):
     ratios = throughput_report(chosen, **(QUICK if args.quick else FULL))
     if not args.quick:
         output_dir = args.output or tempfile.mkdtemp(prefix="time_to_accuracy_")
-        recipe = {**args.training_options, "epochs": args.epochs, "learning_rate": args.learning_rate}
+        flags = {"epochs": args.epochs, "learning_rate": args.learning_rate}
+        recipe = {**args.training_options, **{field: value for field, value in flags.items() if value is not None}}
         ratios.update(accuracy_report(chosen, output_dir, args.budget_factor, recipe))
     print_ratios(ratios)
 

@@ -120,6 +120,23 @@ def test_full_mode_passes_the_command_lines_overrides_to_train(bench, float32_au
     ]
 
 
+def test_training_options_keep_their_epochs_and_rate_when_the_flags_are_absent(bench, monkeypatch, tmp_path):
+    calls = []
+
+    def fake_train(model_name, source, output_dir, callbacks, **kwargs):
+        calls.append(kwargs["training_options"])
+        _tiny_fit(callbacks[0], [0.5])
+        return None, {"test_accuracy": 0.5, "history": {}}
+
+    monkeypatch.setattr(bench.training, "train", fake_train)
+    monkeypatch.setattr(bench, "FULL", {"images_per_round": 32, "rounds": 1})
+    monkeypatch.setattr(bench, "cifar_archive", lambda: None)
+    monkeypatch.setattr(bench, "throughput_report", lambda chosen, **sizes: {})
+    recipe = '{"epochs": 36, "learning_rate": 0.02}'
+    bench.main(["--models", "vgg16", "--output", str(tmp_path), "--training_options", recipe])
+    assert calls == [{"epochs": 36, "learning_rate": 0.02}]  # not replaced by the absent flags' None
+
+
 def test_quick_mode_prints_the_ratio_lines(bench, float32_auto, monkeypatch, capsys):
     monkeypatch.setattr(bench, "MODELS", {"simple_cnn": {}})
     monkeypatch.setattr(bench, "QUICK", {"images_per_round": 32, "rounds": 1})
