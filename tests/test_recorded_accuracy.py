@@ -36,15 +36,15 @@ RECORDED_ACCURACY = {
     ("base_cnn", "mixed_bfloat16"): (0.368, 0.04),
     ("resnet18", "float32"): (0.408, 0.04),
     ("resnet18", "mixed_bfloat16"): (0.429, 0.04),
-    ("vgg16", "float32"): (0.381, 0.10),
-    ("vgg16", "mixed_bfloat16"): (0.379, 0.07),
+    ("vgg16", "float32"): (0.362, 0.10),
+    ("vgg16", "mixed_bfloat16"): (0.360, 0.09),
 }
 """(model, policy) -> (accuracy on the 1,000 test images with seed 0, tolerance). Seeded, a run repeats exactly
 on one machine; another CPU's rounding moves a figure the way another seed does, so each tolerance is the spread
 of seeds 0-2 (at least 0.04, rounded up to a hundredth): simple CNN float32 0.386 / 0.345 / 0.378, bfloat16
 0.387 / 0.361 / 0.362; base CNN 0.342 / 0.407 / 0.399 and 0.368 / 0.371 / 0.399; ResNet-18 0.408 / 0.431 / 0.405
-and 0.429 / 0.427 / 0.400; VGG-16 0.381 / 0.386 / 0.292 and 0.379 / 0.376 / 0.312. Each figure minus its
-tolerance stays well above chance (0.1), so a recipe that stops learning fails."""
+and 0.429 / 0.427 / 0.400; VGG-16 (its recipe with Cutout 16) 0.362 / 0.324 / 0.270 and 0.360 / 0.341 / 0.277.
+Each figure minus its tolerance stays well above chance (0.1), so a recipe that stops learning fails."""
 
 
 @pytest.mark.slow

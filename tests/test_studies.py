@@ -336,8 +336,10 @@ def test_the_vgg16_paper_and_quick_profiles_train_with_the_recipe_on_every_image
     recipe = training.training_defaults("vgg16")
     assert trainer.parameters["epochs"] == recipe.epochs
     assert (trainer.parameters["batch_size"], trainer.parameters["learning_rate"]) == (None, None)  # the recipe's
+    assert trainer.parameters["training_options"] == {} and recipe.cutout == 16  # the recipe's Cutout
     quick_trainer = every_image_parts(vgg16_layer_vulnerability, tmp_path, "quick")["Trainer"]
     assert quick_trainer.parameters["model_options"] == {"width": 16}
+    assert quick_trainer.parameters["training_options"] == {"cutout": 0}  # 30 epochs: too short for Cutout to pay
     assert (quick_trainer.parameters["batch_size"], quick_trainer.parameters["learning_rate"]) == (None, None)
 
 
