@@ -161,7 +161,7 @@ assert 0 < gap_1 < gap_4
 
 # %% [markdown]
 # Not every distortion was the weak model's. The VGG-16 study's `paper` profile (width 32 at
-# 86.39 % instead of width 16 at 81.53 %) still finds nearly every layer compromised at the
+# 86.85 % instead of width 16 at 81.53 %) still finds nearly every layer compromised at the
 # lowest strength (the paper: about 0.4): the rule, not the model, saturates (its `reading.md`
 # shows why: matched noise leaves the small heatmaps of 32x32 inputs almost unchanged).
 
