@@ -178,6 +178,7 @@ class Trainer(BaseComponent):
         },
     )
     EXECUTOR = TrainerExecutor
+    CODE_MODULES = (inspect.getmodule(training.augment), training.baseline)  # what turns a recipe into steps
     OPTIONS = {"optimizer": ("adam", "sgd"), "schedule": training.SCHEDULES, "weight_decay": float}
     OPTIONS.update(flip=bool, crop_padding=int, cutout=int, label_smoothing=float, steps_per_execution=int)
 
@@ -198,7 +199,8 @@ class Trainer(BaseComponent):
 
     def cache_key(self, input_fingerprints):
         """As every component's, with the model's `training.TrainingDefaults` in it (all but `measured`): a
-        recipe change trains again, a re-measured figure does not."""
+        recipe change trains again, a re-measured figure does not; so does a change of the code that
+        augments and trains (`CODE_MODULES`)."""
         recipe = dataclasses.asdict(training.training_defaults(self.parameters["model"]))
         recipe.pop("measured")
         key = super().cache_key(input_fingerprints)

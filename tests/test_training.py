@@ -110,6 +110,28 @@ def test_a_recipe_change_changes_the_trainers_cache_key_and_a_new_figure_does_no
     assert trainer.cache_key(inputs) != before
 
 
+def test_a_change_of_the_augmentation_or_training_code_changes_the_trainers_cache_key(monkeypatch):
+    import inspect
+
+    from kerasadv.components.example_gen import ImageExampleGen
+    from kerasadv.components.trainer import Trainer
+    from kerasadv.training import baseline
+
+    trainer = Trainer(examples=ImageExampleGen(source="fashion_mnist").outputs["examples"], model="simple_cnn")
+    inputs = {"examples": "examples-fingerprint"}
+    before = trainer.cache_key(inputs)
+    source = inspect.getsource
+    for edited in (inspect.getmodule(augment), baseline):
+
+        def edited_source(obj, edited=edited):
+            return source(obj) + ("# edited" if obj is edited else "")
+
+        monkeypatch.setattr(inspect, "getsource", edited_source)
+        assert trainer.cache_key(inputs) != before, edited.__name__
+    monkeypatch.setattr(inspect, "getsource", source)
+    assert trainer.cache_key(inputs) == before
+
+
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     path = tmp_path / "metrics.json"
     writer.write_json({"a": 1}, path)
