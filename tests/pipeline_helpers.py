@@ -44,10 +44,29 @@ def chain(root, n_a=1, n_b=1, n_c=1, **pipeline_options):
     return Pipeline("toy", root, [d, c, b, a], **pipeline_options)
 
 
+def workers_shared_root(tmp_path_factory, name):
+    """A folder `name` that every pytest-xdist worker of this session shares (this session's own without xdist).
+
+    With `--dist worksteal` the tests of one module can run on both workers, and each worker would
+    compute the module's fixtures: a study pipeline under a shared root runs once, the other worker
+    waiting for the root's lock (`run_ci_study`) and finding every component cached.
+    """
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+
+
 def run_ci_study(study, cifar_tar, root, **options):
-    """A study package's `ci` pipeline on real CIFAR-10 under `root`, and its run: `(pipeline, result)`."""
+    """A study package's `ci` pipeline on real CIFAR-10 under `root`, and its run: `(pipeline, result)`.
+
+    A run waits up to 30 minutes for another process's run on the same root (`workers_shared_root`) to finish.
+    """
     pipeline = study.create_pipeline(f"tar:{cifar_tar}", "ci", str(root), **options)
+    pipeline.lock_timeout = 1800.0
     return pipeline, pipeline.run(progress=False)
+
+
+RAN = ({"complete"}, {"cached"})
+"""The states of a shared study run: every component ran, or (the other worker ran them) every one was cached."""
 
 
 def study_report(result):

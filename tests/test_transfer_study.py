@@ -16,20 +16,20 @@ from kerasadv.data.paired import paired_examples
 from kerasadv.pipelines import efficientnet_transfer as study
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pipeline_helpers import paper_comparison, report_page, report_table, run_ci_study  # noqa: E402
+from pipeline_helpers import RAN, paper_comparison, report_page, report_table, run_ci_study, workers_shared_root  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def transfer_run(cifar_tar, tmp_path_factory):
-    root = tmp_path_factory.mktemp("transfer_study")
+    root = workers_shared_root(tmp_path_factory, "transfer_study")
     return run_ci_study(study, cifar_tar, root / "pipeline", serving_dir=str(root / "serving"), model_name="transfer")
 
 
 def test_report_puts_ours_beside_every_paper_cell(transfer_run):
     _, result = transfer_run
-    assert set(result.summary.state) == {"complete"}
+    assert set(result.summary.state) in RAN
     comparison = paper_comparison(result, study)
     confidence = report_table(result, "confidence.csv").set_index("transferred attack")
     for outcome in ("succeeds", "fails"):  # a mean over no image is NaN, never a made-up number
